@@ -1,0 +1,56 @@
+"""Answer 503 with a plain message while MongoDB or the SQL database is down.
+
+Nothing is cached about the failure: the next request tries again, so the
+site recovers by itself as soon as the dependency is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+from events.ledger import LedgerUnavailable
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = (LedgerUnavailable, OperationalError, InterfaceError)
+MESSAGE = "The site is briefly unavailable. Please try again in a moment."
+
+
+def unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    logger.warning("dependency unavailable on %s: %s", request.path, exc)
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"message": MESSAGE}, status=503)
+    else:
+        # Rendered without the request: context processors would touch the
+        # session and the database, which may be the thing that is down.
+        response = HttpResponse(render_to_string("503.html", {"message": MESSAGE}), status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: also catches an outage raised outside a view (say, a session save)."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, UNAVAILABLE):
+        return unavailable_response(request, exc)
+    return HttpResponse(render_to_string("500.html"), status=500)
+
+
+class DependencyUnavailableMiddleware:
+    """Catches an outage raised in a view, also when DEBUG shows tracebacks."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if isinstance(exc, UNAVAILABLE):
+            return unavailable_response(request, exc)
+        return None

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from events import views
+
+app_name = "events"
+
+urlpatterns = [
+    path("", views.event_list, name="list"),
+    path("events/<int:pk>/", views.event_detail, name="detail"),
+    path("events/<int:pk>/rsvp/", views.rsvp, name="rsvp"),
+    path("events/<int:pk>/cancel/", views.cancel_rsvp, name="cancel"),
+    path("me/rsvps/", views.my_rsvps, name="my_rsvps"),
+]

@@ -1,0 +1,173 @@
+"""The embedded MongoDB-compatible server used when MONGODB_URI is unset.
+
+It is mongoeco's wire-protocol server over its SQLite engine, run as one
+process per ``var/`` directory so that every gunicorn worker and every
+``manage.py`` command shares the same data through ordinary pymongo. The
+process holds an exclusive lock on ``var/mongo.lock`` while it serves and
+records its address in ``var/mongo.json``; whoever needs MongoDB either finds
+that record or starts a server of its own, which lives as long as its parent.
+
+Run directly: ``python -m eventsite.embedded_mongo --var-dir var``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+LOCK_FILE = "mongo.lock"
+ADDRESS_FILE = "mongo.json"
+DATA_FILE = "ledger.sqlite3"
+START_TIMEOUT_S = 30.0
+
+
+class EmbeddedMongoError(RuntimeError):
+    pass
+
+
+def _lock_is_held(var_dir: Path) -> bool:
+    try:
+        fd = os.open(var_dir / LOCK_FILE, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _answers(uri_host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((uri_host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def running_uri(var_dir: Path) -> str | None:
+    """The URI of the server serving ``var_dir``, if one is up and answering."""
+    if not _lock_is_held(var_dir):
+        return None
+    try:
+        record = json.loads((var_dir / ADDRESS_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return record["uri"] if _answers(record["host"], record["port"]) else None
+
+
+def spawn(var_dir: Path, port: int = 0) -> subprocess.Popen:
+    """Start a server process that stops when the returned handle's stdin closes."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "eventsite.embedded_mongo",
+            "--var-dir",
+            str(var_dir),
+            "--port",
+            str(port),
+            "--exit-with-parent",
+        ],
+        stdin=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+def wait_until_up(var_dir: Path, process: subprocess.Popen | None = None) -> str:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if uri := running_uri(var_dir):
+            return uri
+        if process is not None and process.poll() is not None and not _lock_is_held(var_dir):
+            raise EmbeddedMongoError(f"embedded MongoDB exited with code {process.returncode}")
+        time.sleep(0.05)
+    raise EmbeddedMongoError(f"embedded MongoDB did not start within {START_TIMEOUT_S:.0f}s")
+
+
+def ensure(var_dir: Path) -> tuple[str, subprocess.Popen | None]:
+    """Reuse the server running for ``var_dir`` or start one owned by this process."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    if uri := running_uri(var_dir):
+        return uri, None
+    process = spawn(var_dir)
+    return wait_until_up(var_dir, process), process
+
+
+def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _serve(var_dir: Path, port: int, exit_with_parent: bool) -> None:
+    from mongoeco.engines.sqlite import SQLiteEngine
+    from mongoeco.wire import AsyncMongoEcoProxyServer
+
+    server = AsyncMongoEcoProxyServer(
+        engine=SQLiteEngine(str(var_dir / DATA_FILE)), host="127.0.0.1", port=port
+    )
+    address = await server.start()
+    record = {"pid": os.getpid(), "host": address.host, "port": address.port, "uri": address.uri}
+    tmp = var_dir / f"{ADDRESS_FILE}.{os.getpid()}"
+    tmp.write_text(json.dumps(record))
+    tmp.replace(var_dir / ADDRESS_FILE)
+    print(f"embedded MongoDB serving {address.uri} (data: {var_dir / DATA_FILE})", file=sys.stderr)
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, done.set)
+    if exit_with_parent:
+
+        def watch_parent() -> None:
+            sys.stdin.buffer.read()  # returns at EOF: the parent is gone
+            loop.call_soon_threadsafe(done.set)
+
+        threading.Thread(target=watch_parent, daemon=True).start()
+    try:
+        await done.wait()
+    finally:
+        (var_dir / ADDRESS_FILE).unlink(missing_ok=True)
+        await server.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--var-dir", type=Path, default=Path("var"))
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--exit-with-parent", action="store_true")
+    args = parser.parse_args(argv)
+    var_dir = args.var_dir.resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(var_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"embedded MongoDB already running for {var_dir}", file=sys.stderr)
+        return 0
+    # Ctrl-C in a terminal reaches the whole process group; the handlers set
+    # in _serve turn it into an orderly stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    asyncio.run(_serve(var_dir, args.port, args.exit_with_parent))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
