@@ -137,7 +137,8 @@ async def _serve(var_dir: Path, port: int, exit_with_parent: bool) -> None:
     if exit_with_parent:
 
         def watch_parent() -> None:
-            sys.stdin.buffer.read()  # returns at EOF: the parent is gone
+            while os.read(0, 4096):  # b"" at EOF: the parent is gone
+                pass
             loop.call_soon_threadsafe(done.set)
 
         threading.Thread(target=watch_parent, daemon=True).start()

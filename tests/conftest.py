@@ -1,0 +1,151 @@
+"""Test fixtures: a real MongoDB over a socket, and a live gunicorn when asked.
+
+With MONGODB_URI set the suite runs against that server; otherwise it starts
+the embedded server in a temporary directory, exactly as the site does. Each
+session uses its own database name, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.core.management import call_command
+
+from eventsite import embedded_mongo
+from tests.helpers import LiveSite
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedServer:
+    """An embedded MongoDB process that a test can stop and start again."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.uri = ""
+
+    def start(self) -> str:
+        self.process = embedded_mongo.spawn(self.var_dir, self.port)
+        self.uri = embedded_mongo.wait_until_up(self.var_dir, self.process)
+        return self.uri
+
+    def stop(self) -> None:
+        if self.process is not None:
+            embedded_mongo.stop(self.process)
+            self.process = None
+
+
+_session_server: EmbeddedServer | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _session_server
+    if not os.environ.get("MONGODB_URI"):
+        _session_server = EmbeddedServer(Path(tempfile.mkdtemp(prefix="eventsite-mongo-")))
+        os.environ["MONGODB_URI"] = _session_server.start()
+    settings.MONGODB_URI = os.environ["MONGODB_URI"]
+    settings.MONGODB_DB = os.environ["MONGODB_DB"] = f"eventsite_test_{uuid.uuid4().hex[:8]}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from pymongo import MongoClient
+
+    if not settings.MONGODB_URI:
+        return
+    try:
+        with MongoClient(settings.MONGODB_URI, serverSelectionTimeoutMS=2000) as client:
+            client.drop_database(settings.MONGODB_DB)
+    finally:
+        if _session_server is not None:
+            _session_server.stop()
+            shutil.rmtree(_session_server.var_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files() -> None:
+    """The manifest storage needs collected files to render any page."""
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def spare_mongo(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    """A MongoDB of the test's own, which it may stop and restart."""
+    server = EmbeddedServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("gunicorn did not become healthy")
+
+
+def _worker_count(pid: int) -> int:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return len(children.read_text().split()) if children.exists() else 0
+
+
+@pytest.fixture(scope="session")
+def live_site(django_db_setup, django_db_blocker) -> Iterator[LiveSite]:
+    """gunicorn with two worker processes on the test database and ledger."""
+    port = free_port()
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MONGODB_URI": settings.MONGODB_URI,
+        "MONGODB_DB": settings.MONGODB_DB,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "DJANGO_SETTINGS_MODULE": "eventsite.settings",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "eventsite/gunicorn.conf.py", "eventsite.wsgi"],
+        cwd=ROOT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        deadline = time.monotonic() + 30
+        while _worker_count(process.pid) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _worker_count(process.pid) >= 2, "gunicorn should run two worker processes"
+        yield LiveSite(url=url, pid=process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
