@@ -30,11 +30,11 @@ def make_users(count: int, prefix: str = "user") -> list:
     """Many users at once: one password hash, one bulk insert."""
     User = get_user_model()
     hashed = make_password(PASSWORD)
+    names = [f"{prefix}{i}" for i in range(count)]
     User.objects.bulk_create(
-        User(username=f"{prefix}{i}", email=f"{prefix}{i}@example.com", password=hashed)
-        for i in range(count)
+        User(username=name, email=f"{name}@example.com", password=hashed) for name in names
     )
-    return list(User.objects.filter(username__startswith=prefix).order_by("pk"))
+    return list(User.objects.filter(username__in=names).order_by("pk"))
 
 
 def session_cookie(user) -> dict[str, str]:
