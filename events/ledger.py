@@ -78,6 +78,8 @@ def _collection() -> Collection:
             if _client is None or _client_uri != uri:
                 if not uri:
                     raise LedgerUnavailable("MONGODB_URI is not set")
+                if _client is not None:
+                    _client.close()
                 timeout = settings.MONGODB_TIMEOUT_MS
                 _client = MongoClient(
                     uri,

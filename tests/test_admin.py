@@ -1,0 +1,118 @@
+"""Organisers in the admin: capacity goes through the ledger's guarded write."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from events import ledger, services
+from events.models import Event
+from tests.helpers import make_event, make_users
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_() -> tuple[Client, object]:
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    return client, user
+
+
+def change_form(event: Event, organiser, capacity: int) -> dict:
+    local = timezone.localtime(event.starts_at)
+    return {
+        "title": event.title,
+        "description": event.description,
+        "starts_at_0": local.strftime("%Y-%m-%d"),
+        "starts_at_1": local.strftime("%H:%M:%S"),
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "venue": event.venue,
+        "organiser": organiser.pk,
+        "capacity": capacity,
+    }
+
+
+def fill(event: Event, count: int) -> list:
+    users = make_users(count, prefix=f"guest{event.pk}-")
+    for user in users:
+        assert services.rsvp(event.pk, user.pk).outcome == "confirmed"
+    return users
+
+
+def test_create_event_opens_its_ledger(admin_client_):
+    client, boss = admin_client_
+    starts = timezone.localtime() + timedelta(days=3)
+    response = client.post(
+        reverse("admin:events_event_add"),
+        {
+            "title": "Made in admin",
+            "description": "",
+            "starts_at_0": starts.strftime("%Y-%m-%d"),
+            "starts_at_1": starts.strftime("%H:%M:%S"),
+            "venue": "Hall",
+            "organiser": boss.pk,
+            "capacity": 12,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = Event.objects.get(title="Made in admin")
+    assert ledger.seats([event.pk])[event.pk].capacity == 12
+
+
+def test_capacity_below_taken_is_refused(admin_client_):
+    client, boss = admin_client_
+    event = make_event(boss, 5)
+    fill(event, 3)
+    url = reverse("admin:events_event_change", args=[event.pk])
+    response = client.post(url, change_form(event, boss, 2))
+    assert response.status_code == 200
+    assert "3 people are already going" in unescape(response.content.decode())
+    assert ledger.seats([event.pk])[event.pk].capacity == 5
+
+
+def test_capacity_down_to_taken_and_up_works(admin_client_):
+    client, boss = admin_client_
+    event = make_event(boss, 5)
+    fill(event, 3)
+    url = reverse("admin:events_event_change", args=[event.pk])
+    assert client.post(url, change_form(event, boss, 3)).status_code == 302
+    assert ledger.seats([event.pk])[event.pk].capacity == 3
+    (late,) = make_users(1, prefix="late")
+    assert services.rsvp(event.pk, late.pk).outcome == "full"
+    assert client.post(url, change_form(event, boss, 4)).status_code == 302
+    assert services.rsvp(event.pk, late.pk).outcome == "confirmed"
+
+
+def test_change_page_lists_attendees_and_changelist_shows_seats(admin_client_):
+    client, boss = admin_client_
+    event = make_event(boss, 5, title="Listed")
+    guests = fill(event, 2)
+    page = client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
+    for guest in guests:
+        assert guest.username in page and guest.email in page
+    assert "2 going." in page
+    changelist = client.get(reverse("admin:events_event_changelist") + "?q=Listed")
+    html = changelist.content.decode()
+    assert "Listed" in html
+    assert '<td class="field-capacity">5</td>' in html
+    assert '<td class="field-seats_taken">2</td>' in html
+
+
+def test_delete_removes_ledger_document(admin_client_):
+    client, boss = admin_client_
+    event = make_event(boss, 5)
+    fill(event, 1)
+    response = client.post(reverse("admin:events_event_delete", args=[event.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Event.objects.filter(pk=event.pk).exists()
+    assert ledger.seats([event.pk]) == {}
+    assert ledger.attendees(event.pk) == []
