@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,18 +97,20 @@ def spare_mongo(tmp_path: Path) -> Iterator[EmbeddedServer]:
     server.stop()
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_answering(url: str, process: subprocess.Popen, healthy: bool, timeout=60) -> None:
+    """Wait until gunicorn answers /healthz (with 200 when ``healthy``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode}")
         try:
-            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+            status = requests.get(f"{url}/healthz", timeout=5).status_code
+            if status == 200 or not healthy:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("gunicorn did not become healthy")
+    raise RuntimeError("gunicorn did not answer in time")
 
 
 def _worker_count(pid: int) -> int:
@@ -115,22 +118,17 @@ def _worker_count(pid: int) -> int:
     return len(children.read_text().split()) if children.exists() else 0
 
 
-@pytest.fixture(scope="session")
-def live_site(django_db_setup, django_db_blocker) -> Iterator[LiveSite]:
-    """gunicorn with two worker processes on the test database and ledger."""
+@contextmanager
+def gunicorn(database_url: str, workers: int = 2, healthy: bool = True) -> Iterator[LiveSite]:
+    """The site served as deployed, on the test session's MongoDB database."""
     port = free_port()
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        database_url = f"sqlite:///{db['NAME']}"
-    else:
-        database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{db['NAME']}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "MONGODB_URI": settings.MONGODB_URI,
         "MONGODB_DB": settings.MONGODB_DB,
         "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
+        "WEB_CONCURRENCY": str(workers),
         "DJANGO_SETTINGS_MODULE": "eventsite.settings",
     }
     process = subprocess.Popen(
@@ -140,12 +138,27 @@ def live_site(django_db_setup, django_db_blocker) -> Iterator[LiveSite]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process)
+        _wait_answering(url, process, healthy)
         deadline = time.monotonic() + 30
-        while _worker_count(process.pid) < 2 and time.monotonic() < deadline:
+        while _worker_count(process.pid) < workers and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _worker_count(process.pid) >= 2, "gunicorn should run two worker processes"
+        assert _worker_count(process.pid) >= workers, f"gunicorn should run {workers} workers"
         yield LiveSite(url=url, pid=process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def session_database_url() -> str:
+    """A DATABASE_URL naming the database pytest-django created for this session."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def live_site(django_db_setup) -> Iterator[LiveSite]:
+    """gunicorn with two worker processes on the test database and ledger."""
+    with gunicorn(session_database_url()) as site:
+        yield site

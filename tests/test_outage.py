@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+import requests
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import ROOT, gunicorn
 from tests.helpers import make_event, make_users, outcomes
 
-pytestmark = pytest.mark.django_db
 
-
+@pytest.mark.django_db
 def test_mongodb_stopped_gives_503_and_restart_recovers(spare_mongo, settings):
     settings.MONGODB_URI = spare_mongo.uri
     settings.MONGODB_TIMEOUT_MS = 500
@@ -38,3 +43,27 @@ def test_mongodb_stopped_gives_503_and_restart_recovers(spare_mongo, settings):
     response = client.post(reverse("events:rsvp", args=[event.pk]), follow=True)
     assert outcomes(response.content.decode()) == ["confirmed"]
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_sql_database_unreachable_gives_503_then_recovers(tmp_path):
+    """gunicorn on a SQLite file that cannot be opened yet, then is migrated."""
+    db_dir = tmp_path / "not-yet"
+    database_url = f"sqlite:///{db_dir / 'db.sqlite3'}"
+    with gunicorn(database_url, workers=1, healthy=False) as site:
+        page = requests.get(f"{site.url}/", timeout=30)
+        assert page.status_code == 503
+        assert "briefly unavailable" in page.text and "Traceback" not in page.text
+        health = requests.get(f"{site.url}/healthz", timeout=30).json()
+        assert health["database"].startswith("unavailable") and health["mongodb"] == "ok"
+
+        db_dir.mkdir()
+        env = {**os.environ, "DATABASE_URL": database_url}
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=120,
+        )
+        assert requests.get(f"{site.url}/", timeout=30).status_code == 200
+        assert requests.get(f"{site.url}/healthz", timeout=30).json()["status"] == "ok"
