@@ -4,8 +4,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-# python3.13 from PATH, else from pyenv's versions, else a clear error.
-PYTHON313 := $(or $(shell command -v python3.13 2>/dev/null && python3.13 -c '' 2>/dev/null && command -v python3.13),$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))),/usr/bin/python3.13)
+# The first python3.13 that really runs: on PATH, else one of pyenv's versions.
+PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
+	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 
 .PHONY: run test lint format clean venv
 
