@@ -118,6 +118,12 @@ def ping() -> None:
 
 
 @_guard
+def ensure_indexes() -> None:
+    """Index attendees' user ids, so "my RSVPs" does not scan every event."""
+    _collection().create_index("attendees.user_id")
+
+
+@_guard
 def create_event(event_id: int, capacity: int) -> None:
     """Open an empty ledger; a stale document under a reused id is replaced."""
     _collection().replace_one(
@@ -207,6 +213,25 @@ def is_going(event_id: int, user_id: int) -> bool:
 def events_of(user_id: int) -> list[int]:
     """Ids of the events the user holds a seat at."""
     return [d["_id"] for d in _collection().find({"attendees.user_id": user_id}, {"_id": 1})]
+
+
+@_guard
+def fill_for_benchmark(event_id: int, user_ids: list[int]) -> Seats | None:
+    """FOR BENCHMARKS ONLY: append many attendees in one ``$push`` with ``$each``.
+
+    It bypasses the capacity and duplicate guards of ``add_attendee``, so it can
+    overbook an event; nothing in the site may call it. It exists so that
+    ``make bench`` can measure one RSVP on an event that already has thousands
+    of attendees without making thousands of RSVPs first. None if no such event.
+    """
+    now = datetime.now(UTC)
+    doc = _collection().find_one_and_update(
+        {"_id": event_id},
+        {"$push": {"attendees": {"$each": [{"user_id": u, "at": now} for u in user_ids]}}},
+        projection=_SEATS_PROJECTION,
+        return_document=ReturnDocument.AFTER,
+    )
+    return _seats(doc) if doc is not None else None
 
 
 @_guard
