@@ -1,11 +1,18 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+ORGANISERS_GROUP = "Organisers"
 
-def _ensure_ledger_indexes(sender, **kwargs) -> None:
+
+def _after_migrate(sender, **kwargs) -> None:
+    """Every deploy migrates: make the ledger's indexes and the organisers' group then."""
+    from django.contrib.auth.models import Group, Permission
+
     from events import ledger
 
     ledger.ensure_indexes()
+    group, _ = Group.objects.get_or_create(name=ORGANISERS_GROUP)
+    group.permissions.add(*Permission.objects.filter(content_type__app_label="events"))
 
 
 class EventsConfig(AppConfig):
@@ -13,5 +20,4 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
-        # Every deploy migrates, so the ledger's indexes are made then.
-        post_migrate.connect(_ensure_ledger_indexes, sender=self)
+        post_migrate.connect(_after_migrate, sender=self)

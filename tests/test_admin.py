@@ -116,3 +116,14 @@ def test_delete_removes_ledger_document(admin_client_):
     assert not Event.objects.filter(pk=event.pk).exists()
     assert ledger.seats([event.pk]) == {}
     assert ledger.attendees(event.pk) == []
+
+
+def test_staff_in_organisers_group_can_manage_events():
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user("helper", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="Organisers"))
+    client = Client()
+    client.force_login(user)
+    assert client.get(reverse("admin:events_event_add")).status_code == 200
+    assert client.get(reverse("admin:events_event_changelist")).status_code == 200
