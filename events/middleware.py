@@ -38,6 +38,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if isinstance(exc, UNAVAILABLE):
         return unavailable_response(request, exc)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "Something went wrong on our side."}, status=500)
     return HttpResponse(render_to_string("500.html"), status=500)
 
 

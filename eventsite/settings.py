@@ -185,3 +185,93 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY") else None
 )
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+
+# --- API -------------------------------------------------------------------
+# The JSON API under /api/ (Django REST framework), its OpenAPI schema
+# (drf-spectacular) and its Bearer tokens: django-allauth's headless mode with
+# the JWT strategy, so logins, refreshes and token checks are allauth's code.
+INSTALLED_APPS += [
+    "allauth.headless",
+    "rest_framework",
+    "drf_spectacular",
+]
+
+
+def _jwt_private_key() -> str:
+    """Use HEADLESS_JWT_PRIVATE_KEY (PEM), else an RSA key generated once into var/.
+
+    Every worker and every manage.py command must sign and check tokens with
+    the same key, so a generated key is published with a hard link: a second
+    first start finds the finished file, never a half-written one.
+    """
+    if key := os.environ.get("HEADLESS_JWT_PRIVATE_KEY"):
+        return key.replace("\\n", "\n")  # PEMs often arrive on one line
+    key_file = VAR_DIR / "jwt_private_key.pem"
+    if not key_file.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        tmp = key_file.with_name(f"{key_file.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return key_file.read_text()
+
+
+# Headless mode adds allauth's JSON endpoints under /_allauth/app/v1/ (login,
+# token refresh, logout, ...); the account pages keep working. Only the "app"
+# client: browsers use the site's own pages and their session cookie.
+HEADLESS_ONLY = False
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+HEADLESS_JWT_ALGORITHM = "RS256"
+HEADLESS_JWT_PRIVATE_KEY = _jwt_private_key()
+# At least an hour by default, so a load test's tokens outlive the test.
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = int(os.environ.get("API_ACCESS_TOKEN_SECONDS", "3600"))
+HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = int(os.environ.get("API_REFRESH_TOKEN_SECONDS", "86400"))
+# Access tokens are checked by signature and expiry alone (allauth's default):
+# no session lookup per API call. Logging out revokes the refresh token, and an
+# access token then lives out its lifetime.
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = env_bool("API_STATEFUL_TOKENS")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an anonymous caller is told 401 with "WWW-Authenticate: Bearer".
+        "accounts.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # page JS, with CSRF
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "events.api.pagination.StrictPageNumberPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "events.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Eventsite API",
+    "DESCRIPTION": (
+        "RSVP to events with a hard capacity; never overbooked. Every error body "
+        "is JSON with a human-readable `message`.\n\n"
+        "Get a Bearer token: `POST /_allauth/app/v1/auth/login` with JSON "
+        '`{"username": ..., "password": ...}` (or `"email"`) and read '
+        "`meta.access_token`; renew it with `POST /_allauth/app/v1/tokens/refresh` "
+        'and `{"refresh_token": ...}`. Browser sessions work too (with the CSRF token).'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ loads Swagger UI from a CDN: bundling it (drf-spectacular-sidecar)
+    # made every collectstatic 20 s slower for one page.
+    "SWAGGER_UI_DIST": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5",
+    "SWAGGER_UI_FAVICON_HREF": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/favicon-32x32.png",
+}

@@ -1,0 +1,72 @@
+"""Every error from /api/ is JSON with a human-readable ``message``.
+
+Scripts written for the reference note read ``error.response.data.message``,
+so DRF's ``{"detail": ...}`` is reshaped, and anything else a view raises is
+answered in JSON too instead of reaching Django's HTML error pages.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from events.middleware import UNAVAILABLE, unavailable_response
+
+logger = logging.getLogger("django.request")
+
+INVALID_INPUT = "The request body is not valid."
+SERVER_ERROR = "Something went wrong on our side. Please try again."
+NOT_FOUND = "Not found."
+BAD_REQUEST = "Bad request."
+
+
+def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"message": message, "code": code, **extra}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
+    if isinstance(exc, UNAVAILABLE):
+        return unavailable_response(context["request"], exc)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        # A bug, not the client's doing: logged with its traceback as Django's
+        # own handler would, but still answered in JSON.
+        logger.error("Unhandled error in the API", exc_info=exc)
+        set_rollback()
+        return Response(error_body(SERVER_ERROR, "server_error"), status=500)
+    if isinstance(exc, exceptions.ValidationError):
+        errors = response.data if isinstance(response.data, dict) else {"body": response.data}
+        response.data = error_body(INVALID_INPUT, "invalid", errors=errors)
+    else:
+        assert isinstance(exc, exceptions.APIException)
+        code = exc.get_codes()
+        response.data = error_body(
+            str(exc.detail), code if isinstance(code, str) else exc.default_code
+        )
+    return response
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Unknown URLs under /api/ (and ids that are not numbers) answer JSON, any method."""
+    return JsonResponse(error_body(NOT_FOUND, "not_found"), status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400 (say, a Host header not in ALLOWED_HOSTS): JSON under /api/ too."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(BAD_REQUEST, "bad_request"), status=400)
+    return defaults.bad_request(request, exception)

@@ -1,0 +1,80 @@
+"""How events, RSVPs and errors look in JSON. Output only: the API takes no fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from events.ledger import Outcome
+
+
+class EventSerializer(serializers.Serializer):
+    """An event and its seats. (Serializes an ``events.services.EventCard``.)"""
+
+    id = serializers.IntegerField(source="event.pk")
+    title = serializers.CharField(source="event.title")
+    start = serializers.DateTimeField(source="event.starts_at")
+    venue = serializers.CharField(source="event.venue")
+    capacity = serializers.IntegerField(source="seats.capacity")
+    seats_left = serializers.IntegerField(source="seats.left")
+
+
+class EventDetailSerializer(EventSerializer):
+    """An event, its seats and whether the caller is going."""
+
+    description = serializers.CharField(source="event.description")
+    end = serializers.DateTimeField(source="event.ends_at", allow_null=True)
+    going = serializers.BooleanField(
+        required=False, help_text="Whether the caller holds a seat; only for a signed-in caller."
+    )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not request.user.is_authenticated:
+            del data["going"]
+        return data
+
+
+class RsvpRequestSerializer(serializers.Serializer):
+    """No fields: the URL names the event and the token the caller.
+
+    It only checks that a body, if any, is a JSON object, so that a client
+    sending something else hears about it (400) instead of being ignored.
+    """
+
+
+class SeatChangeSerializer(serializers.Serializer):
+    """A confirmed RSVP (201) or a cancelled one (200)."""
+
+    message = serializers.CharField()
+    event = EventDetailSerializer()
+    seats_left = serializers.IntegerField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer of the API."""
+
+    message = serializers.CharField(help_text="Human-readable; show it to the user.")
+    code = serializers.CharField(
+        required=False,
+        help_text=(
+            "Machine-readable: for RSVPs one of "
+            + ", ".join(
+                f"`{o}`"
+                for o in (
+                    Outcome.FULL,
+                    Outcome.ALREADY_GOING,
+                    Outcome.EVENT_PAST,
+                    Outcome.UNKNOWN_EVENT,
+                    Outcome.NOT_GOING,
+                )
+            )
+            + "; otherwise DRF's error code, e.g. `not_authenticated`."
+        ),
+    )
+    seats_left = serializers.IntegerField(required=False)
+    errors = serializers.DictField(
+        required=False, help_text="Per-field problems, for `code` = `invalid`."
+    )

@@ -1,0 +1,174 @@
+"""API views. Each reads the request, calls one service and answers JSON.
+
+POST and DELETE on ``/api/events/{id}/rsvp`` call ``events.services.rsvp`` and
+``cancel_rsvp``, the functions behind the page's RSVP button: scripts, load
+tools and browsers all take the same code path to the ledger.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events import services
+from events.api import schema  # noqa: F401  (registers the Bearer scheme)
+from events.api.exceptions import error_body
+from events.api.serializers import (
+    ErrorSerializer,
+    EventDetailSerializer,
+    EventSerializer,
+    RsvpRequestSerializer,
+    SeatChangeSerializer,
+)
+from events.ledger import Outcome, Result
+from events.models import Event, EventQuerySet
+
+# Refusals of the ledger or the rules, and the status each is answered with.
+REFUSED: dict[Outcome, int] = {
+    Outcome.FULL: status.HTTP_409_CONFLICT,
+    Outcome.ALREADY_GOING: status.HTTP_409_CONFLICT,
+    Outcome.EVENT_PAST: status.HTTP_409_CONFLICT,
+    Outcome.UNKNOWN_EVENT: status.HTTP_404_NOT_FOUND,
+    Outcome.NOT_GOING: status.HTTP_404_NOT_FOUND,
+}
+
+
+def _error(description: str, *examples: Outcome) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(
+                str(o), value=error_body(services.MESSAGES[o], str(o)), response_only=True
+            )
+            for o in examples
+        ],
+    )
+
+
+UNAUTHORIZED = _error("No token, or a malformed, expired or forged one.")
+NOT_FOUND = _error("No such event.", Outcome.UNKNOWN_EVENT)
+OUTAGE = _error("MongoDB is unreachable; retry after the Retry-After seconds.")
+COMMON = {401: UNAUTHORIZED, 503: OUTAGE}
+
+
+def _refusal(result: Result) -> Response:
+    extra = {"seats_left": result.seats.left} if result.seats is not None else {}
+    body = error_body(services.MESSAGES[result.outcome], str(result.outcome), **extra)
+    return Response(body, status=REFUSED[result.outcome])
+
+
+def _seat_answer(request: Request, event_id: int, result: Result, done: int) -> Response:
+    """The JSON for a service's result: the event and its seats, or why not."""
+    if result.outcome in REFUSED:
+        return _refusal(result)
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None or result.seats is None:  # the event was deleted meanwhile
+        return _refusal(Result(Outcome.UNKNOWN_EVENT))
+    card = services.EventCard(event, result.seats, going=result.outcome is Outcome.CONFIRMED)
+    body = {
+        "message": services.MESSAGES[result.outcome],
+        "event": card,
+        "seats_left": result.seats.left,
+    }
+    return Response(SeatChangeSerializer(body, context={"request": request}).data, status=done)
+
+
+@extend_schema(
+    summary="Upcoming events",
+    responses={200: EventSerializer(many=True), 404: _error("No such page."), **COMMON},
+)
+class EventListView(ListAPIView):
+    serializer_class = EventSerializer
+
+    def get_queryset(self) -> EventQuerySet:
+        return Event.objects.upcoming()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        cards = services.event_cards(page)
+        return self.get_paginated_response(self.get_serializer(cards, many=True).data)
+
+
+@extend_schema(
+    summary="One event",
+    responses={200: EventDetailSerializer, 404: NOT_FOUND, **COMMON},
+)
+class EventDetailView(APIView):
+    def get(self, request: Request, event_id: int) -> Response:
+        event = Event.objects.filter(pk=event_id).first()
+        if event is None:
+            raise NotFound(services.MESSAGES[Outcome.UNKNOWN_EVENT])
+        card = services.event_card(event, request.user)
+        return Response(EventDetailSerializer(card, context={"request": request}).data)
+
+
+class RsvpView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="RSVP: take a seat",
+        request={
+            "application/json": {
+                "type": "object",
+                "description": (
+                    "Optional and ignored: the URL names the event, the token the caller."
+                ),
+            }
+        },
+        responses={
+            201: SeatChangeSerializer,
+            400: _error("The body is not empty, `{}` or another JSON object."),
+            403: _error("Signed in by session cookie, but without the CSRF token."),
+            404: NOT_FOUND,
+            409: _error(
+                "Full, already going, or the event has started.",
+                Outcome.FULL,
+                Outcome.ALREADY_GOING,
+                Outcome.EVENT_PAST,
+            ),
+            415: _error("A body that is not JSON."),
+            **COMMON,
+        },
+    )
+    def post(self, request: Request, event_id: int) -> Response:
+        RsvpRequestSerializer(data=request.data).is_valid(raise_exception=True)
+        result = services.rsvp(event_id, request.user.pk)
+        return _seat_answer(request, event_id, result, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel the RSVP: give the seat back",
+        responses={
+            200: SeatChangeSerializer,
+            403: _error("Signed in by session cookie, but without the CSRF token."),
+            404: _error("No such event, or no RSVP to cancel.", Outcome.NOT_GOING),
+            409: _error("The event has started: the list is final.", Outcome.EVENT_PAST),
+            **COMMON,
+        },
+    )
+    def delete(self, request: Request, event_id: int) -> Response:
+        result = services.cancel_rsvp(event_id, request.user.pk)
+        return _seat_answer(request, event_id, result, status.HTTP_200_OK)
+
+
+@extend_schema(exclude=True)
+class RsvpSlashView(RsvpView):
+    """``/rsvp/`` too: a POST must not be redirected, and the schema lists it once."""
+
+
+@extend_schema(
+    summary="The caller's upcoming RSVPs",
+    responses={200: EventSerializer(many=True), **COMMON},
+)
+class MyRsvpsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        cards = services.upcoming_rsvps(request.user)
+        return Response(EventSerializer(cards, many=True).data)
