@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: run test lint format clean venv
+.PHONY: run test lint format clean venv chromium bench
 
 $(PY):
 	@test -x "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 not found)"; exit 1; }
@@ -28,7 +28,18 @@ venv: $(VENV)/.runtime
 run: $(VENV)/.runtime
 	PORT=$(PORT) $(PY) manage.py serve
 
-test: $(VENV)/.dev
+# Debian's Chromium for the two-browser test (Playwright drives it; it downloads
+# no browser of its own). Installed through apt when missing: as root directly,
+# else through sudo when there is one.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; \
+	  elif command -v sudo >/dev/null; then sudo=sudo; \
+	  else echo "chromium is missing: install Debian's chromium package as root" >&2; exit 1; fi; \
+	  $$sudo apt-get update && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+test: $(VENV)/.dev chromium
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest
@@ -41,5 +52,15 @@ format: $(VENV)/.dev
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+$(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+# A benchmark, not a test: raw ledger op vs HTTP RSVP, and cost by attendees.
+# Results in var/bench/ (results.md, results.json, bench.png). WEB_CONCURRENCY,
+# BENCH_CLIENTS, BENCH_OPS, BENCH_LEVEL_SAMPLES, BENCH_PROFILE=0 tune it.
+bench: $(VENV)/.bench
+	$(PY) -m loadtests.bench
+
 clean:
-	rm -rf $(VENV) var/test_db.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/test_db_*.sqlite3* .pytest_cache .ruff_cache .hypothesis

@@ -30,6 +30,9 @@ class Clicker:
         page = self.http.get(self.page_url, timeout=30)
         page.raise_for_status()
         self.token = csrf_token(page.text)
+        # The click goes on a fresh connection: an idle keep-alive one may have
+        # been closed by gunicorn while the other clients got ready.
+        self.http.close()
 
     def click(self) -> tuple[int, list[str]]:
         response = self.http.post(

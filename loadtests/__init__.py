@@ -1,0 +1,1 @@
+"""Load tools: the benchmark (``make bench``) and what it shares with other runners."""

@@ -1,0 +1,153 @@
+"""The whole site brought up as deployed, in a scratch directory, for load tools.
+
+``running()`` starts, in order: the embedded MongoDB (unless ``MONGODB_URI`` is
+set, in which case a database of its own on that server is used and dropped
+afterwards), a fresh SQLite database with migrations and collected static
+files, and gunicorn from ``eventsite/gunicorn.conf.py`` with ``workers``
+processes. Django is set up in the calling process on the same databases, so
+the caller can make fixtures with the ORM and call ``events.ledger``.
+Everything started is stopped and the scratch directory removed on the way out,
+whether the block ends normally, raises, or is interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from eventsite import embedded_mongo
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Stack:
+    url: str
+    mongodb_uri: str
+    mongodb_db: str
+    var_dir: Path
+    gunicorn: subprocess.Popen
+    mongo: subprocess.Popen | None  # None when MONGODB_URI names an outside server
+
+    def gunicorn_pids(self) -> list[int]:
+        """The master and its workers."""
+        return [self.gunicorn.pid, *children(self.gunicorn.pid)]
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(p) for p in path.read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, workers: int) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with code {process.returncode}")
+        try:
+            healthy = requests.get(f"{url}/healthz", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            healthy = False
+        if healthy and len(children(process.pid)) >= workers:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not serve {url} within {START_TIMEOUT_S:.0f}s")
+
+
+def _stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running(workers: int = 2, log_file: Path | None = None) -> Iterator[Stack]:
+    """Start the stack; gunicorn's log goes to ``log_file`` (else to stderr)."""
+    var_dir = Path(tempfile.mkdtemp(prefix="eventsite-stack-")).resolve()
+    outside_uri = os.environ.get("MONGODB_URI", "")
+    mongo: subprocess.Popen | None = None
+    gunicorn: subprocess.Popen | None = None
+    db = ""
+    with ExitStack() as files:
+        log = files.enter_context(open(log_file, "w")) if log_file else None
+        try:
+            if outside_uri:
+                uri, db = outside_uri, f"eventsite_bench_{uuid.uuid4().hex[:8]}"
+            else:
+                mongo = embedded_mongo.spawn(var_dir / "mongo")
+                uri, db = embedded_mongo.wait_until_up(var_dir / "mongo", mongo), "eventsite"
+            os.environ.pop("DATABASE_URL", None)  # always a scratch SQLite file
+            os.environ.update(
+                DJANGO_SETTINGS_MODULE="eventsite.settings",
+                EVENTSITE_VAR_DIR=str(var_dir),
+                MONGODB_URI=uri,
+                MONGODB_DB=db,
+            )
+            _set_up_django(var_dir)
+
+            port = free_port()
+            command = [sys.executable, "-m", "gunicorn", "-c", "eventsite/gunicorn.conf.py"]
+            gunicorn = subprocess.Popen(
+                [*command, "eventsite.wsgi"],
+                cwd=ROOT,
+                env={**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers)},
+                stdout=log,
+                stderr=subprocess.STDOUT if log else None,
+            )
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_serving(url, gunicorn, workers)
+            yield Stack(url, uri, db, var_dir, gunicorn, mongo)
+        finally:
+            if gunicorn is not None:
+                _stop(gunicorn)
+            if outside_uri and db:
+                _drop_database(outside_uri, db)
+            if mongo is not None:
+                embedded_mongo.stop(mongo)
+            shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _set_up_django(var_dir: Path) -> None:
+    """Django in this process, on the scratch databases: migrate, collect static."""
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    if var_dir != settings.VAR_DIR:
+        raise RuntimeError("Django was set up before the stack: call running() first")
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def _drop_database(uri: str, db: str) -> None:
+    from pymongo import MongoClient
+
+    with MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
+        client.drop_database(db)

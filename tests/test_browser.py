@@ -1,0 +1,175 @@
+"""Two real browsers race for the last seat: the design note's manual test, automated.
+
+Debian's Chromium (``make test`` installs it through apt when missing; nothing
+is downloaded) is driven by Playwright against the live gunicorn. Two isolated
+browser contexts log in as two users through the real login page, open an
+event of capacity 1, and click RSVP at the same moment: one page must say
+"You're going", the other "Full", and the ledger must hold exactly one seat.
+Screenshots of both pages are kept under ``var/test-artifacts/``.
+
+Playwright runs on its async API inside ``asyncio.run``, so both clicks are
+sent together; the database is prepared before the event loop starts and read
+after it stops, because Django's ORM refuses to run inside one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.async_api import BrowserContext, Page, async_playwright, expect
+
+from events import ledger
+from tests.helpers import PASSWORD, make_event, make_users
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+# Runs in every page before its own scripts. A listener on window hears a
+# submit after static/js/rsvp.js (which listens on document) has handled it,
+# and reports what the form looks like at that instant: while the POST is in
+# flight, before any navigation.
+REPORT_SUBMITS = """
+window.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.classList.contains("rsvp-form")) return;
+  const buttons = [...form.querySelectorAll("button")];
+  window.reportSubmit({
+    action: form.getAttribute("action"),
+    prevented: event.defaultPrevented,
+    allDisabled: buttons.length > 0 && buttons.every((b) => b.disabled),
+    busy: buttons.every((b) => b.getAttribute("aria-busy") === "true"),
+    at: performance.timeOrigin + performance.now(),
+  });
+});
+"""
+
+
+@dataclass
+class Visitor:
+    """One person in one isolated browser context."""
+
+    username: str
+    context: BrowserContext
+    page: Page
+    submits: list[dict] = field(default_factory=list)
+    submitted: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def open(cls, browser, username: str) -> Visitor:
+        context = await browser.new_context(viewport={"width": 1000, "height": 700})
+        context.set_default_timeout(TIMEOUT_MS)
+        page = await context.new_page()
+        visitor = cls(username, context, page)
+        await context.expose_binding("reportSubmit", visitor._on_submit)
+        await context.add_init_script(REPORT_SUBMITS)
+        return visitor
+
+    def _on_submit(self, _source, payload: dict) -> None:
+        self.submits.append(payload)
+        self.submitted.set()
+
+    async def log_in(self, site_url: str) -> None:
+        page = self.page
+        await page.goto(f"{site_url}/accounts/login/")
+        await page.fill('input[name="login"]', self.username)
+        await page.fill('input[name="password"]', PASSWORD)
+        async with page.expect_navigation(url=f"{site_url}/"):
+            await page.get_by_role("button", name="Sign In").click()
+        await expect(page.get_by_role("button", name=f"Log out ({self.username})")).to_be_visible()
+
+    async def open_event(self, event_url: str) -> None:
+        await self.page.goto(event_url)
+        await expect(self.page.locator("#rsvp-button")).to_be_enabled()
+
+    async def click_rsvp(self, event_url: str) -> None:
+        """Click RSVP and wait until the redirect lands back on the event page."""
+        async with self.page.expect_navigation(url=event_url):
+            await self.page.locator("#rsvp-button").click()
+        await asyncio.wait_for(self.submitted.wait(), TIMEOUT_MS / 1000)
+
+    async def outcome(self) -> str:
+        message = self.page.locator("[data-outcome]")
+        await expect(message).to_have_count(1)
+        return await message.get_attribute("data-outcome")
+
+
+async def race_for_last_seat(site_url: str, event_id: int, usernames: list[str]) -> dict:
+    event_url = f"{site_url}/events/{event_id}/"
+    artifacts = settings.VAR_DIR / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
+        )
+        try:
+            a, b = [await Visitor.open(browser, name) for name in usernames]
+            await asyncio.gather(a.log_in(site_url), b.log_in(site_url))
+            await asyncio.gather(a.open_event(event_url), b.open_event(event_url))
+
+            # Both pages are ready: both clicks go out together.
+            await asyncio.gather(a.click_rsvp(event_url), b.click_rsvp(event_url))
+
+            outcomes = {a.username: await a.outcome(), b.username: await b.outcome()}
+            for visitor in (a, b):
+                page = visitor.page
+                if outcomes[visitor.username] == "outcome-confirmed":
+                    await expect(page.locator("[data-outcome]")).to_have_text("You're going!")
+                    await expect(page.locator("#seats .badge.going")).to_have_text("You're going")
+                    await expect(page.get_by_role("button", name="Cancel RSVP")).to_be_enabled()
+                elif outcomes[visitor.username] == "outcome-full":
+                    await expect(page.locator("[data-outcome]")).to_have_text("Event is full")
+                    await expect(page.locator("#seats .badge.full")).to_have_text("Full")
+                    await expect(page.get_by_role("button", name="Full")).to_be_disabled()
+                    await expect(page.locator("#rsvp-button")).to_have_count(0)
+            for visitor, name in ((a, "a"), (b, "b")):
+                await visitor.page.screenshot(
+                    path=artifacts / f"browser-race-{name}.png", full_page=True
+                )
+            return {
+                "outcomes": outcomes,
+                "submits": {a.username: a.submits, b.username: b.submits},
+            }
+        finally:
+            await browser.close()
+
+
+def test_two_browsers_click_rsvp_at_once_for_the_last_seat(live_site, django_user_model):
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    organiser = django_user_model.objects.create_user("browser-org", password="x", is_staff=True)
+    event = make_event(organiser, 1, title="One seat left")
+    users = make_users(2, prefix="browser")
+    usernames = [u.username for u in users]
+
+    result = asyncio.run(race_for_last_seat(live_site.url, event.pk, usernames))
+
+    outcomes = result["outcomes"]
+    assert sorted(outcomes.values()) == ["outcome-confirmed", "outcome-full"]
+    (winner,) = [name for name, outcome in outcomes.items() if outcome == "outcome-confirmed"]
+    going = [a.user_id for a in ledger.attendees(event.pk)]
+    assert going == [next(u.pk for u in users if u.username == winner)]
+
+    # rsvp.js disabled each page's RSVP button the moment its form was submitted.
+    for name, submits in result["submits"].items():
+        assert len(submits) == 1, f"{name}'s page should submit its RSVP form once"
+        (submit,) = submits
+        assert submit["action"] == f"/events/{event.pk}/rsvp/"
+        assert not submit["prevented"], "the first submit must go through"
+        assert submit["allDisabled"] and submit["busy"], f"{name}'s button stayed enabled"
+    first, second = sorted(s[0]["at"] for s in result["submits"].values())
+    print(f"two browsers submitted {second - first:.1f} ms apart")
