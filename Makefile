@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: run test lint format clean venv chromium bench
+.PHONY: run test lint format clean venv chromium bench loadtest
 
 $(PY):
 	@test -x "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 not found)"; exit 1; }
@@ -61,6 +61,12 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
 # BENCH_CLIENTS, BENCH_OPS, BENCH_LEVEL_SAMPLES, BENCH_PROFILE=0 tune it.
 bench: $(VENV)/.bench
 	$(PY) -m loadtests.bench
+
+# Simultaneous clicks at scale: the whole stack, a fixture, locust headless.
+# USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES,
+# LOADTEST_WAVES tune it; the report and summary land in var/loadtest/.
+loadtest: $(VENV)/.dev
+	$(PY) -m loadtests.run
 
 clean:
 	rm -rf $(VENV) var/test_db_*.sqlite3* .pytest_cache .ruff_cache .hypothesis
