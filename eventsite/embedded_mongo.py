@@ -107,6 +107,7 @@ def ensure(var_dir: Path) -> tuple[str, subprocess.Popen | None]:
 
 
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a child politely, then firmly (used for gunicorn by the load tools too)."""
     if process.poll() is None:
         process.terminate()
         try:

@@ -76,16 +76,6 @@ def _wait_until_serving(url: str, process: subprocess.Popen, workers: int) -> No
     raise RuntimeError(f"gunicorn did not serve {url} within {START_TIMEOUT_S:.0f}s")
 
 
-def _stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextmanager
 def running(workers: int = 2, log_file: Path | None = None) -> Iterator[Stack]:
     """Start the stack; gunicorn's log goes to ``log_file`` (else to stderr)."""
@@ -125,7 +115,7 @@ def running(workers: int = 2, log_file: Path | None = None) -> Iterator[Stack]:
             yield Stack(url, uri, db, var_dir, gunicorn, mongo)
         finally:
             if gunicorn is not None:
-                _stop(gunicorn)
+                embedded_mongo.stop(gunicorn, timeout=20)
             if outside_uri and db:
                 _drop_database(outside_uri, db)
             if mongo is not None:
