@@ -457,7 +457,7 @@ def test_api_and_rsvp_button_share_the_service_and_the_ledger(organiser, members
     assert assert_json_error(same_user, 409)["code"] == "already_going"
     assert bearer(members[1]).post(rsvp_url(event.pk)).status_code == 201
     assert calls == [(event.pk, members[0].pk), (event.pk, members[1].pk)]
-    assert "Full" in page.get(f"/events/{event.pk}/").content.decode()
+    assert "(2 of 2 taken)" in page.get(f"/events/{event.pk}/").content.decode()
 
 
 # --- Browser sessions -------------------------------------------------------------------
