@@ -109,6 +109,7 @@ class Command(BaseCommand):
         if options["out"] is None:
             self.stdout.write(text, ending="")
             return
+        options["out"].parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(options["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # secrets
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
