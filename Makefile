@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: run test lint format clean venv chromium bench loadtest
+.PHONY: run test test-postgres lint format clean venv chromium bench loadtest
 
 $(PY):
 	@test -x "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 not found)"; exit 1; }
@@ -43,6 +43,11 @@ test: $(VENV)/.dev chromium
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The same suite on the production kind of SQL database: PostgreSQL (this
+# machine runs one on loopback; pytest-django makes and drops test_<name>).
+test-postgres: $(VENV)/.dev chromium
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/eventsite} $(PY) -m pytest
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff format --check .
