@@ -108,7 +108,9 @@ class EventAdmin(admin.ModelAdmin):
                 (
                     row.user.get_username() if row.user else f"deleted user #{row.user_id}",
                     row.user.email if row.user else "",
-                    timezone.localtime(row.rsvp_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    timezone.localtime(row.rsvp_at).strftime("%Y-%m-%d %H:%M:%S")
+                    if row.rsvp_at
+                    else "unknown",
                 )
                 for row in rows
             ),

@@ -1,10 +1,17 @@
 """The RSVP ledger in MongoDB: the only module that talks to MongoDB.
 
 One document per event, ``{_id: <event pk>, capacity: int, attendees:
-[{user_id: int, at: datetime}]}``, is the single source of truth for seats and
-who holds them. Every change is one atomic single-document operation whose
-filter carries the guard, so concurrent requests from any number of processes
-can never overbook: the server checks and writes in one step.
+[<user pk>, ...]}`` (the reference note's shape), is the single source of
+truth for seats and who holds them. Every change to it is one atomic
+single-document operation whose filter carries the guard, so concurrent
+requests from any number of processes can never overbook: the server checks
+and writes in one step.
+
+When each attendee RSVP'd is kept beside it, in ``rsvp_times`` (one small
+document per seat), written after the seat is taken. It only informs the
+admin's list and decides nothing. Keeping times out of the ledger keeps its
+document a bare list of ids, which the server rewrites on every RSVP: with
+10,000 attendees that is 4x cheaper than a list of ``{user_id, at}`` documents.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure
 
 COLLECTION = "rsvp_ledger"
+TIMES = "rsvp_times"
 
 
 class LedgerUnavailable(Exception):
@@ -61,7 +69,7 @@ class Result:
 @dataclass(frozen=True)
 class Attendee:
     user_id: int
-    at: datetime
+    at: datetime | None  # None if the time was never recorded (a crash between writes)
 
 
 _client: MongoClient | None = None
@@ -69,7 +77,7 @@ _client_uri: str = ""
 _client_lock = threading.Lock()
 
 
-def _collection() -> Collection:
+def _collection(name: str = COLLECTION) -> Collection:
     """A process-wide client, made on first use (after gunicorn forks)."""
     global _client, _client_uri
     uri = settings.MONGODB_URI
@@ -89,7 +97,7 @@ def _collection() -> Collection:
                     socketTimeoutMS=max(timeout * 5, 10_000),
                 )
                 _client_uri = uri
-    return _client[settings.MONGODB_DB][COLLECTION]
+    return _client[settings.MONGODB_DB][name]
 
 
 def _guard(fn):
@@ -109,7 +117,11 @@ def _seats(doc: dict) -> Seats:
     return Seats(capacity=doc["capacity"], taken=len(doc.get("attendees", ())))
 
 
-_SEATS_PROJECTION = {"capacity": 1, "attendees.user_id": 1}
+def _time_id(event_id: int, user_id: int) -> str:
+    return f"{event_id}:{user_id}"
+
+
+_SEATS_PROJECTION = {"capacity": 1, "attendees": 1}
 
 
 @_guard
@@ -119,8 +131,9 @@ def ping() -> None:
 
 @_guard
 def ensure_indexes() -> None:
-    """Index attendees' user ids, so "my RSVPs" does not scan every event."""
-    _collection().create_index("attendees.user_id")
+    """Index attendees, so "my RSVPs" does not scan every event."""
+    _collection().create_index("attendees")
+    _collection(TIMES).create_index("event")
 
 
 @_guard
@@ -134,6 +147,7 @@ def create_event(event_id: int, capacity: int) -> None:
 @_guard
 def delete_events(event_ids: list[int]) -> None:
     _collection().delete_many({"_id": {"$in": event_ids}})
+    _collection(TIMES).delete_many({"event": {"$in": event_ids}})
 
 
 @_guard
@@ -143,19 +157,24 @@ def add_attendee(event_id: int, user_id: int) -> Result:
         {
             "_id": event_id,
             "$expr": {"$lt": [{"$size": "$attendees"}, "$capacity"]},
-            "attendees.user_id": {"$ne": user_id},
+            "attendees": {"$ne": user_id},
         },
-        {"$addToSet": {"attendees": {"user_id": user_id, "at": datetime.now(UTC)}}},
+        {"$addToSet": {"attendees": user_id}},
         projection=_SEATS_PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     if doc is not None:
+        _collection(TIMES).replace_one(
+            {"_id": _time_id(event_id, user_id)},
+            {"event": event_id, "user": user_id, "at": datetime.now(UTC)},
+            upsert=True,
+        )
         return Result(Outcome.CONFIRMED, _seats(doc))
     # Refused. A read afterwards only picks the message; it decides nothing.
     doc = _collection().find_one({"_id": event_id}, _SEATS_PROJECTION)
     if doc is None:
         return Result(Outcome.UNKNOWN_EVENT)
-    if any(a["user_id"] == user_id for a in doc["attendees"]):
+    if user_id in doc["attendees"]:
         return Result(Outcome.ALREADY_GOING, _seats(doc))
     return Result(Outcome.FULL, _seats(doc))
 
@@ -163,12 +182,13 @@ def add_attendee(event_id: int, user_id: int) -> Result:
 @_guard
 def remove_attendee(event_id: int, user_id: int) -> Result:
     doc = _collection().find_one_and_update(
-        {"_id": event_id, "attendees.user_id": user_id},
-        {"$pull": {"attendees": {"user_id": user_id}}},
+        {"_id": event_id, "attendees": user_id},
+        {"$pull": {"attendees": user_id}},
         projection=_SEATS_PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     if doc is not None:
+        _collection(TIMES).delete_one({"_id": _time_id(event_id, user_id)})
         return Result(Outcome.CANCELLED, _seats(doc))
     doc = _collection().find_one({"_id": event_id}, _SEATS_PROJECTION)
     if doc is None:
@@ -203,16 +223,13 @@ def seats(event_ids: list[int]) -> dict[int, Seats]:
 
 @_guard
 def is_going(event_id: int, user_id: int) -> bool:
-    return (
-        _collection().find_one({"_id": event_id, "attendees.user_id": user_id}, {"_id": 1})
-        is not None
-    )
+    return _collection().find_one({"_id": event_id, "attendees": user_id}, {"_id": 1}) is not None
 
 
 @_guard
 def events_of(user_id: int) -> list[int]:
     """Ids of the events the user holds a seat at."""
-    return [d["_id"] for d in _collection().find({"attendees.user_id": user_id}, {"_id": 1})]
+    return [d["_id"] for d in _collection().find({"attendees": user_id}, {"_id": 1})]
 
 
 @_guard
@@ -224,10 +241,9 @@ def fill_for_benchmark(event_id: int, user_ids: list[int]) -> Seats | None:
     ``make bench`` can measure one RSVP on an event that already has thousands
     of attendees without making thousands of RSVPs first. None if no such event.
     """
-    now = datetime.now(UTC)
     doc = _collection().find_one_and_update(
         {"_id": event_id},
-        {"$push": {"attendees": {"$each": [{"user_id": u, "at": now} for u in user_ids]}}},
+        {"$push": {"attendees": {"$each": list(user_ids)}}},
         projection=_SEATS_PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
@@ -236,7 +252,9 @@ def fill_for_benchmark(event_id: int, user_ids: list[int]) -> Seats | None:
 
 @_guard
 def attendees(event_id: int) -> list[Attendee]:
+    """Who holds a seat, in RSVP order, with the time each RSVP'd."""
     doc = _collection().find_one({"_id": event_id}, {"attendees": 1})
     if doc is None:
         return []
-    return [Attendee(a["user_id"], a["at"]) for a in doc["attendees"]]
+    times = {t["user"]: t["at"] for t in _collection(TIMES).find({"event": event_id})}
+    return [Attendee(user_id, times.get(user_id)) for user_id in doc["attendees"]]

@@ -46,7 +46,7 @@ class EventCard:
 class AttendeeRow:
     user: AbstractBaseUser | None
     user_id: int
-    rsvp_at: datetime
+    rsvp_at: datetime | None
 
 
 def _closed_or_missing(event_id: int) -> Outcome | None:

@@ -100,6 +100,7 @@ def test_change_page_lists_attendees_and_changelist_shows_seats(admin_client_):
     for guest in guests:
         assert guest.username in page and guest.email in page
     assert "2 going." in page
+    assert page.count(timezone.localtime().strftime("%Y-%m-%d ")) >= 2, "each RSVP's time"
     changelist = client.get(reverse("admin:events_event_changelist") + "?q=Listed")
     html = changelist.content.decode()
     assert "Listed" in html
