@@ -68,7 +68,7 @@ bench: $(VENV)/.bench
 	$(PY) -m loadtests.bench
 
 # Simultaneous clicks at scale: the whole stack, a fixture, locust headless.
-# USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES,
+# USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES (2),
 # LOADTEST_WAVES tune it; the report and summary land in var/loadtest/.
 loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run

@@ -51,6 +51,7 @@ class Click:
     outcome: str  # confirmed | full | already_going | error
     at: float  # wall-clock time the request was sent
     status: int
+    done: float = 0.0  # wall-clock time the answer arrived
 
 
 class Rendezvous:
@@ -146,7 +147,8 @@ class RsvpUser(HttpUser):
             RENDEZVOUS.arrive(wave)
             sent = time.time()
             outcome, status = self.rsvp()
-            record(self.environment, Click(self.account["username"], wave, outcome, sent, status))
+            click = Click(self.account["username"], wave, outcome, sent, status, time.time())
+            record(self.environment, click)
             if wave < WAVES and outcome == "confirmed":
                 self.cancel()
         raise StopUser()
@@ -328,11 +330,14 @@ def verify(environment: Environment) -> dict:
     errors = [c for c in CLICKS if c.outcome == "error"]
     if any(c.status >= 500 for c in errors):
         violations.append(f"{sum(c.status >= 500 for c in errors)} server errors (5xx)")
-    spreads = []
+    spreads, rates = [], []
     for wave in range(1, WAVES + 1):
-        sent = [c.at for c in CLICKS if c.wave == wave]
-        if sent:
-            spreads.append(round((max(sent) - min(sent)) * 1000, 1))
+        clicks = [c for c in CLICKS if c.wave == wave]
+        if clicks:
+            first, last_sent = min(c.at for c in clicks), max(c.at for c in clicks)
+            spreads.append(round((last_sent - first) * 1000, 1))
+            burst = max(c.done for c in clicks) - first
+            rates.append(round(len(clicks) / burst, 1) if burst > 0 else None)
     return {
         "event_id": data["event_id"],
         "capacity": capacity,
@@ -346,5 +351,7 @@ def verify(environment: Environment) -> dict:
         "overbooked": max(taken - capacity, 0),
         "click_spread_ms": max(spreads) if spreads else None,
         "click_spread_ms_per_wave": spreads,
+        # RSVPs answered per second, from the first click to the last answer.
+        "rsvps_per_s": rates[-1] if rates else None,
         "violations": violations,
     }
