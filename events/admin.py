@@ -65,7 +65,7 @@ class TimeFilter(admin.SimpleListFilter):
 class EventAdmin(admin.ModelAdmin):
     form = EventAdminForm
     list_display = ["title", "starts_at", "venue", "organiser", "capacity", "seats_taken"]
-    list_filter = [TimeFilter, "organiser", "attendees_public"]
+    list_filter = [TimeFilter, ("organiser", admin.RelatedOnlyFieldListFilter), "attendees_public"]
     search_fields = ["title", "venue", "description", "organiser__username"]
     date_hierarchy = "starts_at"
     list_select_related = ["organiser"]

@@ -33,8 +33,10 @@ class Command(BaseCommand):
             [sys.executable, "-m", "gunicorn", "-c", str(config), "eventsite.wsgi"],
             env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
         )
-        # A polite kill (SIGTERM) stops everything just as Ctrl-C does.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # A polite kill or a closed terminal stops everything just as Ctrl-C does,
+        # also when this process was started with SIGINT ignored (in the background).
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.default_int_handler)
         try:
             sys.exit(gunicorn.wait())
         except KeyboardInterrupt:
