@@ -11,6 +11,7 @@ event was overbooked, any answer was a 5xx, or locust itself failed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -53,7 +54,18 @@ def run_locust(site: stack.Stack, fixture: Path) -> int:
         "LOADTEST_SUMMARY": str(OUT / "summary.json"),
         "LOADTEST_WAVES": WAVES,
     }
-    return subprocess.run(command, cwd=ROOT, env=env).returncode
+    # Its own process group, so that an interrupt stops locust's workers too.
+    locust = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        return locust.wait()
+    except KeyboardInterrupt:
+        os.killpg(locust.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            locust.wait(timeout=30)
+        # Workers forked by --processes outlive their master, waiting for it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(locust.pid, signal.SIGKILL)
+        raise
 
 
 def latency_and_failures() -> tuple[dict, int]:
@@ -111,7 +123,10 @@ def write_summary(summary: dict, rsvp: dict, server_errors: int, locust_code: in
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C, a polite kill or a closed terminal all stop everything, also when
+    # this process was started in the background with SIGINT ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*"):
         old.unlink()
