@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,15 +24,10 @@ from django.conf import settings
 from django.core.management import call_command
 
 from eventsite import embedded_mongo
+from loadtests.stack import children, free_port
 from tests.helpers import LiveSite
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class EmbeddedServer:
@@ -113,11 +107,6 @@ def _wait_answering(url: str, process: subprocess.Popen, healthy: bool, timeout=
     raise RuntimeError("gunicorn did not answer in time")
 
 
-def _worker_count(pid: int) -> int:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return len(children.read_text().split()) if children.exists() else 0
-
-
 @contextmanager
 def gunicorn(database_url: str, workers: int = 2, healthy: bool = True) -> Iterator[LiveSite]:
     """The site served as deployed, on the test session's MongoDB database."""
@@ -140,9 +129,9 @@ def gunicorn(database_url: str, workers: int = 2, healthy: bool = True) -> Itera
     try:
         _wait_answering(url, process, healthy)
         deadline = time.monotonic() + 30
-        while _worker_count(process.pid) < workers and time.monotonic() < deadline:
+        while len(children(process.pid)) < workers and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _worker_count(process.pid) >= workers, f"gunicorn should run {workers} workers"
+        assert len(children(process.pid)) >= workers, f"gunicorn should run {workers} workers"
         yield LiveSite(url=url, pid=process.pid)
     finally:
         process.terminate()

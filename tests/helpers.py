@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from events import services
 from events.models import Event
+from loadtests import fixtures
 
 PASSWORD = "correct horse battery staple"
 OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)"')
@@ -27,24 +25,13 @@ class LiveSite:
 
 
 def make_users(count: int, prefix: str = "user") -> list:
-    """Many users at once: one password hash, one bulk insert."""
-    User = get_user_model()
-    hashed = make_password(PASSWORD)
-    names = [f"{prefix}{i}" for i in range(count)]
-    User.objects.bulk_create(
-        User(username=name, email=f"{name}@example.com", password=hashed) for name in names
-    )
-    return list(User.objects.filter(username__in=names).order_by("pk"))
+    """Many users at once, all with ``PASSWORD``."""
+    return fixtures.make_users(count, prefix, PASSWORD)
 
 
 def session_cookie(user) -> dict[str, str]:
     """A logged-in session for ``user``, as the login view would have made it."""
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return {settings.SESSION_COOKIE_NAME: session.session_key}
+    return {settings.SESSION_COOKIE_NAME: fixtures.login_sessions([user])[0]}
 
 
 def make_event(organiser, capacity: int, *, days: float = 7, **fields) -> Event:
