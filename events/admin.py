@@ -1,20 +1,43 @@
-"""Organisers manage events here; capacity and attendees go through the ledger."""
+"""Organisers manage events here; seats, the waiting list and removals go through services."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from events import ledger, services
+from events import selectors, services
+from events.ledger import Outcome
 from events.models import Event
+
+
+def _limit(enabled: bool, limit: int | None) -> int | None:
+    """The ledger's one number for the form's two fields: 0 off, None no cap."""
+    return limit if enabled else 0
 
 
 class EventAdminForm(forms.ModelForm):
     capacity = forms.IntegerField(min_value=0, help_text="Seats available in total.")
+    waitlist = forms.BooleanField(
+        label="waiting list",
+        required=False,
+        initial=True,
+        help_text="When the event is full, people can join a waiting list; a freed seat "
+        "goes to the first in line at once, and they are emailed.",
+    )
+    waitlist_limit = forms.IntegerField(
+        label="waiting list limit",
+        min_value=1,
+        required=False,
+        help_text="At most this many people waiting; empty for no limit.",
+    )
 
     class Meta:
         model = Event
@@ -31,18 +54,32 @@ class EventAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            seats = ledger.seats([self.instance.pk]).get(self.instance.pk)
-            self.fields["capacity"].initial = seats.capacity if seats else 0
+            seats = selectors.seats_of([self.instance.pk]).get(self.instance.pk)
+            seats = seats or selectors.NO_LEDGER
+            self.fields["capacity"].initial = seats.capacity
+            self.fields["waitlist"].initial = seats.waitlist_limit != 0
+            self.fields["waitlist_limit"].initial = seats.waitlist_limit or None
+
+    @property
+    def ledger_waitlist_limit(self) -> int | None:
+        return _limit(self.cleaned_data["waitlist"], self.cleaned_data.get("waitlist_limit"))
 
     def _post_clean(self) -> None:
         super()._post_clean()
         # The guarded write is the check: it runs last, once all else is valid,
         # so no one can take a seat between a check and the change.
-        if self.instance.pk and not self.errors and "capacity" in self.changed_data:
+        if not self.instance.pk or self.errors:
+            return
+        if "capacity" in self.changed_data:
             try:
-                services.set_capacity(self.instance.pk, self.cleaned_data["capacity"])
+                services.set_capacity(
+                    event_id=self.instance.pk, capacity=self.cleaned_data["capacity"]
+                )
             except services.CapacityError as exc:
                 self.add_error("capacity", str(exc))
+                return
+        if {"waitlist", "waitlist_limit"} & set(self.changed_data):
+            services.set_waitlist_limit(event_id=self.instance.pk, limit=self.ledger_waitlist_limit)
 
 
 class TimeFilter(admin.SimpleListFilter):
@@ -61,19 +98,43 @@ class TimeFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _username(row: selectors.AttendeeRow) -> str:
+    return row.user.get_username() if row.user else f"deleted user #{row.user_id}"
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     form = EventAdminForm
-    list_display = ["title", "starts_at", "venue", "organiser", "capacity", "seats_taken"]
+    list_display = [
+        "title",
+        "starts_at",
+        "venue",
+        "organiser",
+        "capacity",
+        "seats_taken",
+        "waiting",
+    ]
     list_filter = [TimeFilter, ("organiser", admin.RelatedOnlyFieldListFilter), "attendees_public"]
     search_fields = ["title", "venue", "description", "organiser__username"]
     date_hierarchy = "starts_at"
     list_select_related = ["organiser"]
-    readonly_fields = ["attendee_list"]
+    readonly_fields = ["attendee_list", "waitlist_list"]
     fieldsets = [
         (None, {"fields": ["title", "description", "starts_at", "ends_at", "venue", "organiser"]}),
         ("Seats", {"fields": ["capacity", "attendees_public", "attendee_list"]}),
+        ("Waiting list", {"fields": ["waitlist", "waitlist_limit", "waitlist_list"]}),
     ]
+
+    def get_urls(self):
+        remove = self.admin_site.admin_view(self.remove_attendee_view)
+        return [
+            path(
+                "<int:event_id>/attendees/<int:user_id>/remove/",
+                remove,
+                name="events_event_remove_attendee",
+            ),
+            *super().get_urls(),
+        ]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         return {"organiser": request.user.pk, **super().get_changeform_initial_data(request)}
@@ -81,7 +142,7 @@ class EventAdmin(admin.ModelAdmin):
     def get_changelist_instance(self, request: HttpRequest):
         changelist = super().get_changelist_instance(request)
         events = list(changelist.result_list)  # evaluated once, reused by the template
-        seats = ledger.seats([e.pk for e in events])
+        seats = selectors.seats_of([e.pk for e in events])
         for event in events:
             event.ledger_seats = seats.get(event.pk)
         return changelist
@@ -94,42 +155,97 @@ class EventAdmin(admin.ModelAdmin):
     def seats_taken(self, event: Event) -> int | str:
         return event.ledger_seats.taken if event.ledger_seats else "-"
 
+    @admin.display(description="waiting")
+    def waiting(self, event: Event) -> int | str:
+        return event.ledger_seats.waiting if event.ledger_seats else "-"
+
     @admin.display(description="who is going")
     def attendee_list(self, event: Event) -> str:
-        if not event.pk:
-            return "Nobody yet."
-        rows = services.attendee_rows(event.pk)
+        rows = selectors.attendee_rows(event.pk) if event.pk else []
         if not rows:
             return "Nobody yet."
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td><a href="{}">Remove…</a></td></tr>',
             (
                 (
-                    row.user.get_username() if row.user else f"deleted user #{row.user_id}",
+                    _username(row),
                     row.user.email if row.user else "",
                     timezone.localtime(row.rsvp_at).strftime("%Y-%m-%d %H:%M:%S")
                     if row.rsvp_at
                     else "unknown",
+                    reverse("admin:events_event_remove_attendee", args=[event.pk, row.user_id]),
                 )
                 for row in rows
             ),
         )
         return format_html(
             '<table class="attendees"><thead><tr><th>User</th><th>Email</th>'
-            "<th>RSVP at</th></tr></thead><tbody>{}</tbody></table>"
+            "<th>Seat since</th><th></th></tr></thead><tbody>{}</tbody></table>"
             "<p>{} going.</p>",
             body,
             len(rows),
         )
 
+    @admin.display(description="who is waiting")
+    def waitlist_list(self, event: Event) -> str:
+        rows = selectors.waitlist_rows(event.pk) if event.pk else []
+        if not rows:
+            return "Nobody is waiting."
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (position, _username(row), row.user.email if row.user else "")
+                for position, row in enumerate(rows, start=1)
+            ),
+        )
+        return format_html(
+            '<table class="waitlist"><thead><tr><th>#</th><th>User</th><th>Email</th>'
+            "</tr></thead><tbody>{}</tbody></table><p>{} waiting, first in line first.</p>",
+            body,
+            len(rows),
+        )
+
+    def remove_attendee_view(self, request: HttpRequest, event_id: int, user_id: int):
+        """Confirm, then take the seat away; the first in line gets it in the same write."""
+        event = get_object_or_404(Event, pk=event_id)
+        if not self.has_change_permission(request, event):
+            raise PermissionDenied
+        row = next((r for r in selectors.attendee_rows(event_id) if r.user_id == user_id), None)
+        change_url = reverse("admin:events_event_change", args=[event_id])
+        if request.method == "POST":
+            result = services.remove_attendee(event_id=event_id, user_id=user_id)
+            if result.outcome is Outcome.CANCELLED:
+                promoted = " The first person waiting got the seat." if result.promoted else ""
+                self.message_user(request, f"Removed from {event}.{promoted}", messages.SUCCESS)
+            else:
+                self.message_user(request, "That person was not going.", messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        if row is None:
+            raise Http404("That person is not going to this event.")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "event": event,
+            "row": row,
+            "username": _username(row),
+            "change_url": change_url,
+            "title": "Remove an attendee",
+        }
+        return TemplateResponse(request, "admin/events/event/remove_attendee.html", context)
+
     def save_model(self, request, obj: Event, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            services.open_ledger(obj, form.cleaned_data["capacity"])
+            services.open_ledger(
+                event=obj,
+                capacity=form.cleaned_data["capacity"],
+                waitlist_limit=form.ledger_waitlist_limit,
+            )
 
     def delete_model(self, request, obj: Event) -> None:
-        services.delete_events([obj.pk])
+        services.delete_events(event_ids=[obj.pk])
 
     def delete_queryset(self, request, queryset: QuerySet[Event]) -> None:
-        services.delete_events(list(queryset.values_list("pk", flat=True)))
+        services.delete_events(event_ids=list(queryset.values_list("pk", flat=True)))

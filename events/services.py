@@ -1,22 +1,23 @@
-"""The business rules of events and RSVPs.
+"""The business rules of events, RSVPs and waiting lists: every write.
 
 Pages, the admin, the API and the load tests all call these functions, so
 each behaviour has one code path. Seats are only ever changed through the
-ledger's atomic operations.
+ledger's atomic transitions; what a transition did (including who it moved
+from the waiting list into a seat) is read from the document it returned.
+Reads live in ``events.selectors``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import logging
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from events import ledger
+from events import ledger, notifications
 from events.ledger import Outcome, Result, Seats
 from events.models import Event
+
+logger = logging.getLogger(__name__)
 
 MESSAGES: dict[Outcome, str] = {
     Outcome.CONFIRMED: "You're going!",
@@ -26,27 +27,23 @@ MESSAGES: dict[Outcome, str] = {
     Outcome.EVENT_PAST: "This event has already started, so RSVPs are closed.",
     Outcome.CANCELLED: "Your RSVP is cancelled and your seat is free for someone else.",
     Outcome.NOT_GOING: "You have no RSVP for this event.",
+    Outcome.WAITLISTED: (
+        "You're #{position} on the waiting list. We'll email you if a seat frees up."
+    ),
+    Outcome.ALREADY_WAITING: "You're already #{position} on the waiting list.",
+    Outcome.WAITLIST_CLOSED: "The waiting list for this event is closed or full.",
+    Outcome.LEFT_WAITLIST: "You have left the waiting list.",
+    Outcome.NOT_WAITING: "You're not on the waiting list for this event.",
 }
+
+
+def message(result: Result) -> str:
+    """The sentence a person is shown for a result."""
+    return MESSAGES[result.outcome].format(position=result.position)
 
 
 class CapacityError(ValueError):
     """A capacity the ledger refused: below the number of people already going."""
-
-
-@dataclass(frozen=True)
-class EventCard:
-    """An event as a page or the API shows it: SQL fields plus ledger seats."""
-
-    event: Event
-    seats: Seats
-    going: bool = False
-
-
-@dataclass(frozen=True)
-class AttendeeRow:
-    user: AbstractBaseUser | None
-    user_id: int
-    rsvp_at: datetime | None
 
 
 def _closed_or_missing(event_id: int) -> Outcome | None:
@@ -58,74 +55,89 @@ def _closed_or_missing(event_id: int) -> Outcome | None:
     return None
 
 
-def rsvp(event_id: int, user_id: int) -> Result:
-    """Give the user a seat if the event is open, has one free and they hold none."""
+def _tell_promoted(event_id: int, result: Result) -> Result:
+    """Email whoever the write seated, after the seat is theirs.
+
+    Never inside the write, and a failure here (a mail server down, a task
+    backend refusing) never takes the seat back: it is logged and that's all.
+    """
+    for user_id in result.promoted:
+        try:
+            notifications.send_promotion_email.enqueue(event_id=event_id, user_id=user_id)
+        except Exception:
+            logger.exception("Could not queue the promotion email of user %s", user_id)
+    return result
+
+
+def rsvp(*, event_id: int, user_id: int) -> Result:
+    """Give the user a seat if the event is open, has one free and nobody waits."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
     return ledger.add_attendee(event_id, user_id)
 
 
-def cancel_rsvp(event_id: int, user_id: int) -> Result:
-    """Give the user's seat back; once the event has started the list is final."""
+def cancel_rsvp(*, event_id: int, user_id: int) -> Result:
+    """Give the user's seat back (to the first waiting); once started the list is final."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return ledger.remove_attendee(event_id, user_id)
+    return _tell_promoted(event_id, ledger.remove_attendee(event_id, user_id))
+
+
+def join_waitlist(*, event_id: int, user_id: int) -> Result:
+    """A place at the end of the list, or a seat at once if one is free and nobody waits."""
+    if refusal := _closed_or_missing(event_id):
+        return Result(refusal)
+    return ledger.join_waitlist(event_id, user_id)
+
+
+def leave_waitlist(*, event_id: int, user_id: int) -> Result:
+    if refusal := _closed_or_missing(event_id):
+        return Result(refusal)
+    return ledger.leave_waitlist(event_id, user_id)
+
+
+def remove_attendee(*, event_id: int, user_id: int) -> Result:
+    """An organiser takes someone's seat away; the first waiting gets it."""
+    return _tell_promoted(event_id, ledger.remove_attendee(event_id, user_id))
 
 
 @transaction.atomic
-def create_event(*, capacity: int, **fields) -> Event:
+def create_event(*, capacity: int, waitlist_limit: int | None = None, **fields) -> Event:
     """Save the event and open its ledger; if MongoDB refuses, nothing is saved."""
     event = Event.objects.create(**fields)
-    ledger.create_event(event.pk, capacity)
+    ledger.create_event(event.pk, capacity, waitlist_limit)
     return event
 
 
-def open_ledger(event: Event, capacity: int) -> None:
+def open_ledger(*, event: Event, capacity: int, waitlist_limit: int | None = None) -> None:
     """Open the ledger of an event saved elsewhere (the admin's form)."""
-    ledger.create_event(event.pk, capacity)
+    ledger.create_event(event.pk, capacity, waitlist_limit)
 
 
-def set_capacity(event_id: int, capacity: int) -> Seats:
-    """Change capacity in one guarded write; raising it frees seats at once."""
+def set_capacity(*, event_id: int, capacity: int) -> Seats:
+    """Change capacity in one guarded write; a raise seats the first waiting at once."""
     if capacity < 0:
         raise CapacityError("Capacity cannot be negative.")
-    seats = ledger.set_capacity(event_id, capacity)
-    if seats is None:
-        taken = ledger.seats([event_id]).get(event_id)
-        going = taken.taken if taken else 0
+    result = ledger.set_capacity(event_id, capacity)
+    if result.outcome is Outcome.UNKNOWN_EVENT:
+        raise CapacityError("This event has no ledger.")
+    if result.outcome is Outcome.CAPACITY_BELOW_GOING:
+        going = result.seats.taken
         raise CapacityError(
             f"{going} people are already going, so capacity cannot be lower than {going}."
         )
-    return seats
+    _tell_promoted(event_id, result)
+    return result.seats
+
+
+def set_waitlist_limit(*, event_id: int, limit: int | None) -> None:
+    """Cap the waiting list (0: no list); people already waiting keep their place."""
+    if limit is not None and limit < 0:
+        raise ValueError("A waiting list limit cannot be negative.")
+    ledger.set_waitlist_limit(event_id, limit)
 
 
 @transaction.atomic
-def delete_events(event_ids: list[int]) -> None:
+def delete_events(*, event_ids: list[int]) -> None:
     Event.objects.filter(pk__in=event_ids).delete()
     ledger.delete_events(event_ids)
-
-
-def event_cards(events: list[Event], user: AbstractBaseUser | None = None) -> list[EventCard]:
-    """Attach seats (and the user's RSVP) to events with one ledger round trip each."""
-    seats = ledger.seats([e.pk for e in events])
-    mine = set(ledger.events_of(user.pk)) if user is not None and user.is_authenticated else set()
-    empty = Seats(capacity=0, taken=0)
-    return [EventCard(e, seats.get(e.pk, empty), e.pk in mine) for e in events]
-
-
-def event_card(event: Event, user: AbstractBaseUser | None = None) -> EventCard:
-    seats = ledger.seats([event.pk]).get(event.pk, Seats(capacity=0, taken=0))
-    going = bool(user and user.is_authenticated and ledger.is_going(event.pk, user.pk))
-    return EventCard(event, seats, going)
-
-
-def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
-    events = list(Event.objects.upcoming().filter(pk__in=ledger.events_of(user.pk)))
-    return event_cards(events, user)
-
-
-def attendee_rows(event_id: int) -> list[AttendeeRow]:
-    """Who is going, in RSVP order, joined with their accounts."""
-    entries = ledger.attendees(event_id)
-    users = get_user_model().objects.in_bulk([a.user_id for a in entries])
-    return [AttendeeRow(users.get(a.user_id), a.user_id, a.at) for a in entries]

@@ -9,5 +9,7 @@ urlpatterns = [
     path("events/<int:pk>/", views.event_detail, name="detail"),
     path("events/<int:pk>/rsvp/", views.rsvp, name="rsvp"),
     path("events/<int:pk>/cancel/", views.cancel_rsvp, name="cancel"),
+    path("events/<int:pk>/waitlist/", views.join_waitlist, name="join_waitlist"),
+    path("events/<int:pk>/waitlist/leave/", views.leave_waitlist, name="leave_waitlist"),
     path("me/rsvps/", views.my_rsvps, name="my_rsvps"),
 ]

@@ -158,6 +158,16 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "eventsite@localhost")
+# Links in emails are absolute: a promotion email can be sent while serving
+# someone else's request (their cancel), so it cannot take the host from it.
+SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip(
+    "/"
+)
+
+# Background work (emails) through django.tasks. The ImmediateBackend runs a
+# task at once in the process that enqueues it, after the ledger has decided;
+# a task backend with workers can replace it here without touching the callers.
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 # Messages ride in a cookie so an RSVP redirect writes nothing to the database.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"

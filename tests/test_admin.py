@@ -38,13 +38,14 @@ def change_form(event: Event, organiser, capacity: int) -> dict:
         "venue": event.venue,
         "organiser": organiser.pk,
         "capacity": capacity,
+        "waitlist": "on",
     }
 
 
 def fill(event: Event, count: int) -> list:
     users = make_users(count, prefix=f"guest{event.pk}-")
     for user in users:
-        assert services.rsvp(event.pk, user.pk).outcome == "confirmed"
+        assert services.rsvp(event_id=event.pk, user_id=user.pk).outcome == "confirmed"
     return users
 
 
@@ -87,9 +88,9 @@ def test_capacity_down_to_taken_and_up_works(admin_client_):
     assert client.post(url, change_form(event, boss, 3)).status_code == 302
     assert ledger.seats([event.pk])[event.pk].capacity == 3
     (late,) = make_users(1, prefix="late")
-    assert services.rsvp(event.pk, late.pk).outcome == "full"
+    assert services.rsvp(event_id=event.pk, user_id=late.pk).outcome == "full"
     assert client.post(url, change_form(event, boss, 4)).status_code == 302
-    assert services.rsvp(event.pk, late.pk).outcome == "confirmed"
+    assert services.rsvp(event_id=event.pk, user_id=late.pk).outcome == "confirmed"
 
 
 def test_change_page_lists_attendees_and_changelist_shows_seats(admin_client_):

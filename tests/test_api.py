@@ -18,7 +18,7 @@ from django.test import Client, RequestFactory, override_settings
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_access_token
-from events import ledger, services
+from events import ledger, selectors, services
 from tests.conftest import gunicorn
 from tests.helpers import PASSWORD, make_event, make_users
 
@@ -388,7 +388,7 @@ def test_a_bug_in_a_view_is_a_json_500_not_an_html_page(organiser, monkeypatch):
     def broken(*args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(services, "event_cards", broken)
+    monkeypatch.setattr(selectors, "event_cards", broken)
     body = assert_json_error(APIClient().get("/api/events/"), 500)
     assert body["code"] == "server_error" and "bug" not in body["message"]
 
@@ -406,8 +406,11 @@ def test_event_list_is_paginated_upcoming_events_with_seats(organiser, members):
     assert body["count"] == 2 and body["next"] is None
     assert [e["title"] for e in body["results"]] == ["Soon", "Later"]
     first = body["results"][0]
-    assert set(first) == {"id", "title", "start", "venue", "capacity", "seats_left"}
+    assert set(first) == {
+        "id", "title", "start", "venue", "capacity", "seats_left", "seats_taken", "waiting"
+    }  # fmt: skip
     assert (first["id"], first["capacity"], first["seats_left"]) == (soon.pk, 2, 1)
+    assert (first["seats_taken"], first["waiting"]) == (1, 0)
     assert body["results"][1]["id"] == later.pk
     assert_json_error(APIClient().get("/api/events/?page=9"), 404)
 
@@ -426,10 +429,11 @@ def test_event_detail_says_going_only_to_a_signed_in_caller(organiser, members):
     url = f"/api/events/{event.pk}/"
 
     anonymous = APIClient().get(url).json()
-    assert "going" not in anonymous
+    assert "going" not in anonymous and "waitlist_position" not in anonymous
     assert anonymous["description"] == "Bring snacks" and anonymous["seats_left"] == 2
     assert bearer(members[0]).get(url).json()["going"] is True
     assert bearer(members[1]).get(url).json()["going"] is False
+    assert bearer(members[1]).get(url).json()["waitlist_position"] is None
 
 
 def test_my_rsvps_lists_the_callers_upcoming_rsvps(organiser, members):
@@ -452,11 +456,14 @@ def test_api_and_rsvp_button_share_the_service_and_the_ledger(organiser, members
 
     calls = []
     real_rsvp = services.rsvp
-    monkeypatch.setattr(services, "rsvp", lambda *a: calls.append(a) or real_rsvp(*a))
+    monkeypatch.setattr(services, "rsvp", lambda **kw: calls.append(kw) or real_rsvp(**kw))
     same_user = bearer(members[0]).post(rsvp_url(event.pk))
     assert assert_json_error(same_user, 409)["code"] == "already_going"
     assert bearer(members[1]).post(rsvp_url(event.pk)).status_code == 201
-    assert calls == [(event.pk, members[0].pk), (event.pk, members[1].pk)]
+    assert calls == [
+        {"event_id": event.pk, "user_id": members[0].pk},
+        {"event_id": event.pk, "user_id": members[1].pk},
+    ]
     assert "(2 of 2 taken)" in page.get(f"/events/{event.pk}/").content.decode()
 
 

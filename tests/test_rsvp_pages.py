@@ -66,14 +66,18 @@ def test_second_click_changes_nothing(organiser, alice_bob):
     assert ledger.seats([event.pk])[event.pk].taken == 1
 
 
-def test_full_event_refuses_and_shows_disabled_button(organiser, alice_bob):
-    event = make_event(organiser, 1)
+def test_full_event_without_a_waiting_list_refuses_and_shows_disabled_button(
+    organiser, alice_bob
+):
+    event = make_event(organiser, 1, waitlist_limit=0)
     alice, bob = alice_bob
     assert post_rsvp(logged_in(alice), event) == ["confirmed"]
     bob_client = logged_in(bob)
     assert post_rsvp(bob_client, event) == ["full"]
     page = bob_client.get(event.get_absolute_url()).content.decode()
     assert '<button type="button" disabled>Full</button>' in page
+    assert "This event has no waiting list." in page
+    assert "Join the waiting list" not in page
     assert [a.user_id for a in ledger.attendees(event.pk)] == [alice.pk]
 
 

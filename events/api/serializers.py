@@ -18,22 +18,37 @@ class EventSerializer(serializers.Serializer):
     venue = serializers.CharField(source="event.venue")
     capacity = serializers.IntegerField(source="seats.capacity")
     seats_left = serializers.IntegerField(source="seats.left")
+    seats_taken = serializers.IntegerField(
+        source="seats.taken", help_text="People going, as the ledger counts them."
+    )
+    waiting = serializers.IntegerField(
+        source="seats.waiting", help_text="People on the waiting list."
+    )
 
 
 class EventDetailSerializer(EventSerializer):
-    """An event, its seats and whether the caller is going."""
+    """An event, its seats and the caller's seat or place on the waiting list."""
 
     description = serializers.CharField(source="event.description")
     end = serializers.DateTimeField(source="event.ends_at", allow_null=True)
     going = serializers.BooleanField(
         required=False, help_text="Whether the caller holds a seat; only for a signed-in caller."
     )
+    waitlist_position = serializers.IntegerField(
+        source="position",
+        required=False,
+        allow_null=True,
+        help_text=(
+            "The caller's place on the waiting list (1 is next), or null; "
+            "only for a signed-in caller."
+        ),
+    )
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         data = super().to_representation(instance)
         request = self.context.get("request")
         if request is None or not request.user.is_authenticated:
-            del data["going"]
+            del data["going"], data["waitlist_position"]
         return data
 
 
@@ -46,11 +61,19 @@ class RsvpRequestSerializer(serializers.Serializer):
 
 
 class SeatChangeSerializer(serializers.Serializer):
-    """A confirmed RSVP (201) or a cancelled one (200)."""
+    """A confirmed RSVP (201), a cancelled one (200) or a place given back (200)."""
 
     message = serializers.CharField()
     event = EventDetailSerializer()
     seats_left = serializers.IntegerField()
+
+
+class WaitlistedSerializer(serializers.Serializer):
+    """A place on the waiting list (202): no seat yet, one will come in this order."""
+
+    message = serializers.CharField()
+    code = serializers.CharField(help_text="Always `waitlisted`.")
+    position = serializers.IntegerField(help_text="1 is next in line.")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -69,12 +92,18 @@ class ErrorSerializer(serializers.Serializer):
                     Outcome.EVENT_PAST,
                     Outcome.UNKNOWN_EVENT,
                     Outcome.NOT_GOING,
+                    Outcome.ALREADY_WAITING,
+                    Outcome.WAITLIST_CLOSED,
+                    Outcome.NOT_WAITING,
                 )
             )
             + "; otherwise DRF's error code, e.g. `not_authenticated`."
         ),
     )
     seats_left = serializers.IntegerField(required=False)
+    position = serializers.IntegerField(
+        required=False, help_text="For `already_waiting`: the caller's place on the list."
+    )
     errors = serializers.DictField(
         required=False, help_text="Per-field problems, for `code` = `invalid`."
     )

@@ -12,6 +12,8 @@ urlpatterns = [
     # The reference note's scripts POST to .../rsvp; the slash form works alike.
     path("events/<int:event_id>/rsvp", views.RsvpView.as_view(), name="rsvp"),
     path("events/<int:event_id>/rsvp/", views.RsvpSlashView.as_view()),
+    path("events/<int:event_id>/waitlist", views.WaitlistView.as_view(), name="waitlist"),
+    path("events/<int:event_id>/waitlist/", views.WaitlistSlashView.as_view()),
     path("me/rsvps/", views.MyRsvpsView.as_view(), name="my_rsvps"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

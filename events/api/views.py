@@ -1,7 +1,8 @@
 """API views. Each reads the request, calls one service and answers JSON.
 
 POST and DELETE on ``/api/events/{id}/rsvp`` call ``events.services.rsvp`` and
-``cancel_rsvp``, the functions behind the page's RSVP button: scripts, load
+``cancel_rsvp``, and on ``/api/events/{id}/waitlist`` ``join_waitlist`` and
+``leave_waitlist``: the functions behind the page's buttons, so scripts, load
 tools and browsers all take the same code path to the ledger.
 """
 
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events import services
+from events import selectors, services
 from events.api import schema  # noqa: F401  (registers the Bearer scheme)
 from events.api.exceptions import error_body
 from events.api.serializers import (
@@ -25,6 +26,7 @@ from events.api.serializers import (
     EventSerializer,
     RsvpRequestSerializer,
     SeatChangeSerializer,
+    WaitlistedSerializer,
 )
 from events.ledger import Outcome, Result
 from events.models import Event, EventQuerySet
@@ -34,9 +36,26 @@ REFUSED: dict[Outcome, int] = {
     Outcome.FULL: status.HTTP_409_CONFLICT,
     Outcome.ALREADY_GOING: status.HTTP_409_CONFLICT,
     Outcome.EVENT_PAST: status.HTTP_409_CONFLICT,
+    Outcome.ALREADY_WAITING: status.HTTP_409_CONFLICT,
+    Outcome.WAITLIST_CLOSED: status.HTTP_409_CONFLICT,
     Outcome.UNKNOWN_EVENT: status.HTTP_404_NOT_FOUND,
     Outcome.NOT_GOING: status.HTTP_404_NOT_FOUND,
+    Outcome.NOT_WAITING: status.HTTP_404_NOT_FOUND,
 }
+# A documentation example of a place on the list.
+EXAMPLE_POSITION = 3
+
+
+def _example(outcome: Outcome) -> Result:
+    position = EXAMPLE_POSITION if outcome is Outcome.ALREADY_WAITING else None
+    return Result(outcome, position=position)
+
+
+def _error_body(result: Result) -> dict:
+    extra = {"seats_left": result.seats.left} if result.seats is not None else {}
+    if result.position is not None:
+        extra["position"] = result.position
+    return error_body(services.message(result), str(result.outcome), **extra)
 
 
 def _error(description: str, *examples: Outcome) -> OpenApiResponse:
@@ -44,9 +63,7 @@ def _error(description: str, *examples: Outcome) -> OpenApiResponse:
         ErrorSerializer,
         description=description,
         examples=[
-            OpenApiExample(
-                str(o), value=error_body(services.MESSAGES[o], str(o)), response_only=True
-            )
+            OpenApiExample(str(o), value=_error_body(_example(o)), response_only=True)
             for o in examples
         ],
     )
@@ -59,21 +76,25 @@ COMMON = {401: UNAUTHORIZED, 503: OUTAGE}
 
 
 def _refusal(result: Result) -> Response:
-    extra = {"seats_left": result.seats.left} if result.seats is not None else {}
-    body = error_body(services.MESSAGES[result.outcome], str(result.outcome), **extra)
-    return Response(body, status=REFUSED[result.outcome])
+    return Response(_error_body(result), status=REFUSED[result.outcome])
 
 
 def _seat_answer(request: Request, event_id: int, result: Result, done: int) -> Response:
     """The JSON for a service's result: the event and its seats, or why not."""
     if result.outcome in REFUSED:
         return _refusal(result)
+    if result.outcome is Outcome.WAITLISTED:
+        body = {"message": services.message(result), "code": str(result.outcome)}
+        body["position"] = result.position
+        return Response(WaitlistedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
     event = Event.objects.filter(pk=event_id).first()
     if event is None or result.seats is None:  # the event was deleted meanwhile
         return _refusal(Result(Outcome.UNKNOWN_EVENT))
-    card = services.EventCard(event, result.seats, going=result.outcome is Outcome.CONFIRMED)
+    card = selectors.EventCard(
+        event, result.seats, going=result.outcome is Outcome.CONFIRMED, position=result.position
+    )
     body = {
-        "message": services.MESSAGES[result.outcome],
+        "message": services.message(result),
         "event": card,
         "seats_left": result.seats.left,
     }
@@ -92,7 +113,7 @@ class EventListView(ListAPIView):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        cards = services.event_cards(page)
+        cards = selectors.event_cards(page)
         return self.get_paginated_response(self.get_serializer(cards, many=True).data)
 
 
@@ -105,7 +126,7 @@ class EventDetailView(APIView):
         event = Event.objects.filter(pk=event_id).first()
         if event is None:
             raise NotFound(services.MESSAGES[Outcome.UNKNOWN_EVENT])
-        card = services.event_card(event, request.user)
+        card = selectors.event_card(event, request.user)
         return Response(EventDetailSerializer(card, context={"request": request}).data)
 
 
@@ -128,9 +149,10 @@ class RsvpView(APIView):
             403: _error("Signed in by session cookie, but without the CSRF token."),
             404: NOT_FOUND,
             409: _error(
-                "Full, already going, or the event has started.",
+                "Full, already going, already waiting, or the event has started.",
                 Outcome.FULL,
                 Outcome.ALREADY_GOING,
+                Outcome.ALREADY_WAITING,
                 Outcome.EVENT_PAST,
             ),
             415: _error("A body that is not JSON."),
@@ -139,7 +161,7 @@ class RsvpView(APIView):
     )
     def post(self, request: Request, event_id: int) -> Response:
         RsvpRequestSerializer(data=request.data).is_valid(raise_exception=True)
-        result = services.rsvp(event_id, request.user.pk)
+        result = services.rsvp(event_id=event_id, user_id=request.user.pk)
         return _seat_answer(request, event_id, result, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -153,7 +175,7 @@ class RsvpView(APIView):
         },
     )
     def delete(self, request: Request, event_id: int) -> Response:
-        result = services.cancel_rsvp(event_id, request.user.pk)
+        result = services.cancel_rsvp(event_id=event_id, user_id=request.user.pk)
         return _seat_answer(request, event_id, result, status.HTTP_200_OK)
 
 
@@ -162,13 +184,67 @@ class RsvpSlashView(RsvpView):
     """``/rsvp/`` too: a POST must not be redirected, and the schema lists it once."""
 
 
+class WaitlistView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Join the waiting list (or take a seat if one is free and nobody waits)",
+        request={
+            "application/json": {
+                "type": "object",
+                "description": "Optional and ignored, as for the RSVP.",
+            }
+        },
+        responses={
+            201: SeatChangeSerializer,
+            202: WaitlistedSerializer,
+            400: _error("The body is not empty, `{}` or another JSON object."),
+            403: _error("Signed in by session cookie, but without the CSRF token."),
+            404: NOT_FOUND,
+            409: _error(
+                "Already going, already waiting, the list is closed or full, "
+                "or the event has started.",
+                Outcome.ALREADY_GOING,
+                Outcome.ALREADY_WAITING,
+                Outcome.WAITLIST_CLOSED,
+                Outcome.EVENT_PAST,
+            ),
+            415: _error("A body that is not JSON."),
+            **COMMON,
+        },
+    )
+    def post(self, request: Request, event_id: int) -> Response:
+        RsvpRequestSerializer(data=request.data).is_valid(raise_exception=True)
+        result = services.join_waitlist(event_id=event_id, user_id=request.user.pk)
+        return _seat_answer(request, event_id, result, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Leave the waiting list",
+        responses={
+            200: SeatChangeSerializer,
+            403: _error("Signed in by session cookie, but without the CSRF token."),
+            404: _error("No such event, or not on its waiting list.", Outcome.NOT_WAITING),
+            409: _error("The event has started: the list is final.", Outcome.EVENT_PAST),
+            **COMMON,
+        },
+    )
+    def delete(self, request: Request, event_id: int) -> Response:
+        result = services.leave_waitlist(event_id=event_id, user_id=request.user.pk)
+        return _seat_answer(request, event_id, result, status.HTTP_200_OK)
+
+
+@extend_schema(exclude=True)
+class WaitlistSlashView(WaitlistView):
+    """``/waitlist/`` too, as for the RSVP."""
+
+
 @extend_schema(
-    summary="The caller's upcoming RSVPs",
-    responses={200: EventSerializer(many=True), **COMMON},
+    summary="The caller's upcoming RSVPs and places on waiting lists",
+    responses={200: EventDetailSerializer(many=True), **COMMON},
 )
 class MyRsvpsView(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request) -> Response:
-        cards = services.upcoming_rsvps(request.user)
-        return Response(EventSerializer(cards, many=True).data)
+        cards = selectors.upcoming_rsvps(request.user)
+        return Response(EventDetailSerializer(cards, many=True, context={"request": request}).data)

@@ -1,0 +1,97 @@
+"""Reads of events, seats and waiting lists, for pages, the API and the admin.
+
+None of these decides a seat: they show what the ledger holds right now.
+Writes live in ``events.services``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
+from events import ledger
+from events.ledger import Seats, Standing
+from events.models import Event
+
+NO_LEDGER = Seats(capacity=0, taken=0, waitlist_limit=0)
+
+
+@dataclass(frozen=True)
+class EventCard:
+    """An event as a page or the API shows it: SQL fields plus ledger seats.
+
+    ``going`` and ``position`` are the viewer's: a seat, or a place (1-based)
+    on the waiting list.
+    """
+
+    event: Event
+    seats: Seats
+    going: bool = False
+    position: int | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.position is not None
+
+
+@dataclass(frozen=True)
+class AttendeeRow:
+    user: AbstractBaseUser | None
+    user_id: int
+    rsvp_at: datetime | None = None
+
+
+def _signed_in(user: AbstractBaseUser | None) -> bool:
+    return user is not None and user.is_authenticated
+
+
+def _card(event: Event, seats: Seats | None, standing: Standing | None) -> EventCard:
+    standing = standing or Standing()
+    return EventCard(event, seats or NO_LEDGER, standing.going, standing.position)
+
+
+def seats_of(event_ids: list[int]) -> dict[int, Seats]:
+    return ledger.seats(event_ids)
+
+
+def event_cards(events: list[Event], user: AbstractBaseUser | None = None) -> list[EventCard]:
+    """Attach seats (and the user's seat or place) with one ledger round trip each."""
+    seats = ledger.seats([e.pk for e in events])
+    standings = ledger.standings_of(user.pk) if _signed_in(user) else {}
+    return [_card(e, seats.get(e.pk), standings.get(e.pk)) for e in events]
+
+
+def event_card(event: Event, user: AbstractBaseUser | None = None) -> EventCard:
+    seats = ledger.seats([event.pk]).get(event.pk)
+    standing = ledger.standing(event.pk, user.pk) if _signed_in(user) else None
+    return _card(event, seats, standing)
+
+
+def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
+    """Upcoming events the user holds a seat at or waits for, soonest first."""
+    standings = ledger.standings_of(user.pk)
+    events = list(Event.objects.upcoming().filter(pk__in=list(standings)))
+    seats = ledger.seats([e.pk for e in events])
+    return [_card(e, seats.get(e.pk), standings[e.pk]) for e in events]
+
+
+def attendee_rows(event_id: int) -> list[AttendeeRow]:
+    """Who is going, in the order they got their seats, joined with their accounts."""
+    entries = ledger.attendees(event_id)
+    users = get_user_model().objects.in_bulk([a.user_id for a in entries])
+    return [AttendeeRow(users.get(a.user_id), a.user_id, a.at) for a in entries]
+
+
+def waitlist_rows(event_id: int) -> list[AttendeeRow]:
+    """Who is waiting, first in line first, joined with their accounts."""
+    user_ids = ledger.waitlist(event_id)
+    users = get_user_model().objects.in_bulk(user_ids)
+    return [AttendeeRow(users.get(user_id), user_id) for user_id in user_ids]
+
+
+def check_ledger() -> None:
+    """Raise ``ledger.LedgerUnavailable`` unless MongoDB answers."""
+    ledger.ping()
