@@ -34,6 +34,8 @@ OPERATIONS = [
     ("GET", "/api/events/{event_id}/"),
     ("POST", "/api/events/{event_id}/rsvp"),
     ("DELETE", "/api/events/{event_id}/rsvp"),
+    ("POST", "/api/events/{event_id}/waitlist"),
+    ("DELETE", "/api/events/{event_id}/waitlist"),
     ("GET", "/api/me/rsvps/"),
 ]
 CASES = (
@@ -53,6 +55,7 @@ def fuzz_events(django_user_model, settings) -> list[int]:
     return [
         make_event(organiser, 3, title="Open").pk,
         make_event(organiser, 0, title="Full").pk,
+        make_event(organiser, 0, title="Full, no list", waitlist_limit=0).pk,
         make_event(organiser, 3, days=-1, title="Past").pk,
     ]
 

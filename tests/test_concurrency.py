@@ -6,7 +6,6 @@ hand), then all wait at a barrier and POST at the same moment.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +13,14 @@ import pytest
 import requests
 
 from events import ledger
-from tests.helpers import csrf_token, make_event, make_users, outcomes, session_cookie
+from tests.helpers import (
+    csrf_token,
+    fire_together,
+    make_event,
+    make_users,
+    outcomes,
+    session_cookie,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -44,17 +50,6 @@ class Clicker:
         return response.status_code, outcomes(response.text)
 
 
-def fire_together(clickers: list[Clicker]) -> list[tuple[int, list[str]]]:
-    barrier = threading.Barrier(len(clickers))
-
-    def go(clicker: Clicker) -> tuple[int, list[str]]:
-        barrier.wait(timeout=60)
-        return clicker.click()
-
-    with ThreadPoolExecutor(max_workers=len(clickers)) as pool:
-        return list(pool.map(go, clickers))
-
-
 def primed(site_url: str, event_id: int, cookie_sets: list[dict[str, str]]) -> list[Clicker]:
     with ThreadPoolExecutor(max_workers=16) as pool:
         return list(pool.map(lambda c: Clicker(site_url, event_id, c), cookie_sets))
@@ -66,7 +61,7 @@ def test_two_hundred_users_race_for_five_seats(live_site, django_user_model):
     users = make_users(200, prefix="racer")
     clickers = primed(live_site.url, event.pk, [session_cookie(u) for u in users])
 
-    results = fire_together(clickers)
+    results = fire_together([c.click for c in clickers])
 
     assert {status for status, _ in results} == {200}
     tally = Counter(o for _, found in results for o in found)
@@ -86,7 +81,7 @@ def test_one_user_firing_twenty_clicks_gets_one_seat(live_site, django_user_mode
     cookies = session_cookie(user)
     clickers = primed(live_site.url, event.pk, [cookies] * 20)
 
-    results = fire_together(clickers)
+    results = fire_together([c.click for c in clickers])
 
     assert {status for status, _ in results} == {200}
     tally = Counter(o for _, found in results for o in found)
