@@ -66,9 +66,7 @@ def test_second_click_changes_nothing(organiser, alice_bob):
     assert ledger.seats([event.pk])[event.pk].taken == 1
 
 
-def test_full_event_without_a_waiting_list_refuses_and_shows_disabled_button(
-    organiser, alice_bob
-):
+def test_full_event_without_a_waiting_list_refuses_and_shows_disabled_button(organiser, alice_bob):
     event = make_event(organiser, 1, waitlist_limit=0)
     alice, bob = alice_bob
     assert post_rsvp(logged_in(alice), event) == ["confirmed"]
