@@ -7,6 +7,10 @@ event of capacity 1, and click RSVP at the same moment: one page must say
 "You're going", the other "Full", and the ledger must hold exactly one seat.
 Screenshots of both pages are kept under ``var/test-artifacts/``.
 
+Its sibling hands a seat down the waiting list: on a full one-seat event, one
+browser holds the seat, the other joins the waiting list (#1), the first
+cancels, and the second, on reload, is going; the ledger agrees.
+
 Playwright runs on its async API inside ``asyncio.run``, so both clicks are
 sent together; the database is prepared before the event loop starts and read
 after it stops, because Django's ORM refuses to run inside one.
@@ -15,6 +19,8 @@ after it stops, because Django's ORM refuses to run inside one.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,60 +99,83 @@ class Visitor:
             await page.get_by_role("button", name="Sign In").click()
         await expect(page.get_by_role("button", name=f"Log out ({self.username})")).to_be_visible()
 
-    async def open_event(self, event_url: str) -> None:
+    async def open_event(self, event_url: str, button: str = "#rsvp-button") -> None:
+        """Open the event page and wait until ``button`` can be clicked."""
         await self.page.goto(event_url)
-        await expect(self.page.locator("#rsvp-button")).to_be_enabled()
+        await expect(self.page.locator(button)).to_be_enabled()
+
+    async def click(self, selector: str, event_url: str) -> None:
+        """Submit a seat form's button; wait until the redirect lands back on the event page."""
+        self.submitted.clear()
+        async with self.page.expect_navigation(url=event_url):
+            await self.page.locator(selector).click()
+        await asyncio.wait_for(self.submitted.wait(), TIMEOUT_MS / 1000)
 
     async def click_rsvp(self, event_url: str) -> None:
-        """Click RSVP and wait until the redirect lands back on the event page."""
-        async with self.page.expect_navigation(url=event_url):
-            await self.page.locator("#rsvp-button").click()
-        await asyncio.wait_for(self.submitted.wait(), TIMEOUT_MS / 1000)
+        await self.click("#rsvp-button", event_url)
+
+    async def join_waitlist(self, event_url: str) -> None:
+        await self.click("#waitlist-button", event_url)
+
+    async def cancel(self, event_url: str) -> None:
+        await self.click('button:has-text("Cancel RSVP")', event_url)
+
+    async def reload(self) -> None:
+        await self.page.reload()
 
     async def outcome(self) -> str:
         message = self.page.locator("[data-outcome]")
         await expect(message).to_have_count(1)
         return await message.get_attribute("data-outcome")
 
+    async def screenshot(self, name: str) -> None:
+        artifacts = settings.VAR_DIR / "test-artifacts"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(path=artifacts / f"{name}.png", full_page=True)
 
-async def race_for_last_seat(site_url: str, event_id: int, usernames: list[str]) -> dict:
-    event_url = f"{site_url}/events/{event_id}/"
-    artifacts = settings.VAR_DIR / "test-artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
+
+@asynccontextmanager
+async def two_visitors(usernames: list[str]) -> AsyncIterator[tuple[Visitor, Visitor]]:
+    """Debian's Chromium with one isolated context per user; closed on the way out."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
         )
         try:
             a, b = [await Visitor.open(browser, name) for name in usernames]
-            await asyncio.gather(a.log_in(site_url), b.log_in(site_url))
-            await asyncio.gather(a.open_event(event_url), b.open_event(event_url))
-
-            # Both pages are ready: both clicks go out together.
-            await asyncio.gather(a.click_rsvp(event_url), b.click_rsvp(event_url))
-
-            outcomes = {a.username: await a.outcome(), b.username: await b.outcome()}
-            for visitor in (a, b):
-                page = visitor.page
-                if outcomes[visitor.username] == "outcome-confirmed":
-                    await expect(page.locator("[data-outcome]")).to_have_text("You're going!")
-                    await expect(page.locator("#seats .badge.going")).to_have_text("You're going")
-                    await expect(page.get_by_role("button", name="Cancel RSVP")).to_be_enabled()
-                elif outcomes[visitor.username] == "outcome-full":
-                    await expect(page.locator("[data-outcome]")).to_have_text("Event is full")
-                    await expect(page.locator("#seats .badge.full")).to_have_text("Full")
-                    await expect(page.get_by_role("button", name="Full")).to_be_disabled()
-                    await expect(page.locator("#rsvp-button")).to_have_count(0)
-            for visitor, name in ((a, "a"), (b, "b")):
-                await visitor.page.screenshot(
-                    path=artifacts / f"browser-race-{name}.png", full_page=True
-                )
-            return {
-                "outcomes": outcomes,
-                "submits": {a.username: a.submits, b.username: b.submits},
-            }
+            yield a, b
         finally:
             await browser.close()
+
+
+async def race_for_last_seat(site_url: str, event_id: int, usernames: list[str]) -> dict:
+    event_url = f"{site_url}/events/{event_id}/"
+    async with two_visitors(usernames) as (a, b):
+        await asyncio.gather(a.log_in(site_url), b.log_in(site_url))
+        await asyncio.gather(a.open_event(event_url), b.open_event(event_url))
+
+        # Both pages are ready: both clicks go out together.
+        await asyncio.gather(a.click_rsvp(event_url), b.click_rsvp(event_url))
+
+        outcomes = {a.username: await a.outcome(), b.username: await b.outcome()}
+        for visitor in (a, b):
+            page = visitor.page
+            if outcomes[visitor.username] == "outcome-confirmed":
+                await expect(page.locator("[data-outcome]")).to_have_text("You're going!")
+                await expect(page.locator("#seats .badge.going")).to_have_text("You're going")
+                await expect(page.get_by_role("button", name="Cancel RSVP")).to_be_enabled()
+            elif outcomes[visitor.username] == "outcome-full":
+                # The event's waiting list is open (the default), so it is offered.
+                await expect(page.locator("[data-outcome]")).to_have_text("Event is full")
+                await expect(page.locator("#seats .badge.full")).to_have_text("Full")
+                await expect(page.locator("#waitlist-button")).to_be_enabled()
+                await expect(page.locator("#rsvp-button")).to_have_count(0)
+        await a.screenshot("browser-race-a")
+        await b.screenshot("browser-race-b")
+        return {
+            "outcomes": outcomes,
+            "submits": {a.username: a.submits, b.username: b.submits},
+        }
 
 
 def test_two_browsers_click_rsvp_at_once_for_the_last_seat(live_site, django_user_model):
@@ -173,3 +202,80 @@ def test_two_browsers_click_rsvp_at_once_for_the_last_seat(live_site, django_use
         assert submit["allDisabled"] and submit["busy"], f"{name}'s button stayed enabled"
     first, second = sorted(s[0]["at"] for s in result["submits"].values())
     print(f"two browsers submitted {second - first:.1f} ms apart")
+
+
+async def seat_passes_down_the_waiting_list(
+    site_url: str, event_id: int, usernames: list[str]
+) -> dict:
+    """A holds the only seat, B waits; A cancels and B, on reload, is going."""
+    event_url = f"{site_url}/events/{event_id}/"
+    async with two_visitors(usernames) as (a, b):
+        await asyncio.gather(a.log_in(site_url), b.log_in(site_url))
+
+        await a.open_event(event_url)
+        await a.click_rsvp(event_url)
+        assert await a.outcome() == "outcome-confirmed"
+
+        # B finds the event full and joins the waiting list.
+        await b.open_event(event_url, button="#waitlist-button")
+        await expect(b.page.locator("#seats .badge.full")).to_have_text("Full")
+        await expect(b.page.locator("#rsvp-button")).to_have_count(0)
+        await b.join_waitlist(event_url)
+        assert await b.outcome() == "outcome-waitlisted"
+        await expect(b.page.locator("#actions .waiting")).to_have_text(
+            "You're #1 on the waiting list."
+        )
+        await expect(b.page.locator("#seats .badge.waiting")).to_have_text("#1 on the waiting list")
+        await expect(b.page.locator("#leave-waitlist-button")).to_be_enabled()
+        await b.screenshot("browser-waitlist-b-waiting")
+
+        # A cancels: the same write hands the seat to B, so the event stays full
+        # and A is offered the waiting list, not a free seat.
+        await a.cancel(event_url)
+        cancelled = await a.outcome()
+        await expect(a.page.locator("#seats .badge.full")).to_have_text("Full")
+        await expect(a.page.locator("#seats")).to_contain_text("(1 of 1 taken)")
+        await expect(a.page.locator("#waitlist-button")).to_be_enabled()
+        await expect(a.page.locator("#rsvp-button")).to_have_count(0)
+        await expect(a.page.locator("#seats .badge.going")).to_have_count(0)
+        await a.screenshot("browser-waitlist-a-cancelled")
+
+        # B's page is stale until reloaded; then it says B holds the seat.
+        await b.reload()
+        await expect(b.page.locator("#actions .going")).to_have_text("You're going.")
+        await expect(b.page.locator("#seats .badge.going")).to_have_text("You're going")
+        await expect(b.page.locator("#seats")).to_contain_text("(1 of 1 taken)")
+        await expect(b.page.get_by_role("button", name="Cancel RSVP")).to_be_enabled()
+        await expect(b.page.locator("#leave-waitlist-button")).to_have_count(0)
+        await expect(b.page.locator("#seats .badge.waiting")).to_have_count(0)
+        await expect(b.page.locator("[data-outcome]")).to_have_count(0)
+        await b.screenshot("browser-waitlist-b-promoted")
+
+        return {
+            "cancelled": cancelled,
+            "submits": {
+                a.username: [s["action"] for s in a.submits],
+                b.username: [s["action"] for s in b.submits],
+            },
+        }
+
+
+def test_cancelling_in_one_browser_seats_the_waiting_one_in_the_other(live_site, django_user_model):
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    organiser = django_user_model.objects.create_user("waitlist-org", password="x", is_staff=True)
+    event = make_event(organiser, 1, title="One seat, a waiting list")
+    holder, waiter = make_users(2, prefix="waitlist")
+
+    result = asyncio.run(
+        seat_passes_down_the_waiting_list(
+            live_site.url, event.pk, [holder.username, waiter.username]
+        )
+    )
+
+    assert result["cancelled"] == "outcome-cancelled"
+    assert [a.user_id for a in ledger.attendees(event.pk)] == [waiter.pk]
+    assert ledger.waitlist(event.pk) == []
+    assert result["submits"] == {
+        holder.username: [f"/events/{event.pk}/rsvp/", f"/events/{event.pk}/cancel/"],
+        waiter.username: [f"/events/{event.pk}/waitlist/"],
+    }
