@@ -129,3 +129,64 @@ def test_staff_in_organisers_group_can_manage_events():
     client.force_login(user)
     assert client.get(reverse("admin:events_event_add")).status_code == 200
     assert client.get(reverse("admin:events_event_changelist")).status_code == 200
+
+
+# --- The waiting list --------------------------------------------------------------
+
+
+def queue(event: Event, count: int) -> list:
+    users = make_users(count, prefix=f"waiter{event.pk}-")
+    for user in users:
+        services.join_waitlist(event_id=event.pk, user_id=user.pk)
+    return users
+
+
+def test_change_page_shows_the_waiting_list_in_order_and_counts(admin_client_):
+    client, boss = admin_client_
+    event = make_event(boss, 1, title="Queued")
+    fill(event, 1)
+    waiters = queue(event, 3)
+    page = client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
+    positions = [page.index(w.username) for w in waiters]
+    assert positions == sorted(positions) and "3 waiting, first in line first." in page
+    changelist = client.get(reverse("admin:events_event_changelist") + "?q=Queued")
+    assert '<td class="field-waiting">3</td>' in changelist.content.decode()
+
+
+def test_removing_an_attendee_confirms_then_seats_the_first_waiting(admin_client_, mailoutbox):
+    client, boss = admin_client_
+    event = make_event(boss, 1, title="Door")
+    (guest,) = fill(event, 1)
+    first, second = queue(event, 2)
+    url = reverse("admin:events_event_remove_attendee", args=[event.pk, guest.pk])
+    confirm = client.get(url).content.decode()
+    assert guest.username in confirm and "Yes, remove them" in confirm
+    assert [a.user_id for a in ledger.attendees(event.pk)] == [guest.pk], "a GET changes nothing"
+
+    response = client.post(url, follow=True)
+
+    assert "The first person waiting got the seat." in response.content.decode()
+    assert [a.user_id for a in ledger.attendees(event.pk)] == [first.pk]
+    assert ledger.waitlist(event.pk) == [second.pk]
+    assert [m.to for m in mailoutbox] == [[first.email]]
+    assert client.get(url).status_code == 404
+
+
+def test_waiting_list_settings_and_a_capacity_raise_in_the_form(admin_client_):
+    client, boss = admin_client_
+    event = make_event(boss, 1)
+    fill(event, 1)
+    waiters = queue(event, 3)
+    url = reverse("admin:events_event_change", args=[event.pk])
+    form = {**change_form(event, boss, 3), "waitlist_limit": "5"}
+    assert client.post(url, form).status_code == 302
+    seats = ledger.seats([event.pk])[event.pk]
+    assert (seats.capacity, seats.taken, seats.waiting, seats.waitlist_limit) == (3, 3, 1, 5)
+    assert ledger.waitlist(event.pk) == [waiters[2].pk]
+
+    form = change_form(event, boss, 3)
+    del form["waitlist"]
+    assert client.post(url, form).status_code == 302
+    assert ledger.seats([event.pk])[event.pk].waitlist_limit == 0
+    shown = client.get(url).context["adminform"].form
+    assert (shown["waitlist"].value(), shown["waitlist_limit"].value()) == (False, None)

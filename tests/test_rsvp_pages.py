@@ -160,3 +160,55 @@ def test_past_event_refuses_rsvp(organiser, alice_bob):
     assert ledger.attendees(event.pk) == []
     assert "RSVPs are closed" in client.get(event.get_absolute_url()).content.decode()
     assert event.title not in Client().get(reverse("events:list")).content.decode()
+
+
+# --- The waiting list ------------------------------------------------------------
+
+
+def test_losing_the_last_seat_offers_the_waiting_list_then_shows_the_place(organiser):
+    event = make_event(organiser, 1)
+    alice, bob, carol = make_users(3, prefix="wlpage")
+    post_rsvp(logged_in(alice), event)
+    bob_client = logged_in(bob)
+    response = bob_client.post(reverse("events:rsvp", args=[event.pk]), follow=True)
+    page = unescape(response.content.decode())
+    assert outcomes(page) == ["full"]
+    assert "Join the waiting list" in page and 'id="rsvp-button"' not in page
+
+    post_rsvp(logged_in(carol), event, "join_waitlist")
+    assert post_rsvp(bob_client, event, "join_waitlist") == ["waitlisted"]
+    page = unescape(bob_client.get(event.get_absolute_url()).content.decode())
+    assert "You're #2 on the waiting list." in page
+    assert "Leave the waiting list" in page
+    assert "(1 of 1 taken, 2 on the waiting list)" in page
+    assert post_rsvp(bob_client, event, "join_waitlist") == ["already_waiting"]
+
+
+def test_leaving_the_list_and_being_promoted_through_the_pages(organiser):
+    event = make_event(organiser, 1)
+    alice, bob, carol = make_users(3, prefix="wlmove")
+    alice_client, bob_client, carol_client = (logged_in(u) for u in (alice, bob, carol))
+    post_rsvp(alice_client, event)
+    post_rsvp(bob_client, event, "join_waitlist")
+    post_rsvp(carol_client, event, "join_waitlist")
+    assert post_rsvp(bob_client, event, "leave_waitlist") == ["left_waitlist"]
+    assert post_rsvp(bob_client, event, "leave_waitlist") == ["not_waiting"]
+    assert post_rsvp(alice_client, event, "cancel") == ["cancelled"]
+    page = unescape(carol_client.get(event.get_absolute_url()).content.decode())
+    assert "You're going." in page and "waiting list" not in page.split("</h1>")[1]
+    assert [a.user_id for a in ledger.attendees(event.pk)] == [carol.pk]
+
+
+def test_list_and_my_rsvps_show_places_on_waiting_lists(organiser):
+    event = make_event(organiser, 1, title="Packed")
+    make_event(organiser, 5, title="Roomy")
+    alice, bob = make_users(2, prefix="wlmine")
+    post_rsvp(logged_in(alice), event)
+    bob_client = logged_in(bob)
+    post_rsvp(bob_client, event, "join_waitlist")
+    listing = unescape(bob_client.get(reverse("events:list")).content.decode())
+    assert "#1 on the waiting list" in listing
+    assert "1 waiting" in unescape(Client().get(reverse("events:list")).content.decode())
+    mine = unescape(bob_client.get(reverse("events:my_rsvps")).content.decode())
+    assert "On waiting lists" in mine and "Packed" in mine and "Roomy" not in mine
+    assert "#1 on the waiting list" in mine and "Leave the waiting list" in mine
