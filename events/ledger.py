@@ -329,12 +329,6 @@ def standings_of(user_id: int) -> dict[int, Standing]:
 
 
 @_translate_errors
-def events_of(user_id: int) -> list[int]:
-    """Ids of the events the user holds a seat at."""
-    return [event_id for event_id, s in standings_of(user_id).items() if s.going]
-
-
-@_translate_errors
 def fill_for_benchmark(
     event_id: int, user_ids: list[int], *, waiting: bool = False
 ) -> Seats | None:
