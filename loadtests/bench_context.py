@@ -1,0 +1,149 @@
+"""``make bench``'s settings (from the environment) and the state one run shares.
+
+``Bench`` hands out what the measuring steps need, so that no two steps ever
+share an event or a user: new events (empty, pre-filled with attendees, or
+full with a waiting list), ledger-only user ids (no account: the raw ledger
+operations and the fills), and logged-in users (for clicks over HTTP). It also
+keeps the run's problems: any operation that did not answer as expected, any
+ledger that does not hold exactly what was confirmed. One problem makes the
+run exit 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from loadtests import stack
+from loadtests.bench_measure import CpuMeter
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "100"))
+OPS = int(os.environ.get("BENCH_OPS", "500"))
+LEVELS = (10, 1_000, 10_000)
+LEVEL_SAMPLES = int(os.environ.get("BENCH_LEVEL_SAMPLES", "10"))
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
+PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0"
+OUT = Path(os.environ.get("BENCH_OUT", ROOT / "var" / "bench"))
+WARMUP = 20  # operations on each path before measuring; an even number
+HUGE = 10_000_000  # capacity: nobody is ever turned away
+LEDGER_ONLY_IDS = 1_000_000_000  # user ids for raw ops and fills; no account needed
+
+TARGET_RATIO = 0.5  # HTTP throughput / raw throughput
+TARGET_P99_MS = 250.0  # HTTP RSVP p99 with BENCH_CLIENTS concurrent users
+TARGET_GROWTH = 2.0  # cost at 10,000 attendees / cost at 10
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    """One run's supplies (events, ids, logged-in users) and its problems."""
+
+    def __init__(self, site: stack.Stack, problems: list[str]) -> None:
+        from django.contrib.auth import get_user_model
+
+        self.site = site
+        self.problems = problems
+        self.meter = CpuMeter(site)
+        self.organiser = get_user_model().objects.create_user("bench-organiser", is_staff=True)
+        self._next_id = LEDGER_ONLY_IDS
+        self._pool: list[tuple[int, str]] = []  # (user id, session key); each clicks once
+
+    # ---------------------------------------------------------------- users and ids
+
+    def log_in_users(self, count: int) -> None:
+        """Make ``count`` users, each with a logged-in session, for ``take``."""
+        from loadtests.fixtures import login_sessions, make_users
+
+        users = make_users(count, prefix="bench")
+        self._pool = list(zip((u.pk for u in users), login_sessions(users), strict=True))
+
+    def take(self, count: int) -> list[tuple[int, str]]:
+        """``count`` logged-in users nobody has used yet: (user id, session key)."""
+        if count > len(self._pool):
+            raise RuntimeError(f"bench: {count} users wanted, {len(self._pool)} left")
+        taken, self._pool[:count] = self._pool[:count], []
+        return taken
+
+    def fresh_ids(self, count: int) -> list[int]:
+        """``count`` user ids never used before, with no account behind them."""
+        self._next_id += count
+        return list(range(self._next_id - count, self._next_id))
+
+    # ---------------------------------------------------------------- events
+
+    def _create(self, title: str, capacity: int) -> int:
+        from django.utils import timezone
+
+        from events import services
+
+        event = services.create_event(
+            capacity=capacity,
+            title=title,
+            venue="Benchmark hall",
+            organiser=self.organiser,
+            starts_at=timezone.now() + timedelta(days=30),
+        )
+        return event.pk
+
+    def _fill(self, event_id: int, user_ids: list[int], *, waiting: bool = False) -> None:
+        from events import ledger
+
+        seats = ledger.fill_for_benchmark(event_id, user_ids, waiting=waiting)
+        held = None if seats is None else seats.waiting if waiting else seats.taken
+        if held != len(user_ids):
+            where = "waiting list" if waiting else "seats"
+            raise RuntimeError(f"could not fill event {event_id}'s {where} with {len(user_ids)}")
+
+    def new_event(self, title: str, fill: int = 0) -> int:
+        """An event nobody is turned away from, with ``fill`` attendees already going."""
+        event_id = self._create(title, HUGE)
+        if fill:
+            self._fill(event_id, self.fresh_ids(fill))
+        return event_id
+
+    def listed_event(
+        self, title: str, going: list[int], waiting: list[int], capacity: int | None = None
+    ) -> int:
+        """``going`` in its seats, ``waiting`` in line; full unless a capacity is given."""
+        event_id = self._create(title, len(going) if capacity is None else capacity)
+        if going:
+            self._fill(event_id, going)
+        if waiting:
+            self._fill(event_id, waiting, waiting=True)
+        return event_id
+
+    # ---------------------------------------------------------------- checks
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def check(self, event_id: int, clickers: set[int], confirmed: int, what: str) -> int:
+        """Every confirmation is one seat, held by one of those who clicked, once."""
+        from events import ledger
+
+        going = [a.user_id for a in ledger.attendees(event_id)]
+        if len(going) != len(set(going)) or len(going) != confirmed or set(going) - clickers:
+            self.problem(
+                f"{what}: ledger holds {len(going)} attendees ({len(set(going))} distinct, "
+                f"{len(set(going) - clickers)} who never clicked); {confirmed} were confirmed"
+            )
+        return len(going)
+
+    def check_lists(self, event_id: int, going: list[int], waiting: list[int], what: str) -> None:
+        """The ledger holds exactly these seats and this waiting list, in this order."""
+        from events import ledger
+
+        held = [a.user_id for a in ledger.attendees(event_id)]
+        line = ledger.waitlist(event_id)
+        if held != going or line != waiting:
+            self.problem(
+                f"{what}: ledger holds {len(held)} going and {len(line)} waiting; expected "
+                f"exactly {len(going)} and {len(waiting)} (same people, same order): "
+                f"{'seats differ' if held != going else 'seats match'}, "
+                f"{'list differs' if line != waiting else 'list matches'}"
+            )
