@@ -68,7 +68,7 @@ def _wait_until_serving(url: str, process: subprocess.Popen, workers: int) -> No
             raise RuntimeError(f"gunicorn exited with code {process.returncode}")
         try:
             healthy = requests.get(f"{url}/healthz", timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or too slow to answer yet
             healthy = False
         if healthy and len(children(process.pid)) >= workers:
             return

@@ -101,7 +101,7 @@ def _wait_answering(url: str, process: subprocess.Popen, healthy: bool, timeout=
             status = requests.get(f"{url}/healthz", timeout=5).status_code
             if status == 200 or not healthy:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or too slow to answer yet
             pass
         time.sleep(0.1)
     raise RuntimeError("gunicorn did not answer in time")
