@@ -61,7 +61,8 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
-# A benchmark, not a test: raw ledger op vs HTTP RSVP, and cost by attendees.
+# A benchmark, not a test: raw ledger op vs HTTP RSVP, and the cost of an RSVP,
+# a waiting-list join and a cancel with promotion by people already listed.
 # Results in var/bench/ (results.md, results.json, bench.png). WEB_CONCURRENCY,
 # BENCH_CLIENTS, BENCH_OPS, BENCH_LEVEL_SAMPLES, BENCH_PROFILE=0 tune it.
 bench: $(VENV)/.bench
