@@ -1,21 +1,32 @@
-"""Simultaneous RSVP clicks, then a check that nothing was overbooked.
+"""Simultaneous clicks on RSVP (or Join the waiting list), then a check of the ledger.
 
 Every simulated user gets ready first (an API user holds its Bearer token; a
 browser user logs in through the real login form and opens the event page),
 then waits at a rendezvous. When every user of the run is ready, all of them
-click RSVP within a few milliseconds. At the end the ledger is read back
-through the API and compared with what each user was told.
+click within a few milliseconds. At the end the ledger is read back through
+the API (its own counts, and each user's seat or place on the list) and held
+against what each user was told; any broken invariant is a violation, printed
+and turned into a non-zero exit code. The checks are in ``loadtests.endcheck``.
 
 Input: the JSON written by ``manage.py make_loadtest_fixture`` at
 ``$LOADTEST_FIXTURE`` (default ``var/loadtest/fixture.json``). Options (env):
-``LOADTEST_WAVES`` (default 1: fire once; more: confirmed users cancel and
-everyone fires again), ``LOADTEST_SUMMARY`` (where to write the JSON summary),
-``LOADTEST_READY_TIMEOUT`` (seconds to wait for stragglers, default 300).
+
+- ``LOADTEST_WAITLIST`` (default 0): 1 makes every user click "Join the
+  waiting list" instead of RSVP (API users ``POST /waitlist``, browser users
+  the page's form): ``capacity`` of them get a seat at once, the others a
+  place on the list, each place told once.
+- ``LOADTEST_WAVES`` (default 1: click once). More: once every answer of a
+  wave is in, the users holding a seat cancel (so, with the waiting list, the
+  first waiting are promoted in the same write) and everyone clicks again.
+- ``LOADTEST_SUMMARY`` (where to write the JSON summary),
+  ``LOADTEST_READY_TIMEOUT`` (seconds to wait for stragglers, default 300).
 
     locust -f loadtests/locustfile.py --headless -u 500 -r 500 --host http://127.0.0.1:8000
     locust -f loadtests/locustfile.py --processes 2 ...   # one master, two workers
+    LOADTEST_WAITLIST=1 LOADTEST_WAVES=3 locust -f loadtests/locustfile.py ...
 
-409 "Event is full" and "already going" are expected answers, not failures.
+409 "full", "already going", "already waiting" and "waitlist closed" and 202
+"waitlisted" are expected answers, not failures.
 """
 
 from __future__ import annotations
@@ -25,86 +36,81 @@ import logging
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import gevent
 import requests
 from gevent.event import Event as GeventEvent
+from gevent.pool import Pool
 from locust import HttpUser, events, task
 from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtests.endcheck import EXPECTED, SEATED, WAITING, Click, Ledger, answers, judge
+
 FIXTURE = Path(os.environ.get("LOADTEST_FIXTURE", "var/loadtest/fixture.json"))
 WAVES = int(os.environ.get("LOADTEST_WAVES", "1"))
+WAITLIST = os.environ.get("LOADTEST_WAITLIST", "0").lower() not in {"", "0", "false", "no"}
 SUMMARY = os.environ.get("LOADTEST_SUMMARY", "")
 READY_TIMEOUT_S = float(os.environ.get("LOADTEST_READY_TIMEOUT", "300"))
-OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)"')
+OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)">([^<]*)<')
+POSITION = re.compile(r"#(\d+)")
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-@dataclass
-class Click:
-    username: str
-    wave: int
-    outcome: str  # confirmed | full | already_going | error
-    at: float  # wall-clock time the request was sent
-    status: int
-    done: float = 0.0  # wall-clock time the answer arrived
 
 
 class Rendezvous:
     """A reusable barrier across every user of the run, in one or many processes.
 
     The process that owns the run (the local runner, or the master) counts the
-    users ready for each wave and opens the gate once spawning is complete and
+    users ready for each step and opens the gate once spawning is complete and
     every user has arrived; workers report each arrival to the master and wait
     for its "go".
     """
 
     def __init__(self) -> None:
         self.environment: Environment | None = None
-        self.ready: dict[int, int] = {}
-        self.gates: dict[int, GeventEvent] = {}
+        self.ready: dict[str, int] = {}
+        self.gates: dict[str, GeventEvent] = {}
         self.spawned = False
 
-    def gate(self, wave: int) -> GeventEvent:
-        return self.gates.setdefault(wave, GeventEvent())
+    def gate(self, step: str) -> GeventEvent:
+        return self.gates.setdefault(step, GeventEvent())
 
-    def arrive(self, wave: int) -> None:
+    def arrive(self, step: str) -> None:
         runner = self.environment.runner
         if isinstance(runner, WorkerRunner):
-            runner.send_message("rsvp_ready", {"wave": wave})
+            runner.send_message("rsvp_ready", {"step": step})
         else:
-            self.count(wave)
-        if not self.gate(wave).wait(READY_TIMEOUT_S):
+            self.count(step)
+        if not self.gate(step).wait(READY_TIMEOUT_S):
             logging.warning(
-                "wave %s: not every user got ready in %ss; firing anyway", wave, READY_TIMEOUT_S
+                "%s: not every user got there in %ss; going on anyway", step, READY_TIMEOUT_S
             )
 
-    def count(self, wave: int) -> None:
-        self.ready[wave] = self.ready.get(wave, 0) + 1
-        self.check(wave)
+    def count(self, step: str) -> None:
+        self.ready[step] = self.ready.get(step, 0) + 1
+        self.check(step)
 
-    def check(self, wave: int) -> None:
+    def check(self, step: str) -> None:
         runner = self.environment.runner
-        if not self.spawned or self.ready.get(wave, 0) < runner.target_user_count:
+        if not self.spawned or self.ready.get(step, 0) < runner.target_user_count:
             return
         if isinstance(runner, MasterRunner):
-            runner.send_message("rsvp_go", {"wave": wave})
-        self.gate(wave).set()
+            runner.send_message("rsvp_go", {"step": step})
+        self.gate(step).set()
 
     def on_spawned(self) -> None:
         self.spawned = True
-        for wave in list(self.ready):
-            self.check(wave)
+        for step in list(self.ready):
+            self.check(step)
 
     def on_ready_message(self, environment: Environment, msg, **_kwargs) -> None:
-        self.count(msg.data["wave"])
+        self.count(msg.data["step"])
 
     def on_go_message(self, environment: Environment, msg, **_kwargs) -> None:
-        self.gate(msg.data["wave"]).set()
+        self.gate(msg.data["step"]).set()
 
 
 RENDEZVOUS = Rendezvous()
@@ -144,53 +150,72 @@ class RsvpUser(HttpUser):
     @task
     def click_together(self) -> None:
         for wave in range(1, WAVES + 1):
-            RENDEZVOUS.arrive(wave)
-            sent = time.time()
-            outcome, status = self.rsvp()
-            click = Click(self.account["username"], wave, outcome, sent, status, time.time())
-            record(self.environment, click)
-            if wave < WAVES and outcome == "confirmed":
-                self.cancel()
+            # A keep-alive connection idle for about gunicorn's keepalive (2 s)
+            # may be closed by the server just as the burst reuses it: each
+            # wave's click opens a fresh one instead (after the gate).
+            self.client.close()
+            RENDEZVOUS.arrive(f"click {wave}")
+            click = self.timed(wave, "join" if WAITLIST else "rsvp")
+            if wave < WAVES:
+                # Nobody cancels before every answer of the wave is in: each
+                # wave's answers can then be checked exactly.
+                RENDEZVOUS.arrive(f"settle {wave}")
+                if click.outcome in SEATED:
+                    self.timed(wave, "cancel")
         raise StopUser()
+
+    def timed(self, wave: int, action: str) -> Click:
+        sent = time.time()
+        outcome, status, position = self.act(action)
+        name = self.account["username"]
+        click = Click(name, wave, action, outcome, sent, status, time.time(), position)
+        record(self.environment, click)
+        return click
 
     def prepare(self) -> None: ...
 
-    def rsvp(self) -> tuple[str, int]: ...
-
-    def cancel(self) -> None: ...
+    def act(self, action: str) -> tuple[str, int, int | None]: ...
 
 
 class ApiUser(RsvpUser):
     """A script holding a Bearer token, as in the reference note."""
 
     weight = 4
+    ROUTES = {
+        "rsvp": ("POST", "rsvp", "API RSVP", "confirmed"),
+        "join": ("POST", "waitlist", "API join waitlist", "confirmed"),
+        "cancel": ("DELETE", "rsvp", "API cancel", "cancelled"),
+    }
 
     def prepare(self) -> None:
         self.client.headers["Authorization"] = f"Bearer {self.account['token']}"
 
-    def rsvp(self) -> tuple[str, int]:
-        url = f"/api/events/{self.event_id}/rsvp"
-        with self.client.post(url, name="API RSVP", catch_response=True) as response:
-            message = _message(response)
-            if response.status_code == 201:
-                return "confirmed", 201
-            if response.status_code == 409:
-                response.success()  # an expected answer, not a failure
-                return ("full" if "full" in message.lower() else "already_going"), 409
-            response.failure(f"{response.status_code}: {message}")
-            return "error", response.status_code
-
-    def cancel(self) -> None:
-        self.client.delete(f"/api/events/{self.event_id}/rsvp", name="API cancel")
+    def act(self, action: str) -> tuple[str, int, int | None]:
+        method, path, name, done = self.ROUTES[action]
+        url = f"/api/events/{self.event_id}/{path}"
+        with self.client.request(method, url, name=name, catch_response=True) as response:
+            body = _json(response)
+            status = response.status_code
+            outcome = done if status in (200, 201) else str(body.get("code", ""))
+            if status in (200, 201, 202, 404, 409) and outcome in EXPECTED:
+                response.success()  # a refusal is an expected answer, not a failure
+                return outcome, status, body.get("position")
+            response.failure(f"{status}: {body.get('message') or response.error}")
+            return "error", status, None
 
 
 class BrowserUser(RsvpUser):
-    """A person in a browser: login form, event page, RSVP form.
+    """A person in a browser: login form, event page, RSVP or waiting-list form.
 
     Fewer of these by default: each login hashes a password on purpose slowly.
     """
 
     weight = 1
+    FORMS = {
+        "rsvp": ("rsvp", "page RSVP"),
+        "join": ("waitlist", "page join waitlist"),
+        "cancel": ("cancel", "page cancel"),
+    }
 
     def prepare(self) -> None:
         login = self.client.get("/accounts/login/", name="login page")
@@ -208,33 +233,31 @@ class BrowserUser(RsvpUser):
         self.page_url = page.url
         self.token = _csrf(page.text)
 
-    def _seat_form(self, action: str, name: str):
-        return self.client.post(
-            f"/events/{self.event_id}/{action}/",
+    def act(self, action: str) -> tuple[str, int, int | None]:
+        path, name = self.FORMS[action]
+        with self.client.post(
+            f"/events/{self.event_id}/{path}/",
             name=name,
             data={"csrfmiddlewaretoken": self.token},
             headers={"Referer": self.page_url},
             catch_response=True,
-        )
-
-    def rsvp(self) -> tuple[str, int]:
-        with self._seat_form("rsvp", "page RSVP") as response:
+        ) as response:
             found = OUTCOME.findall(response.text) if response.status_code == 200 else []
-            if len(found) == 1:
-                return found[0], response.status_code
-            response.failure(f"{response.status_code}: no RSVP outcome on the page")
-            return "error", response.status_code
+            if len(found) == 1 and found[0][0] in EXPECTED:
+                outcome, message = found[0]
+                position = POSITION.search(message) if outcome in WAITING else None
+                return outcome, response.status_code, position and int(position.group(1))
+            why = response.error or "no expected outcome on the page"
+            response.failure(f"{response.status_code}: {why}")
+            return "error", response.status_code, None
 
-    def cancel(self) -> None:
-        with self._seat_form("cancel", "page cancel"):
-            pass
 
-
-def _message(response) -> str:
+def _json(response) -> dict:
     try:
-        return str(response.json().get("message", ""))
+        body = response.json()
     except ValueError:
-        return ""
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _csrf(html: str) -> str:
@@ -275,8 +298,8 @@ def _collect(environment: Environment, click: Click) -> None:
     """Keep every answer; end the run once each user has had its last one."""
     CLICKS.append(click)
     runner = environment.runner
-    done = sum(c.wave == WAVES for c in CLICKS)
-    if click.wave == WAVES and done == runner.target_user_count:
+    last = click.wave == WAVES and click.action != "cancel"
+    if last and len(answers(CLICKS, WAVES)) == runner.target_user_count:
         headless = getattr(environment.parsed_options, "headless", False)
         gevent.spawn(runner.quit if headless else runner.stop)
 
@@ -285,7 +308,10 @@ def _collect(environment: Environment, click: Click) -> None:
 def on_test_stop(environment: Environment, **_kwargs) -> None:
     if isinstance(environment.runner, WorkerRunner) or not CLICKS:
         return
-    summary = verify(environment)
+    try:
+        summary = verify(environment)
+    except (requests.RequestException, KeyError, ValueError) as exc:
+        summary = {"violations": [f"could not read the ledger back: {exc!r}"]}
     print(json.dumps(summary, indent=2))
     if SUMMARY:
         Path(SUMMARY).write_text(json.dumps(summary, indent=2))
@@ -293,65 +319,34 @@ def on_test_stop(environment: Environment, **_kwargs) -> None:
         environment.process_exit_code = 1
 
 
-def verify(environment: Environment) -> dict:
-    """Read the ledger back through the API and hold it against every answer."""
+def read_ledger(environment: Environment) -> Ledger:
+    """The event's own counts, and every user's own view of it, through the API."""
     data = environment.fixture
     host = environment.host or data["api_url"].removesuffix("/api")
-    api = f"{host}/api"
+    url = f"{host}/api/events/{data['event_id']}/"
     tokens = {u["username"]: u["token"] for u in data["users"]}
-    last = [c for c in CLICKS if c.wave == WAVES]
-    event = requests.get(
-        f"{api}/events/{data['event_id']}/",
-        headers={"Authorization": f"Bearer {data['users'][0]['token']}"},
-        timeout=30,
-    ).json()
-    capacity = event["capacity"]
-    taken = capacity - event["seats_left"]
-    going = set()
-    for click in {c.username for c in last}:
-        answer = requests.get(
-            f"{api}/events/{data['event_id']}/",
-            headers={"Authorization": f"Bearer {tokens[click]}"},
-            timeout=30,
-        )
-        if answer.json().get("going"):
-            going.add(click)
-    confirmed = {c.username for c in last if c.outcome == "confirmed"}
-    full = {c.username for c in last if c.outcome == "full"}
-    violations = []
-    if taken > capacity:
-        violations.append(f"overbooked: {taken} attendees for {capacity} seats")
-    if taken != len(going):
-        violations.append(f"ledger holds {taken} attendees but {len(going)} users are going")
-    if confirmed - going:
-        violations.append(f"told 'going' but not in the ledger: {sorted(confirmed - going)}")
-    if full & going:
-        violations.append(f"told 'full' but in the ledger: {sorted(full & going)}")
-    errors = [c for c in CLICKS if c.outcome == "error"]
-    if any(c.status >= 500 for c in errors):
-        violations.append(f"{sum(c.status >= 500 for c in errors)} server errors (5xx)")
-    spreads, rates = [], []
-    for wave in range(1, WAVES + 1):
-        clicks = [c for c in CLICKS if c.wave == wave]
-        if clicks:
-            first, last_sent = min(c.at for c in clicks), max(c.at for c in clicks)
-            spreads.append(round((last_sent - first) * 1000, 1))
-            burst = max(c.done for c in clicks) - first
-            rates.append(round(len(clicks) / burst, 1) if burst > 0 else None)
+
+    def view(username: str) -> tuple[str, dict]:
+        headers = {"Authorization": f"Bearer {tokens[username]}"}
+        answer = requests.get(url, headers=headers, timeout=30)
+        answer.raise_for_status()
+        return username, answer.json()
+
+    views = dict(Pool(16).imap_unordered(view, sorted({c.username for c in CLICKS})))
+    event = view(data["users"][0]["username"])[1]
+    ledger = Ledger(event["capacity"], event["seats_taken"], event["waiting"])
+    for username, seen in views.items():
+        if seen.get("going"):
+            ledger.going.add(username)
+        if seen.get("waitlist_position") is not None:
+            ledger.positions[username] = seen["waitlist_position"]
+    return ledger
+
+
+def verify(environment: Environment) -> dict:
+    """Read the ledger back through the API and hold it against every answer."""
     return {
-        "event_id": data["event_id"],
-        "capacity": capacity,
-        "clicks": len(CLICKS),
-        "waves": WAVES,
-        "confirmed": len(confirmed),
-        "full": len(full),
-        "already_going": sum(c.outcome == "already_going" for c in last),
-        "errors": len(errors),
-        "attendees": taken,
-        "overbooked": max(taken - capacity, 0),
-        "click_spread_ms": max(spreads) if spreads else None,
-        "click_spread_ms_per_wave": spreads,
-        # RSVPs answered per second, from the first click to the last answer.
-        "rsvps_per_s": rates[-1] if rates else None,
-        "violations": violations,
+        "event_id": environment.fixture["event_id"],
+        "mode": "waitlist" if WAITLIST else "rsvp",
+        **judge(CLICKS, read_ledger(environment), WAVES),
     }

@@ -5,8 +5,19 @@ with ``WORKERS`` processes) in a scratch directory, makes a fixture of
 ``USERS`` users and one event of ``CAPACITY`` seats, runs
 ``loadtests/locustfile.py`` headless with every user firing at once, and
 writes the locust HTML report and a short summary under ``var/loadtest/``.
-Everything started is stopped again, also on Ctrl-C. Exits non-zero if the
-event was overbooked, any answer was a 5xx, or locust itself failed.
+Everything started is stopped again, also on Ctrl-C. Exits non-zero on any
+violation the locustfile's end check reports (overbooked, idle seats while
+people wait, someone both going and waiting, places on the list not 1..n,
+an answer the ledger contradicts, ...), any 5xx answer, or if locust failed.
+
+    make loadtest                                     # 500 users click RSVP, capacity 50
+    LOADTEST_WAVES=3 make loadtest                    # seated users cancel, all click again
+    LOADTEST_WAITLIST=1 LOADTEST_WAVES=3 make loadtest  # all click "Join the waiting list";
+                                                      # cancels promote the first waiting
+    USERS=1000 CAPACITY=10 WORKERS=4 LOCUST_PROCESSES=0 make loadtest
+
+``LOADTEST_WAITLIST`` and ``LOADTEST_WAVES`` are passed to the locustfile (see
+its docstring).
 """
 
 from __future__ import annotations
@@ -31,7 +42,12 @@ WORKERS = int(os.environ.get("WORKERS", "3"))
 # Two locust processes (a master and two workers) send the burst in half the time.
 LOCUST_PROCESSES = int(os.environ.get("LOCUST_PROCESSES", "2"))
 WAVES = os.environ.get("LOADTEST_WAVES", "1")
+WAITLIST = os.environ.get("LOADTEST_WAITLIST", "0")
 SERVER_ERROR = re.compile(r"\b5\d\d\b")
+# The locustfile's request names whose latency the summary reports.
+CLICK_REQUESTS = (
+    "API RSVP", "page RSVP", "API join waitlist", "page join waitlist", "API cancel", "page cancel",
+)  # fmt: skip
 
 
 def _interrupt(signum, frame) -> None:
@@ -53,6 +69,7 @@ def run_locust(site: stack.Stack, fixture: Path) -> int:
         "LOADTEST_FIXTURE": str(fixture),
         "LOADTEST_SUMMARY": str(OUT / "summary.json"),
         "LOADTEST_WAVES": WAVES,
+        "LOADTEST_WAITLIST": WAITLIST,
     }
     # Its own process group, so that an interrupt stops locust's workers too.
     locust = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
@@ -73,7 +90,7 @@ def latency_and_failures() -> tuple[dict, int]:
     rsvp = {}
     with open(OUT / "locust_stats.csv") as handle:
         for row in csv.DictReader(handle):
-            if row["Name"] in {"API RSVP", "page RSVP"}:
+            if row["Name"] in CLICK_REQUESTS:
                 rsvp[row["Name"]] = {
                     "requests": int(row["Request Count"]),
                     "p50_ms": float(row["50%"]),
@@ -90,21 +107,50 @@ def latency_and_failures() -> tuple[dict, int]:
     return rsvp, server_errors
 
 
+def verdict(summary: dict, server_errors: int, locust_code: int) -> bool:
+    """PASS only if locust ran clean, the end check ran and found nothing, and no 5xx."""
+    return (
+        locust_code == 0
+        and "violations" in summary
+        and not summary["violations"]
+        and summary.get("overbooked", 1) == 0
+        and summary.get("idle_seats_while_waiting", 1) == 0
+        and server_errors == 0
+    )
+
+
+def summary_lines(summary: dict, server_errors: int) -> list[str]:
+    s = summary.get
+    violations = s("violations", ["the locustfile wrote no summary (its end check did not run)"])
+    return [
+        f"- answers in the last wave: confirmed {s('confirmed')}, already going "
+        f"{s('already_going')}, waitlisted {s('waitlisted')}, already waiting "
+        f"{s('already_waiting')}, full {s('full')}, waitlist closed {s('waitlist_closed')}, "
+        f"errors {s('errors')}",
+        f"- between waves: cancelled {s('cancelled')}, promoted from the waiting list "
+        f"{s('promoted')}",
+        f"- ledger: {s('attendees')} attendees of {s('capacity')} seats, {s('going')} users "
+        f"going, {s('waiting')} waiting",
+        f"- overbooked: {s('overbooked')}; idle seats while waiting: "
+        f"{s('idle_seats_while_waiting')}",
+        f"- 5xx answers: {server_errors}",
+        f"- click spread (first to last click sent): {s('click_spread_ms')} ms",
+        f"- clicks answered per second (first click to last answer): {s('rsvps_per_s')}",
+        *(f"- VIOLATION: {v}" for v in violations),
+    ]
+
+
 def write_summary(summary: dict, rsvp: dict, server_errors: int, locust_code: int) -> bool:
-    ok = locust_code == 0 and summary.get("overbooked", 1) == 0 and server_errors == 0
+    ok = verdict(summary, server_errors, locust_code)
+    mode = "join the waiting list" if summary.get("mode") == "waitlist" else "RSVP"
     lines = [
         "# Load test",
         "",
-        f"{USERS} users, capacity {CAPACITY}, gunicorn {WORKERS} workers, "
-        f"waves {summary.get('waves')}; verdict: **{'PASS' if ok else 'FAIL'}**",
+        f"{USERS} users click {mode}, capacity {CAPACITY}, gunicorn {WORKERS} workers, "
+        f"waves {summary.get('waves')}; verdict: **{'PASS' if ok else 'FAIL'}**"
+        + ("" if locust_code == 0 else f" (locust exited with {locust_code})"),
         "",
-        f"- confirmed: {summary.get('confirmed')}, full: {summary.get('full')}, "
-        f"already going: {summary.get('already_going')}, errors: {summary.get('errors')}",
-        f"- attendees in the ledger: {summary.get('attendees')} of {summary.get('capacity')}; "
-        f"overbooked: {summary.get('overbooked')}",
-        f"- 5xx answers: {server_errors}",
-        f"- click spread (first to last RSVP sent): {summary.get('click_spread_ms')} ms",
-        f"- RSVPs answered per second (first click to last answer): {summary.get('rsvps_per_s')}",
+        *summary_lines(summary, server_errors),
         "",
         "| requests | count | p50 ms | p95 ms | p99 ms |",
         "|---|---:|---:|---:|---:|",
@@ -114,7 +160,6 @@ def write_summary(summary: dict, rsvp: dict, server_errors: int, locust_code: in
             for name, r in rsvp.items()
         ),
         "",
-        *(f"- VIOLATION: {v}" for v in summary.get("violations", [])),
         "Report: var/loadtest/report.html",
     ]
     (OUT / "summary.md").write_text("\n".join(lines) + "\n")

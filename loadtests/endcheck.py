@@ -1,0 +1,216 @@
+"""The load test's end check: what every user was told, held against the ledger.
+
+Pure functions over the answers the locustfile collected (``Click``) and the
+ledger as the API reported it after the run (``Ledger``); no I/O, no locust,
+so a test can feed them a broken ledger or made-up answers.
+
+Each wave's clicks are answered before anyone cancels, and cancels are done
+before the next wave, so a wave's answers are exact: at most ``capacity``
+seats told, places on the list told 1..n each once, nobody turned away while
+a seat was free, and each cancel between waves seats the head of the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SEATED = {"confirmed", "already_going"}  # the user holds a seat
+WAITING = {"waitlisted", "already_waiting"}  # the user holds a place on the list
+REFUSED = {"full", "waitlist_closed"}  # the user holds nothing here
+# The answers a user may be given; anything else is a failure ("error").
+EXPECTED = SEATED | WAITING | REFUSED | {"cancelled", "not_going"}
+
+
+@dataclass
+class Click:
+    username: str
+    wave: int
+    action: str  # rsvp | join (the wave's click) | cancel (after the wave)
+    outcome: str  # one of EXPECTED, or error
+    at: float  # wall-clock time the request was sent
+    status: int
+    done: float = 0.0  # wall-clock time the answer arrived
+    position: int | None = None  # the place on the list the user was told
+
+
+@dataclass
+class Ledger:
+    """The event as the API reports it after the run: the ledger's own counts."""
+
+    capacity: int
+    taken: int  # seats_taken: attendees as the ledger counts them, not clamped
+    waiting: int
+    going: set[str] = field(default_factory=set)  # users whose own view says going
+    positions: dict[str, int] = field(default_factory=dict)  # users waiting, and where
+
+    @property
+    def overbooked(self) -> int:
+        return max(self.taken - self.capacity, 0)
+
+    @property
+    def idle_seats_while_waiting(self) -> int:
+        return min(max(self.capacity - self.taken, 0), self.waiting)
+
+    @property
+    def holders(self) -> set[str]:
+        return self.going | set(self.positions)
+
+
+def answers(clicks: list[Click], wave: int) -> dict[str, Click]:
+    """Each user's click of one wave (cancels left out)."""
+    return {c.username: c for c in clicks if c.wave == wave and c.action != "cancel"}
+
+
+def one_each(places: list[int | None], unknown: int = 0) -> bool:
+    """Whether the places are 1..n, each once (n up to ``unknown`` more, for lost answers)."""
+    told = [p or 0 for p in places]
+    return len(set(told)) == len(told) and all(1 <= p <= len(told) + unknown for p in told)
+
+
+def check_ledger(ledger: Ledger) -> list[str]:
+    """Invariants of the ledger itself, from its counts and every user's view."""
+    taken, capacity, waiting = ledger.taken, ledger.capacity, ledger.waiting
+    violations = []
+    if ledger.overbooked:
+        violations.append(f"overbooked: {taken} attendees for {capacity} seats")
+    if ledger.idle_seats_while_waiting:
+        violations.append(
+            f"idle seats while waiting: {taken} of {capacity} seats taken while {waiting} wait"
+        )
+    if both := ledger.going & set(ledger.positions):
+        violations.append(f"both going and waiting: {sorted(both)}")
+    if taken != len(ledger.going):
+        violations.append(f"ledger holds {taken} attendees but {len(ledger.going)} users are going")
+    if waiting != len(ledger.positions):
+        violations.append(f"ledger has {waiting} waiting but {len(ledger.positions)} users wait")
+    if not one_each(list(ledger.positions.values())):
+        violations.append(f"places on the list are not 1..{len(ledger.positions)} each held once")
+    if taken + waiting != len(ledger.holders):
+        violations.append(
+            f"{taken} going + {waiting} waiting, but {len(ledger.holders)} users hold one"
+        )
+    return violations
+
+
+def check_told(ledger: Ledger, last: dict[str, Click]) -> list[str]:
+    """Each user's answer in the last wave against where the ledger has them now."""
+    violations = []
+    seated = {u for u, c in last.items() if c.outcome in SEATED}
+    if lost := seated - ledger.going:
+        violations.append(f"told 'going' but not in the ledger: {sorted(lost)}")
+    # Promoted, or still waiting no further back than told: the list only moves up.
+    behind = sorted(
+        u
+        for u, c in last.items()
+        if c.outcome in WAITING
+        and u not in ledger.going
+        and ledger.positions.get(u, float("inf")) > (c.position or 0)
+    )
+    if behind:
+        violations.append(f"told a place on the list but not going nor waiting there: {behind}")
+    refused = {u for u, c in last.items() if c.outcome in REFUSED}
+    if holding := refused & ledger.holders:
+        violations.append(f"told 'full' or 'closed' but holding a seat or place: {sorted(holding)}")
+    return violations
+
+
+def check_wave(clicks: list[Click], wave: int, capacity: int) -> list[str]:
+    """One wave's answers alone: no cancel ran while they were given.
+
+    An answer lost to an error may have been a seat or a place: the checks
+    allow for that many, no more.
+    """
+    told = answers(clicks, wave).values()
+    unknown = sum(c.outcome == "error" for c in told)
+    seated = sum(c.outcome in SEATED for c in told)
+    places = [c.position for c in told if c.outcome in WAITING]
+    turned_away = sum(c.outcome in WAITING or c.outcome == "full" for c in told)
+    violations = []
+    if seated > capacity:
+        violations.append(f"wave {wave}: {seated} users told they hold one of {capacity} seats")
+    if turned_away and seated + unknown < capacity:
+        violations.append(
+            f"wave {wave}: {turned_away} turned away while {seated} of {capacity} seats were taken"
+        )
+    if not one_each(places, unknown):
+        violations.append(
+            f"wave {wave}: places told on the list are not 1..{len(places)} each once"
+        )
+    return violations
+
+
+def check_promotion(clicks: list[Click], wave: int) -> tuple[int, list[str]]:
+    """Between ``wave`` and the next, each cancel must have seated the head of the list.
+
+    Returns how many were promoted, and the violations. A cancel or a next
+    answer lost to an error leaves that much leeway, no more.
+    """
+    before, after = answers(clicks, wave), answers(clicks, wave + 1)
+    cancels = [c for c in clicks if c.wave == wave and c.action == "cancel"]
+    violations = []
+    if failed := sorted(c.username for c in cancels if c.outcome not in {"cancelled", "error"}):
+        violations.append(f"wave {wave}: told a seat, but the cancel found none: {failed}")
+    waited = {u for u, c in before.items() if c.outcome in WAITING}
+    queue = [u for _, u in sorted((before[u].position or 0, u) for u in waited)]
+    freed = sum(c.outcome == "cancelled" for c in cancels)
+    maybe_freed = freed + sum(c.outcome == "error" for c in cancels)
+    promoted = {u for u, c in after.items() if c.outcome in SEATED and u in waited}
+    unknown = {u for u in waited if u not in after or after[u].outcome == "error"}
+    skipped = set(queue[:freed]) - promoted - unknown
+    if skipped or promoted - set(queue[:maybe_freed]):
+        violations.append(
+            f"after wave {wave}: {freed} cancels should have seated the first "
+            f"{min(freed, len(queue))} waiting; {len(promoted)} were seated, "
+            f"{len(skipped)} of those first were not"
+        )
+    return len(promoted), violations
+
+
+def burst_timing(clicks: list[Click], waves: int) -> tuple[list[float], list[float | None]]:
+    """Per wave: spread of the clicks sent (ms), and answers per second."""
+    spreads, rates = [], []
+    for wave in range(1, waves + 1):
+        told = list(answers(clicks, wave).values())
+        if told:
+            first, last_sent = min(c.at for c in told), max(c.at for c in told)
+            spreads.append(round((last_sent - first) * 1000, 1))
+            burst = max(c.done for c in told) - first
+            rates.append(round(len(told) / burst, 1) if burst > 0 else None)
+    return spreads, rates
+
+
+def judge(clicks: list[Click], ledger: Ledger, waves: int) -> dict:
+    """Every check, and the counts of the summary."""
+    last = answers(clicks, waves)
+    violations = check_ledger(ledger) + check_told(ledger, last)
+    promoted = 0
+    for wave in range(1, waves + 1):
+        violations += check_wave(clicks, wave, ledger.capacity)
+        if wave < waves:
+            moved, broken = check_promotion(clicks, wave)
+            promoted, violations = promoted + moved, violations + broken
+    errors = [c for c in clicks if c.outcome == "error"]
+    if server_errors := sum(c.status >= 500 for c in errors):
+        violations.append(f"{server_errors} server errors (5xx)")
+    spreads, rates = burst_timing(clicks, waves)
+    told = (*sorted(SEATED), *sorted(WAITING), *sorted(REFUSED))
+    return {
+        "capacity": ledger.capacity,
+        "clicks": len(clicks),
+        "waves": waves,
+        # The last wave's answers; earlier waves are checked above.
+        **{o: sum(c.outcome == o for c in last.values()) for o in told},
+        "errors": len(errors),
+        "cancelled": sum(c.outcome == "cancelled" for c in clicks),
+        "promoted": promoted,
+        "attendees": ledger.taken,
+        "going": len(ledger.going),
+        "waiting": ledger.waiting,
+        "overbooked": ledger.overbooked,
+        "idle_seats_while_waiting": ledger.idle_seats_while_waiting,
+        "click_spread_ms": max(spreads) if spreads else None,
+        "click_spread_ms_per_wave": spreads,
+        # Clicks answered per second, from the first click to the last answer.
+        "rsvps_per_s": rates[-1] if rates else None,
+        "violations": violations,
+    }
