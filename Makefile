@@ -70,7 +70,7 @@ bench: $(VENV)/.bench
 
 # Simultaneous clicks at scale: the whole stack, a fixture, locust headless.
 # USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES (2),
-# LOADTEST_WAVES tune it; the report and summary land in var/loadtest/.
+# LOADTEST_WAVES, LOADTEST_WAITLIST=1 tune it; the report and summary land in var/loadtest/.
 loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run
 
