@@ -83,6 +83,12 @@ def static_files() -> None:
 
 
 @pytest.fixture
+def fast_password_hashing(settings) -> None:
+    """For tests that make users often: the real hasher spends a second a test on it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
 def spare_mongo(tmp_path: Path) -> Iterator[EmbeddedServer]:
     """A MongoDB of the test's own, which it may stop and restart."""
     server = EmbeddedServer(tmp_path)

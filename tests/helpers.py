@@ -12,7 +12,9 @@ from datetime import timedelta
 import requests
 from django.conf import settings
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from accounts.tokens import issue_access_token
 from events import services
 from events.models import Event
 from loadtests import fixtures
@@ -70,6 +72,13 @@ def api_call(method: str, url: str, token: str) -> Callable[[], requests.Respons
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {token}"
     return lambda: http.request(method, url, json={}, timeout=60)
+
+
+def bearer(user) -> APIClient:
+    """An in-process API client holding a real access token for ``user``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_access_token(user)}")
+    return client
 
 
 def outcomes(html: str) -> list[str]:

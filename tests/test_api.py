@@ -20,18 +20,12 @@ from rest_framework.test import APIClient
 from accounts.tokens import issue_access_token
 from events import ledger, selectors, services
 from tests.conftest import gunicorn
-from tests.helpers import PASSWORD, make_event, make_users
+from tests.helpers import PASSWORD, bearer, make_event, make_users
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 LOGIN_URL = "/_allauth/app/v1/auth/login"
 REFRESH_URL = "/_allauth/app/v1/tokens/refresh"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Each test makes users; the real hasher would spend a second a test on it."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -42,12 +36,6 @@ def organiser(django_user_model):
 @pytest.fixture
 def members():
     return make_users(3, prefix="apiuser")
-
-
-def bearer(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_access_token(user)}")
-    return client
 
 
 def rsvp_url(event_id: int | str) -> str:

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.tokens import issue_access_token
 from events import ledger
-from tests.helpers import make_event, make_users
+from tests.helpers import bearer, make_event, make_users
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 
 @pytest.fixture
@@ -25,12 +19,6 @@ def organiser(django_user_model):
 @pytest.fixture
 def members():
     return make_users(4, prefix="api-wl")
-
-
-def bearer(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_access_token(user)}")
-    return client
 
 
 def url(event, what: str = "waitlist") -> str:

@@ -73,6 +73,20 @@ UNAUTHORIZED = _error("No token, or a malformed, expired or forged one.")
 NOT_FOUND = _error("No such event.", Outcome.UNKNOWN_EVENT)
 OUTAGE = _error("MongoDB is unreachable; retry after the Retry-After seconds.")
 COMMON = {401: UNAUTHORIZED, 503: OUTAGE}
+NO_CSRF = _error("Signed in by session cookie, but without the CSRF token.")
+# A POST on a seat takes no fields: none, `{}` or any JSON object, ignored.
+IGNORED_BODY = {
+    "application/json": {
+        "type": "object",
+        "description": "Optional and ignored: the URL names the event, the token the caller.",
+    }
+}
+BODY_ERRORS = {
+    400: _error("The body is not empty, `{}` or another JSON object."),
+    403: NO_CSRF,
+    415: _error("A body that is not JSON."),
+}
+EVENT_STARTED = _error("The event has started: the list is final.", Outcome.EVENT_PAST)
 
 
 def _refusal(result: Result) -> Response:
@@ -135,18 +149,9 @@ class RsvpView(APIView):
 
     @extend_schema(
         summary="RSVP: take a seat",
-        request={
-            "application/json": {
-                "type": "object",
-                "description": (
-                    "Optional and ignored: the URL names the event, the token the caller."
-                ),
-            }
-        },
+        request=IGNORED_BODY,
         responses={
             201: SeatChangeSerializer,
-            400: _error("The body is not empty, `{}` or another JSON object."),
-            403: _error("Signed in by session cookie, but without the CSRF token."),
             404: NOT_FOUND,
             409: _error(
                 "Full, already going, already waiting, or the event has started.",
@@ -155,7 +160,7 @@ class RsvpView(APIView):
                 Outcome.ALREADY_WAITING,
                 Outcome.EVENT_PAST,
             ),
-            415: _error("A body that is not JSON."),
+            **BODY_ERRORS,
             **COMMON,
         },
     )
@@ -168,9 +173,9 @@ class RsvpView(APIView):
         summary="Cancel the RSVP: give the seat back",
         responses={
             200: SeatChangeSerializer,
-            403: _error("Signed in by session cookie, but without the CSRF token."),
+            403: NO_CSRF,
             404: _error("No such event, or no RSVP to cancel.", Outcome.NOT_GOING),
-            409: _error("The event has started: the list is final.", Outcome.EVENT_PAST),
+            409: EVENT_STARTED,
             **COMMON,
         },
     )
@@ -189,17 +194,10 @@ class WaitlistView(APIView):
 
     @extend_schema(
         summary="Join the waiting list (or take a seat if one is free and nobody waits)",
-        request={
-            "application/json": {
-                "type": "object",
-                "description": "Optional and ignored, as for the RSVP.",
-            }
-        },
+        request=IGNORED_BODY,
         responses={
             201: SeatChangeSerializer,
             202: WaitlistedSerializer,
-            400: _error("The body is not empty, `{}` or another JSON object."),
-            403: _error("Signed in by session cookie, but without the CSRF token."),
             404: NOT_FOUND,
             409: _error(
                 "Already going, already waiting, the list is closed or full, "
@@ -209,7 +207,7 @@ class WaitlistView(APIView):
                 Outcome.WAITLIST_CLOSED,
                 Outcome.EVENT_PAST,
             ),
-            415: _error("A body that is not JSON."),
+            **BODY_ERRORS,
             **COMMON,
         },
     )
@@ -222,9 +220,9 @@ class WaitlistView(APIView):
         summary="Leave the waiting list",
         responses={
             200: SeatChangeSerializer,
-            403: _error("Signed in by session cookie, but without the CSRF token."),
+            403: NO_CSRF,
             404: _error("No such event, or not on its waiting list.", Outcome.NOT_WAITING),
-            409: _error("The event has started: the list is final.", Outcome.EVENT_PAST),
+            409: EVENT_STARTED,
             **COMMON,
         },
     )
