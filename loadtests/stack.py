@@ -61,19 +61,48 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen, workers: int) -> None:
+def _wait_until_serving(url: str, process: subprocess.Popen, workers: int, healthy: bool) -> None:
+    """Until gunicorn answers /healthz (with 200 when ``healthy``) from all its workers."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with code {process.returncode}")
         try:
-            healthy = requests.get(f"{url}/healthz", timeout=2).status_code == 200
+            status = requests.get(f"{url}/healthz", timeout=2).status_code
+            answered = status == 200 or not healthy
         except requests.RequestException:  # refused, or too slow to answer yet
-            healthy = False
-        if healthy and len(children(process.pid)) >= workers:
+            answered = False
+        if answered and len(children(process.pid)) >= workers:
             return
         time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not serve {url} within {START_TIMEOUT_S:.0f}s")
+
+
+@contextmanager
+def gunicorn(
+    env: dict[str, str], workers: int, *, log=None, healthy: bool = True
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The site served as deployed (``eventsite/gunicorn.conf.py``) on a free port.
+
+    ``env`` is the whole environment of the server; ``log`` a file for its
+    output (else it inherits ours). Yields its URL once every worker answers
+    (only once /healthz says 200, unless ``healthy`` is False), and stops it
+    on the way out.
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "eventsite/gunicorn.conf.py", "eventsite.wsgi"],
+        cwd=ROOT,
+        env={**env, "PORT": str(port), "WEB_CONCURRENCY": str(workers)},
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(url, process, workers, healthy)
+        yield url, process
+    finally:
+        embedded_mongo.stop(process, timeout=20)
 
 
 @contextmanager
@@ -82,10 +111,9 @@ def running(workers: int = 2, log_file: Path | None = None) -> Iterator[Stack]:
     var_dir = Path(tempfile.mkdtemp(prefix="eventsite-stack-")).resolve()
     outside_uri = os.environ.get("MONGODB_URI", "")
     mongo: subprocess.Popen | None = None
-    gunicorn: subprocess.Popen | None = None
     db = ""
-    with ExitStack() as files:
-        log = files.enter_context(open(log_file, "w")) if log_file else None
+    with ExitStack() as resources:
+        log = resources.enter_context(open(log_file, "w")) if log_file else None
         try:
             if outside_uri:
                 uri, db = outside_uri, f"eventsite_bench_{uuid.uuid4().hex[:8]}"
@@ -100,22 +128,10 @@ def running(workers: int = 2, log_file: Path | None = None) -> Iterator[Stack]:
                 MONGODB_DB=db,
             )
             _set_up_django(var_dir)
-
-            port = free_port()
-            command = [sys.executable, "-m", "gunicorn", "-c", "eventsite/gunicorn.conf.py"]
-            gunicorn = subprocess.Popen(
-                [*command, "eventsite.wsgi"],
-                cwd=ROOT,
-                env={**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers)},
-                stdout=log,
-                stderr=subprocess.STDOUT if log else None,
-            )
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_serving(url, gunicorn, workers)
-            yield Stack(url, uri, db, var_dir, gunicorn, mongo)
+            url, server = resources.enter_context(gunicorn(dict(os.environ), workers, log=log))
+            yield Stack(url, uri, db, var_dir, server, mongo)
         finally:
-            if gunicorn is not None:
-                embedded_mongo.stop(gunicorn, timeout=20)
+            resources.close()  # gunicorn first, before the databases it uses
             if outside_uri and db:
                 _drop_database(outside_uri, db)
             if mongo is not None:

@@ -10,24 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
 from django.core.management import call_command
 
 from eventsite import embedded_mongo
-from loadtests.stack import children, free_port
-from tests.helpers import LiveSite
-
-ROOT = Path(__file__).resolve().parent.parent
+from loadtests.stack import free_port
+from tests.helpers import LiveSite, live_gunicorn
 
 
 class EmbeddedServer:
@@ -97,53 +91,6 @@ def spare_mongo(tmp_path: Path) -> Iterator[EmbeddedServer]:
     server.stop()
 
 
-def _wait_answering(url: str, process: subprocess.Popen, healthy: bool, timeout=60) -> None:
-    """Wait until gunicorn answers /healthz (with 200 when ``healthy``)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            status = requests.get(f"{url}/healthz", timeout=5).status_code
-            if status == 200 or not healthy:
-                return
-        except requests.RequestException:  # refused, or too slow to answer yet
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("gunicorn did not answer in time")
-
-
-@contextmanager
-def gunicorn(database_url: str, workers: int = 2, healthy: bool = True) -> Iterator[LiveSite]:
-    """The site served as deployed, on the test session's MongoDB database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "MONGODB_URI": settings.MONGODB_URI,
-        "MONGODB_DB": settings.MONGODB_DB,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": str(workers),
-        "DJANGO_SETTINGS_MODULE": "eventsite.settings",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "eventsite/gunicorn.conf.py", "eventsite.wsgi"],
-        cwd=ROOT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_answering(url, process, healthy)
-        deadline = time.monotonic() + 30
-        while len(children(process.pid)) < workers and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(children(process.pid)) >= workers, f"gunicorn should run {workers} workers"
-        yield LiveSite(url=url, pid=process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 def session_database_url() -> str:
     """A DATABASE_URL naming the database pytest-django created for this session."""
     db = settings.DATABASES["default"]
@@ -155,5 +102,5 @@ def session_database_url() -> str:
 @pytest.fixture(scope="session")
 def live_site(django_db_setup) -> Iterator[LiveSite]:
     """gunicorn with two worker processes on the test database and ledger."""
-    with gunicorn(session_database_url()) as site:
+    with live_gunicorn(session_database_url()) as site:
         yield site

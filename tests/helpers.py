@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import requests
 from django.conf import settings
@@ -17,17 +20,34 @@ from rest_framework.test import APIClient
 from accounts.tokens import issue_access_token
 from events import services
 from events.models import Event
-from loadtests import fixtures
+from loadtests import fixtures, stack
 
 PASSWORD = "correct horse battery staple"
 OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)"')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 @dataclass(frozen=True)
 class LiveSite:
     url: str
     pid: int
+
+
+@contextmanager
+def live_gunicorn(database_url: str, workers: int = 2, healthy: bool = True) -> Iterator[LiveSite]:
+    """The site served as deployed, on this test session's databases."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MONGODB_URI": settings.MONGODB_URI,
+        "MONGODB_DB": settings.MONGODB_DB,
+        "DJANGO_SETTINGS_MODULE": "eventsite.settings",
+    }
+    with stack.gunicorn(env, workers, healthy=healthy) as (url, process):
+        yield LiveSite(url=url, pid=process.pid)
 
 
 def make_users(count: int, prefix: str = "user") -> list:

@@ -19,8 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts.tokens import issue_access_token
 from events import ledger, selectors, services
-from tests.conftest import gunicorn
-from tests.helpers import PASSWORD, bearer, make_event, make_users
+from tests.helpers import PASSWORD, bearer, live_gunicorn, make_event, make_users
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
@@ -347,7 +346,9 @@ def test_mongodb_unreachable_is_503_json_then_recovers(spare_mongo, settings, or
 def test_sql_database_unreachable_is_503_json(members):
     """gunicorn on a SQLite file that cannot be opened: JSON 503, even for token checks."""
     token = issue_access_token(members[0])  # valid: signed with the same key
-    with gunicorn("sqlite:////nonexistent/eventsite/db.sqlite3", workers=1, healthy=False) as site:
+    with live_gunicorn(
+        "sqlite:////nonexistent/eventsite/db.sqlite3", workers=1, healthy=False
+    ) as site:
         for response in (
             requests.get(f"{site.url}/api/events/", timeout=30),
             requests.post(

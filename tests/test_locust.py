@@ -19,7 +19,7 @@ from django.core.management import call_command
 
 from events import ledger
 from loadtests.endcheck import Click, Ledger, judge
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def make_fixture(site, path: Path, users: int, capacity: int) -> dict:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from eventsite import embedded_mongo
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 COUNT_EVENTS = (
     "from django.conf import settings; from events import ledger; from events.models import Event;"

@@ -11,8 +11,7 @@ import requests
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import ROOT, gunicorn
-from tests.helpers import make_event, make_users, outcomes
+from tests.helpers import ROOT, live_gunicorn, make_event, make_users, outcomes
 
 
 @pytest.mark.django_db
@@ -49,7 +48,7 @@ def test_sql_database_unreachable_gives_503_then_recovers(tmp_path):
     """gunicorn on a SQLite file that cannot be opened yet, then is migrated."""
     db_dir = tmp_path / "not-yet"
     database_url = f"sqlite:///{db_dir / 'db.sqlite3'}"
-    with gunicorn(database_url, workers=1, healthy=False) as site:
+    with live_gunicorn(database_url, workers=1, healthy=False) as site:
         page = requests.get(f"{site.url}/", timeout=30)
         assert page.status_code == 503
         assert "briefly unavailable" in page.text and "Traceback" not in page.text
