@@ -4,7 +4,9 @@ One document per event is the single source of truth for seats, who holds
 them and who waits for one (the reference note's shape, plus the list)::
 
     {_id: <event pk>, capacity: int, attendees: [<user pk>, ...],
+     seated_at: [<ms since the epoch>, ...],  # beside attendees, index for index
      waitlist: [<user pk>, ...], waitlist_limit: int | null,
+     taken: int, waiting: int,  # the lists' sizes, for reads by _id alone
      last_write: {outcome: str, promoted: [<user pk>, ...]}}
 
 Every change is **one** ``find_one_and_update`` addressed by ``_id`` alone,
@@ -16,12 +18,12 @@ the one it produced, so the writer reads its own outcome from it; nothing is
 decided from an earlier read.
 
 Why ``_id`` alone: the embedded server only uses the key for a bare
-``{_id: x}`` filter; any richer filter makes it decode every document of the
-collection (154 ms per RSVP with 10,000 events against 3.6 ms).
-
-When each attendee got their seat is kept beside the ledger, in
-``rsvp_times`` (one small document per seat), written after the seat is
-taken. It only informs the admin's list and decides nothing.
+``{_id: x}`` filter; any richer filter, an ``$in`` on ``_id`` or an
+aggregation's ``$match`` makes it decode every document of the collection
+(154 ms per RSVP with 10,000 events against 3.6 ms). So writes and the page
+reads address one ``_id`` at a time, and the time of each seat is written by
+the same update that gives it (no insert into an ever-growing collection).
+The one read that must search, ``standings_of``, is not on the RSVP path.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from pymongo.errors import ConnectionFailure
 from events import ledger_pipelines as pipelines
 
 COLLECTION = "rsvp_ledger"
-TIMES = "rsvp_times"
+# Where seat times lived before they moved into the ledger; read once, by
+# ``upgrade_documents`` at migrate time.
+LEGACY_TIMES = "rsvp_times"
 
 
 class LedgerUnavailable(Exception):
@@ -163,23 +167,12 @@ def _position(doc: dict, user_id: int) -> int | None:
     return waitlist.index(user_id) + 1 if user_id in waitlist else None
 
 
-def _time_id(event_id: int, user_id: int) -> str:
-    return f"{event_id}:{user_id}"
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
 
 
-def _record_times(event_id: int, user_ids: list[int] | tuple[int, ...]) -> None:
-    """When these users got their seats: for the admin's list only, decides nothing."""
-    now = datetime.now(UTC)
-    for user_id in user_ids:
-        _collection(TIMES).replace_one(
-            {"_id": _time_id(event_id, user_id)},
-            {"event": event_id, "user": user_id, "at": now},
-            upsert=True,
-        )
-
-
-def _forget_time(event_id: int, user_id: int) -> None:
-    _collection(TIMES).delete_one({"_id": _time_id(event_id, user_id)})
+def _from_ms(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
 def _write(event_id: int, pipeline: list[dict]) -> dict | None:
@@ -203,14 +196,7 @@ def _result(doc: dict | None, user_id: int | None = None) -> Result:
 
 
 def _transition(event_id: int, pipeline: list[dict], user_id: int | None = None) -> Result:
-    """Write, then record seat times for whoever the write seated."""
-    result = _result(_write(event_id, pipeline), user_id)
-    seated = list(result.promoted)
-    if result.outcome is Outcome.CONFIRMED and user_id is not None:
-        seated.append(user_id)
-    if seated:
-        _record_times(event_id, seated)
-    return result
+    return _result(_write(event_id, pipeline), user_id)
 
 
 @_translate_errors
@@ -219,15 +205,28 @@ def ping() -> None:
 
 
 @_translate_errors
-def ensure_indexes() -> None:
-    """Index RSVP times by event, for the admin's attendee list.
+def upgrade_documents() -> int:
+    """Bring ledgers written by earlier versions to today's shape; how many changed.
+
+    Run at migrate time (every deploy migrates before it serves). Seat times
+    move in from ``rsvp_times`` and the counts are added. Each document is
+    rewritten only if its lists are still those read (compare-and-set in the
+    filter), so a write of the running site in between is never undone: that
+    document keeps unknown times instead. No seat changes hands here.
 
     The ledger's ``attendees`` gets no multikey index: on the embedded server it
-    made every RSVP rewrite the index entries of the whole list and "my RSVPs"
-    60x slower (214 ms against a 3 ms scan of 200 events). On a real MongoDB
-    with many thousands of events, ``create_index("attendees")`` pays off.
+    made every RSVP rewrite the index entries of the whole list.
     """
-    _collection(TIMES).create_index("event")
+    changed = 0
+    for doc in _collection().find({"seated_at": {"$exists": False}}):
+        going, waiting = doc.get("attendees", []), doc.get("waitlist") or []
+        times = {t["user"]: t["at"] for t in _collection(LEGACY_TIMES).find({"event": doc["_id"]})}
+        seated_at = [int(times[u].timestamp() * 1000) if u in times else None for u in going]
+        update = {"seated_at": seated_at, "waitlist": waiting, "taken": len(going)}
+        update |= {"waiting": len(waiting), "waitlist_limit": doc.get("waitlist_limit")}
+        unchanged = {"_id": doc["_id"], "attendees": going, "seated_at": {"$exists": False}}
+        changed += _collection().update_one(unchanged, {"$set": update}).modified_count
+    return changed
 
 
 @_translate_errors
@@ -235,47 +234,52 @@ def create_event(event_id: int, capacity: int, waitlist_limit: int | None = None
     """Open an empty ledger; a stale document under a reused id is replaced."""
     _collection().replace_one(
         {"_id": event_id},
-        {"capacity": capacity, "attendees": [], "waitlist": [], "waitlist_limit": waitlist_limit},
+        {
+            "capacity": capacity,
+            "attendees": [],
+            "seated_at": [],
+            "waitlist": [],
+            "waitlist_limit": waitlist_limit,
+            "taken": 0,
+            "waiting": 0,
+        },
         upsert=True,
     )
 
 
 @_translate_errors
 def delete_events(event_ids: list[int]) -> None:
-    _collection().delete_many({"_id": {"$in": event_ids}})
-    _collection(TIMES).delete_many({"event": {"$in": event_ids}})
+    for event_id in event_ids:  # one by _id: an $in would scan the collection
+        _collection().delete_one({"_id": event_id})
 
 
 @_translate_errors
 def add_attendee(event_id: int, user_id: int) -> Result:
     """RSVP: take a free seat if nobody waits and the user holds none and waits nowhere."""
-    return _transition(event_id, pipelines.take_seat(user_id), user_id)
+    return _transition(event_id, pipelines.take_seat(user_id, _now_ms()), user_id)
 
 
 @_translate_errors
 def join_waitlist(event_id: int, user_id: int) -> Result:
     """Join the end of the list, or take a seat at once if one is free and nobody waits."""
-    return _transition(event_id, pipelines.join_waitlist(user_id), user_id)
+    return _transition(event_id, pipelines.join_waitlist(user_id, _now_ms()), user_id)
 
 
 @_translate_errors
 def remove_attendee(event_id: int, user_id: int) -> Result:
     """Give the seat back; the head of the list takes it in the same write."""
-    result = _transition(event_id, pipelines.give_up_seat(user_id), user_id)
-    if result.outcome is Outcome.CANCELLED:
-        _forget_time(event_id, user_id)
-    return result
+    return _transition(event_id, pipelines.give_up_seat(user_id, _now_ms()), user_id)
 
 
 @_translate_errors
 def leave_waitlist(event_id: int, user_id: int) -> Result:
-    return _transition(event_id, pipelines.leave_waitlist(user_id), user_id)
+    return _transition(event_id, pipelines.leave_waitlist(user_id, _now_ms()), user_id)
 
 
 @_translate_errors
 def set_capacity(event_id: int, capacity: int) -> Result:
     """New capacity unless more people are going; a raise seats the first waiting."""
-    return _transition(event_id, pipelines.set_capacity(capacity))
+    return _transition(event_id, pipelines.set_capacity(capacity, _now_ms()))
 
 
 @_translate_errors
@@ -289,31 +293,32 @@ def set_waitlist_limit(event_id: int, limit: int | None) -> bool:
     return found.matched_count == 1
 
 
+_COUNTS = {"capacity": 1, "taken": 1, "waiting": 1, "waitlist_limit": 1}
+
+
+def _counted(doc: dict) -> Seats:
+    """Seats from the stored counts; a document never rewritten since has only lists."""
+    if "taken" not in doc:
+        doc = _collection().find_one({"_id": doc["_id"]}) or doc
+        return _seats(doc)
+    return Seats(doc["capacity"], doc["taken"], doc["waiting"], doc.get("waitlist_limit"))
+
+
 @_translate_errors
 def seats(event_ids: list[int]) -> dict[int, Seats]:
-    """Capacity, seats taken and people waiting per event, counted by the server."""
-    pipeline = [
-        {"$match": {"_id": {"$in": list(event_ids)}}},
-        {
-            "$project": {
-                "capacity": 1,
-                "taken": {"$size": "$attendees"},
-                "waiting": {"$size": {"$ifNull": ["$waitlist", []]}},
-                "waitlist_limit": 1,
-            }
-        },
-    ]
-    return {
-        d["_id"]: Seats(d["capacity"], d["taken"], d["waiting"], d.get("waitlist_limit"))
-        for d in _collection().aggregate(pipeline)
-    }
+    """Capacity, seats taken and people waiting per event: one key lookup each."""
+    found = (_collection().find_one({"_id": event_id}, _COUNTS) for event_id in event_ids)
+    return {doc["_id"]: _counted(doc) for doc in found if doc is not None}
 
 
 @_translate_errors
 def standing(event_id: int, user_id: int) -> Standing:
-    """Whether the user holds a seat or waits (and where), asked of the server."""
-    found = list(_collection().aggregate(pipelines.standing(event_id, user_id)))
-    return _standing(found[0]) if found else Standing()
+    """Whether the user holds a seat or waits (and where), by one key lookup."""
+    projection = {"attendees": {"$elemMatch": {"$eq": user_id}}, "waitlist": 1}
+    doc = _collection().find_one({"_id": event_id}, projection)
+    if doc is None:
+        return Standing()
+    return Standing(going=bool(doc.get("attendees")), position=_position(doc, user_id))
 
 
 def _standing(doc: dict) -> Standing:
@@ -323,7 +328,11 @@ def _standing(doc: dict) -> Standing:
 
 @_translate_errors
 def standings_of(user_id: int) -> dict[int, Standing]:
-    """Every event where the user holds a seat or waits, by event id."""
+    """Every event where the user holds a seat or waits, by event id.
+
+    It searches every ledger: the embedded server decodes the whole collection
+    for it. Only "My RSVPs" asks it, never the RSVP path.
+    """
     found = _collection().aggregate(pipelines.standings_of(user_id))
     return {d["_id"]: _standing(d) for d in found}
 
@@ -339,10 +348,15 @@ def fill_for_benchmark(
     can measure one RSVP on an event that already has thousands of attendees
     (or waiting) without making thousands of RSVPs first. None if no such event.
     """
+    ids = list(user_ids)
+    if waiting:
+        update = {"$push": {"waitlist": {"$each": ids}}, "$inc": {"waiting": len(ids)}}
+    else:
+        now = [_now_ms()] * len(ids)
+        pushed = {"attendees": {"$each": ids}, "seated_at": {"$each": now}}
+        update = {"$push": pushed, "$inc": {"taken": len(ids)}}
     doc = _collection().find_one_and_update(
-        {"_id": event_id},
-        {"$push": {"waitlist" if waiting else "attendees": {"$each": list(user_ids)}}},
-        return_document=ReturnDocument.AFTER,
+        {"_id": event_id}, update, return_document=ReturnDocument.AFTER
     )
     return _seats(doc) if doc is not None else None
 
@@ -350,11 +364,13 @@ def fill_for_benchmark(
 @_translate_errors
 def attendees(event_id: int) -> list[Attendee]:
     """Who holds a seat, in the order they got it, with the time each got it."""
-    doc = _collection().find_one({"_id": event_id}, {"attendees": 1})
+    doc = _collection().find_one({"_id": event_id}, {"attendees": 1, "seated_at": 1})
     if doc is None:
         return []
-    times = {t["user"]: t["at"] for t in _collection(TIMES).find({"event": event_id})}
-    return [Attendee(user_id, times.get(user_id)) for user_id in doc["attendees"]]
+    times = doc.get("seated_at") or [None] * len(doc["attendees"])
+    return [
+        Attendee(user_id, _from_ms(ms)) for user_id, ms in zip(doc["attendees"], times, strict=True)
+    ]
 
 
 @_translate_errors

@@ -2,15 +2,23 @@
 
 Each transition is run by ``events.ledger`` as one ``find_one_and_update``
 on ``{_id: event}``, so the server applies every stage below to one document
-atomically. Each has the same three steps:
+atomically. Each has the same steps:
 
-1. ``_normalise``: documents written before the waiting list existed get an
-   empty list and no limit, so old data needs no migration.
+1. ``_normalise``: documents written before the waiting list or the seat
+   times existed get an empty list, no limit and unknown times, so old data
+   needs no migration.
 2. the transition's own check, which stamps ``last_write.outcome``, then its
    change, applied only if that outcome allows it;
 3. ``_promote``: the head of the waiting list takes every free seat, and
    ``last_write.promoted`` says who. Because every transition ends with it,
-   no write can leave a seat free while someone waits.
+   no write can leave a seat free while someone waits;
+4. ``_count``: ``taken`` and ``waiting``, so that pages can read the counts
+   by ``_id`` without loading the lists.
+
+``seated_at`` runs beside ``attendees``, index for index: when each got the
+seat, in milliseconds since the epoch (``now_ms``, the writer's clock). Ints,
+because the embedded server re-encodes the whole document on every write and
+10,000 dates cost it 2.5x what 10,000 ints do.
 
 Only standard operators the embedded server also supports are used (it
 refuses ``$not``, hence ``$eq: [..., false]``).
@@ -19,6 +27,7 @@ refuses ``$not``, hence ``$eq: [..., false]``).
 from __future__ import annotations
 
 ATTENDEES = "$attendees"
+SEATED_AT = "$seated_at"
 WAITLIST = "$waitlist"
 OUTCOME = "$last_write.outcome"
 
@@ -31,18 +40,37 @@ def _has(user_id: int, array: str) -> dict:
     return {"$in": [user_id, array]}
 
 
-def _without(user_id: int, array: str) -> dict:
-    return {"$filter": {"input": array, "cond": {"$ne": ["$$this", user_id]}}}
+def _if(outcome: str, then: dict, otherwise: str) -> dict:
+    return {"$cond": [{"$eq": [OUTCOME, outcome]}, then, otherwise]}
 
 
-def _append_if(outcome: str, user_id: int, array: str) -> dict:
-    return {"$cond": [{"$eq": [OUTCOME, outcome]}, {"$concatArrays": [array, [user_id]]}, array]}
+def _append(array: str, item) -> dict:
+    return {"$concatArrays": [array, [item]]}
+
+
+def _without_index(array: str, index: str) -> dict:
+    """The array less its element at ``index`` (unchanged when the index is -1)."""
+    after = {"$slice": [array, {"$add": [index, 1]}, {"$max": [1, _size(array)]}]}
+    return {
+        "$cond": [
+            {"$lt": [index, 0]},
+            array,
+            {"$concatArrays": [{"$slice": [array, {"$max": [0, index]}]}, after]},
+        ]
+    }
 
 
 _normalise = {
     "$set": {
         "waitlist": {"$ifNull": [WAITLIST, []]},
         "waitlist_limit": {"$ifNull": ["$waitlist_limit", None]},
+        "seated_at": {
+            "$cond": [
+                {"$isArray": SEATED_AT},
+                SEATED_AT,
+                {"$map": {"input": ATTENDEES, "in": None}},
+            ]
+        },
     }
 }
 
@@ -65,38 +93,40 @@ def _first_match(*branches: tuple[dict, str], default: str) -> dict:
     }
 
 
-_promote = [
-    {
-        "$set": {
-            "last_write.promoted": {
-                "$slice": [
-                    WAITLIST,
-                    {"$max": [0, {"$subtract": ["$capacity", _size(ATTENDEES)]}]},
-                ]
+def _promote(now_ms: int) -> list[dict]:
+    promoted = "$last_write.promoted"
+    free = {"$max": [0, {"$subtract": ["$capacity", _size(ATTENDEES)]}]}
+    return [
+        {"$set": {"last_write.promoted": {"$slice": [WAITLIST, free]}}},
+        {
+            "$set": {
+                "attendees": {"$concatArrays": [ATTENDEES, promoted]},
+                "seated_at": {
+                    "$concatArrays": [SEATED_AT, {"$map": {"input": promoted, "in": now_ms}}]
+                },
+                # $slice's count must be positive, even for an empty list.
+                "waitlist": {"$slice": [WAITLIST, _size(promoted), {"$max": [1, _size(WAITLIST)]}]},
             }
-        }
-    },
-    {
-        "$set": {
-            "attendees": {"$concatArrays": [ATTENDEES, "$last_write.promoted"]},
-            # $slice's count must be positive, even for an empty list.
-            "waitlist": {
-                "$slice": [
-                    WAITLIST,
-                    _size("$last_write.promoted"),
-                    {"$max": [1, _size(WAITLIST)]},
-                ]
-            },
-        }
-    },
-]
+        },
+    ]
 
 
-def _transition(decide: dict, apply: dict) -> list[dict]:
-    return [_normalise, _decide(decide), {"$set": apply}, *_promote]
+_count = {"$set": {"taken": _size(ATTENDEES), "waiting": _size(WAITLIST)}}
 
 
-def take_seat(user_id: int) -> list[dict]:
+def _transition(decide: dict, apply: list[dict], now_ms: int) -> list[dict]:
+    return [_normalise, _decide(decide), *apply, *_promote(now_ms), _count]
+
+
+def _seat(outcome: str, user_id: int, now_ms: int) -> dict:
+    """The change that gives ``user_id`` a seat, if the write's outcome is ``outcome``."""
+    return {
+        "attendees": _if(outcome, _append(ATTENDEES, user_id), ATTENDEES),
+        "seated_at": _if(outcome, _append(SEATED_AT, now_ms), SEATED_AT),
+    }
+
+
+def take_seat(user_id: int, now_ms: int) -> list[dict]:
     """RSVP: a free seat, unless the user holds one or already waits for one."""
     outcome = _first_match(
         (_has(user_id, ATTENDEES), "already_going"),
@@ -104,10 +134,10 @@ def take_seat(user_id: int) -> list[dict]:
         (_seat_free_and_nobody_waits, "confirmed"),
         default="full",
     )
-    return _transition(outcome, {"attendees": _append_if("confirmed", user_id, ATTENDEES)})
+    return _transition(outcome, [{"$set": _seat("confirmed", user_id, now_ms)}], now_ms)
 
 
-def join_waitlist(user_id: int) -> list[dict]:
+def join_waitlist(user_id: int, now_ms: int) -> list[dict]:
     """The end of the list; a seat at once if one is free and nobody waits."""
     list_is_capped = {
         "$and": [
@@ -122,50 +152,54 @@ def join_waitlist(user_id: int) -> list[dict]:
         (list_is_capped, "waitlist_closed"),
         default="waitlisted",
     )
-    return _transition(
-        outcome,
-        {
-            "attendees": _append_if("confirmed", user_id, ATTENDEES),
-            "waitlist": _append_if("waitlisted", user_id, WAITLIST),
-        },
-    )
+    change = {
+        **_seat("confirmed", user_id, now_ms),
+        "waitlist": _if("waitlisted", _append(WAITLIST, user_id), WAITLIST),
+    }
+    return _transition(outcome, [{"$set": change}], now_ms)
 
 
-def give_up_seat(user_id: int) -> list[dict]:
+def give_up_seat(user_id: int, now_ms: int) -> list[dict]:
     """Cancel (or an organiser's removal); ``_promote`` then fills the seat."""
     outcome = {"$cond": [_has(user_id, ATTENDEES), "cancelled", "not_going"]}
-    return _transition(outcome, {"attendees": _without(user_id, ATTENDEES)})
+    index = "$last_write.index"
+    remove = [
+        {"$set": {"last_write.index": {"$indexOfArray": [ATTENDEES, user_id]}}},
+        {
+            "$set": {
+                "attendees": _without_index(ATTENDEES, index),
+                "seated_at": _without_index(SEATED_AT, index),
+            }
+        },
+        {"$unset": "last_write.index"},
+    ]
+    return _transition(outcome, remove, now_ms)
 
 
-def leave_waitlist(user_id: int) -> list[dict]:
+def leave_waitlist(user_id: int, now_ms: int) -> list[dict]:
     outcome = {"$cond": [_has(user_id, WAITLIST), "left_waitlist", "not_waiting"]}
-    return _transition(outcome, {"waitlist": _without(user_id, WAITLIST)})
+    without = {"$filter": {"input": WAITLIST, "cond": {"$ne": ["$$this", user_id]}}}
+    return _transition(outcome, [{"$set": {"waitlist": without}}], now_ms)
 
 
-def set_capacity(capacity: int) -> list[dict]:
+def set_capacity(capacity: int, now_ms: int) -> list[dict]:
     """Any capacity not below the number going; a raise of N seats up to N waiting."""
-    outcome = {
-        "$cond": [{"$lte": [_size(ATTENDEES), capacity]}, "capacity_set", "capacity_below_going"]
-    }
-    change = {"$cond": [{"$eq": [OUTCOME, "capacity_set"]}, capacity, "$capacity"]}
-    return _transition(outcome, {"capacity": change})
+    fits = {"$lte": [_size(ATTENDEES), capacity]}
+    outcome = {"$cond": [fits, "capacity_set", "capacity_below_going"]}
+    change = {"capacity": _if("capacity_set", capacity, "$capacity")}
+    return _transition(outcome, [{"$set": change}], now_ms)
 
 
-def _standing_projection(user_id: int) -> dict:
-    return {
+def standings_of(user_id: int) -> list[dict]:
+    """An aggregation over every event where the user holds a seat or waits.
+
+    It scans the collection (``find`` by array element); see ``ledger.standings_of``.
+    """
+    match = {"$or": [{"attendees": user_id}, {"waitlist": user_id}]}
+    project = {
         "$project": {
             "going": _has(user_id, ATTENDEES),
             "index": {"$indexOfArray": [{"$ifNull": [WAITLIST, []]}, user_id]},
         }
     }
-
-
-def standing(event_id: int, user_id: int) -> list[dict]:
-    """An aggregation: is the user going, and where in the list (index, -1 if not)."""
-    return [{"$match": {"_id": event_id}}, _standing_projection(user_id)]
-
-
-def standings_of(user_id: int) -> list[dict]:
-    """The same, for every event where the user holds a seat or waits."""
-    match = {"$or": [{"attendees": user_id}, {"waitlist": user_id}]}
-    return [{"$match": match}, _standing_projection(user_id)]
+    return [{"$match": match}, project]
