@@ -312,13 +312,19 @@ def seats(event_ids: list[int]) -> dict[int, Seats]:
 
 
 @_translate_errors
-def standing(event_id: int, user_id: int) -> Standing:
-    """Whether the user holds a seat or waits (and where), by one key lookup."""
-    projection = {"attendees": {"$elemMatch": {"$eq": user_id}}, "waitlist": 1}
+def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
+    """The event's seats and the user's seat or place there, by one key lookup.
+
+    Only the user's own entry of ``attendees`` comes back (``$elemMatch``);
+    the waiting list comes whole, for the user's position in it. None if
+    there is no such event.
+    """
+    projection = {**_COUNTS, "attendees": {"$elemMatch": {"$eq": user_id}}, "waitlist": 1}
     doc = _collection().find_one({"_id": event_id}, projection)
     if doc is None:
-        return Standing()
-    return Standing(going=bool(doc.get("attendees")), position=_position(doc, user_id))
+        return None
+    mine = Standing(going=bool(doc.get("attendees")), position=_position(doc, user_id))
+    return _counted(doc), mine
 
 
 def _standing(doc: dict) -> Standing:

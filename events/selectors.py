@@ -12,7 +12,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
-from events import ledger
+from events import ledger, seat_cache
 from events.ledger import Seats, Standing
 from events.models import Event
 
@@ -54,20 +54,29 @@ def _card(event: Event, seats: Seats | None, standing: Standing | None) -> Event
 
 
 def seats_of(event_ids: list[int]) -> dict[int, Seats]:
+    """Exact seats, straight from the ledger (the admin's form and lists)."""
     return ledger.seats(event_ids)
 
 
 def event_cards(events: list[Event], user: AbstractBaseUser | None = None) -> list[EventCard]:
-    """Attach seats (and the user's seat or place) with one ledger round trip each."""
-    seats = ledger.seats([e.pk for e in events])
-    standings = ledger.standings_of(user.pk) if _signed_in(user) else {}
-    return [_card(e, seats.get(e.pk), standings.get(e.pk)) for e in events]
+    """Each event's seats, and the viewer's seat or place, by key lookups.
+
+    A signed-in viewer gets exact seats with their own standing, in the same
+    lookup; anyone else seats at most ``SEATS_CACHE_SECONDS`` old.
+    """
+    if not _signed_in(user):
+        seats = seat_cache.seats([e.pk for e in events], ledger.seats)
+        return [_card(e, seats.get(e.pk), None) for e in events]
+    cards = []
+    for event in events:
+        found = ledger.standing(event.pk, user.pk)
+        cards.append(_card(event, *(found or (None, None))))
+    return cards
 
 
 def event_card(event: Event, user: AbstractBaseUser | None = None) -> EventCard:
-    seats = ledger.seats([event.pk]).get(event.pk)
-    standing = ledger.standing(event.pk, user.pk) if _signed_in(user) else None
-    return _card(event, seats, standing)
+    (card,) = event_cards([event], user)
+    return card
 
 
 def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:

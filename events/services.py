@@ -13,7 +13,7 @@ import logging
 
 from django.db import transaction
 
-from events import ledger, notifications
+from events import ledger, notifications, seat_cache
 from events.ledger import Outcome, Result, Seats
 from events.models import Event
 
@@ -55,12 +55,14 @@ def _closed_or_missing(event_id: int) -> Outcome | None:
     return None
 
 
-def _tell_promoted(event_id: int, result: Result) -> Result:
-    """Email whoever the write seated, after the seat is theirs.
+def _after_write(event_id: int, result: Result) -> Result:
+    """What follows a ledger write: fresher seat counts for pages, and emails.
 
-    Never inside the write, and a failure here (a mail server down, a task
-    backend refusing) never takes the seat back: it is logged and that's all.
+    Email whoever the write seated, after the seat is theirs: never inside the
+    write, and a failure here (a mail server down, a task backend refusing)
+    never takes the seat back: it is logged and that's all.
     """
+    seat_cache.refresh(event_id, result.seats)
     for user_id in result.promoted:
         try:
             notifications.send_promotion_email.enqueue(event_id=event_id, user_id=user_id)
@@ -73,32 +75,32 @@ def rsvp(*, event_id: int, user_id: int) -> Result:
     """Give the user a seat if the event is open, has one free and nobody waits."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return ledger.add_attendee(event_id, user_id)
+    return _after_write(event_id, ledger.add_attendee(event_id, user_id))
 
 
 def cancel_rsvp(*, event_id: int, user_id: int) -> Result:
     """Give the user's seat back (to the first waiting); once started the list is final."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return _tell_promoted(event_id, ledger.remove_attendee(event_id, user_id))
+    return _after_write(event_id, ledger.remove_attendee(event_id, user_id))
 
 
 def join_waitlist(*, event_id: int, user_id: int) -> Result:
     """A place at the end of the list, or a seat at once if one is free and nobody waits."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return ledger.join_waitlist(event_id, user_id)
+    return _after_write(event_id, ledger.join_waitlist(event_id, user_id))
 
 
 def leave_waitlist(*, event_id: int, user_id: int) -> Result:
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return ledger.leave_waitlist(event_id, user_id)
+    return _after_write(event_id, ledger.leave_waitlist(event_id, user_id))
 
 
 def remove_attendee(*, event_id: int, user_id: int) -> Result:
     """An organiser takes someone's seat away; the first waiting gets it."""
-    return _tell_promoted(event_id, ledger.remove_attendee(event_id, user_id))
+    return _after_write(event_id, ledger.remove_attendee(event_id, user_id))
 
 
 @transaction.atomic
@@ -126,7 +128,7 @@ def set_capacity(*, event_id: int, capacity: int) -> Seats:
         raise CapacityError(
             f"{going} people are already going, so capacity cannot be lower than {going}."
         )
-    _tell_promoted(event_id, result)
+    _after_write(event_id, result)
     return result.seats
 
 
@@ -135,6 +137,7 @@ def set_waitlist_limit(*, event_id: int, limit: int | None) -> None:
     if limit is not None and limit < 0:
         raise ValueError("A waiting list limit cannot be negative.")
     ledger.set_waitlist_limit(event_id, limit)
+    seat_cache.forget(event_id)
 
 
 @transaction.atomic

@@ -112,6 +112,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_db_{os.getpid()}.sqlite3")}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# Django's cache: per-process memory, or Redis when CACHE_URL names one (then
+# shared by every process and host: the short-lived seat counts of pages, and
+# allauth's login throttle). Nothing is ever decided from it.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            # A Redis that is down costs a page a quarter second, not a hang.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# How long a page may show seat counts read earlier (seconds; 0: never cached).
+SEATS_CACHE_SECONDS = int(os.environ.get("SEATS_CACHE_SECONDS", "1"))
+
 # The RSVP ledger. Unset MONGODB_URI means the embedded server (see
 # eventsite/embedded_mongo.py), whose address manage.py puts in the environment.
 MONGODB_URI = os.environ.get("MONGODB_URI", "")

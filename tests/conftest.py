@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 
 from eventsite import embedded_mongo
@@ -74,6 +75,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def static_files() -> None:
     """The manifest storage needs collected files to render any page."""
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Event ids come back after a rollback: no test sees another's seat counts."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -59,9 +59,10 @@ def test_reads_by_key_match_the_lists(organiser):
     services.rsvp(event_id=event.pk, user_id=alice.pk)
     services.join_waitlist(event_id=event.pk, user_id=bob.pk)
     assert ledger.seats([event.pk, 999_999]) == {event.pk: ledger.Seats(1, 1, 1, 5)}
-    assert ledger.standing(event.pk, alice.pk) == ledger.Standing(going=True)
-    assert ledger.standing(event.pk, bob.pk) == ledger.Standing(position=1)
-    assert ledger.standing(999_999, bob.pk) == ledger.Standing()
+    seats = ledger.Seats(1, 1, 1, 5)
+    assert ledger.standing(event.pk, alice.pk) == (seats, ledger.Standing(going=True))
+    assert ledger.standing(event.pk, bob.pk) == (seats, ledger.Standing(position=1))
+    assert ledger.standing(999_999, bob.pk) is None
 
 
 def test_upgrade_moves_old_seat_times_in_and_leaves_changed_documents_alone(organiser):
