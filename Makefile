@@ -42,6 +42,7 @@ chromium:
 test: $(VENV)/.dev chromium
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
 # The same suite on the production kind of SQL database: PostgreSQL (this
@@ -52,6 +53,7 @@ test-postgres: $(VENV)/.dev chromium
 lint: $(VENV)/.dev
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
 
 format: $(VENV)/.dev
 	$(PY) -m ruff format .

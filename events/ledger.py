@@ -20,10 +20,11 @@ decided from an earlier read.
 Why ``_id`` alone: the embedded server only uses the key for a bare
 ``{_id: x}`` filter; any richer filter, an ``$in`` on ``_id`` or an
 aggregation's ``$match`` makes it decode every document of the collection
-(154 ms per RSVP with 10,000 events against 3.6 ms). So writes and the page
-reads address one ``_id`` at a time, and the time of each seat is written by
-the same update that gives it (no insert into an ever-growing collection).
-The one read that must search, ``standings_of``, is not on the RSVP path.
+(154 ms per RSVP with 10,000 events against 3.6 ms). So every write and
+every read addresses one ``_id`` at a time, and the time of each seat is
+written by the same update that gives it (no insert into an ever-growing
+collection). Questions across events ("what is this user going to?") go to
+the SQL record (``events.records``), never here.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ class Result:
     seats: Seats | None = None
     position: int | None = None  # 1-based place on the waiting list, when the user waits
     promoted: tuple[int, ...] = field(default=())  # who this write moved into a seat
+    going: bool = False  # whether the user holds a seat after the write
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ def _result(doc: dict | None, user_id: int | None = None) -> Result:
         _seats(doc),
         position=_position(doc, user_id) if user_id is not None else None,
         promoted=tuple(last.get("promoted") or ()),
+        going=user_id is not None and user_id in doc.get("attendees", ()),
     )
 
 
@@ -325,22 +328,6 @@ def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
         return None
     mine = Standing(going=bool(doc.get("attendees")), position=_position(doc, user_id))
     return _counted(doc), mine
-
-
-def _standing(doc: dict) -> Standing:
-    index = doc["index"]
-    return Standing(going=doc["going"], position=index + 1 if index >= 0 else None)
-
-
-@_translate_errors
-def standings_of(user_id: int) -> dict[int, Standing]:
-    """Every event where the user holds a seat or waits, by event id.
-
-    It searches every ledger: the embedded server decodes the whole collection
-    for it. Only "My RSVPs" asks it, never the RSVP path.
-    """
-    found = _collection().aggregate(pipelines.standings_of(user_id))
-    return {d["_id"]: _standing(d) for d in found}
 
 
 @_translate_errors

@@ -188,18 +188,3 @@ def set_capacity(capacity: int, now_ms: int) -> list[dict]:
     outcome = {"$cond": [fits, "capacity_set", "capacity_below_going"]}
     change = {"capacity": _if("capacity_set", capacity, "$capacity")}
     return _transition(outcome, [{"$set": change}], now_ms)
-
-
-def standings_of(user_id: int) -> list[dict]:
-    """An aggregation over every event where the user holds a seat or waits.
-
-    It scans the collection (``find`` by array element); see ``ledger.standings_of``.
-    """
-    match = {"$or": [{"attendees": user_id}, {"waitlist": user_id}]}
-    project = {
-        "$project": {
-            "going": _has(user_id, ATTENDEES),
-            "index": {"$indexOfArray": [{"$ifNull": [WAITLIST, []]}, user_id]},
-        }
-    }
-    return [{"$match": match}, project]

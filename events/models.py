@@ -40,3 +40,38 @@ class Event(models.Model):
     @property
     def is_past(self) -> bool:
         return self.starts_at < timezone.now()
+
+
+class Rsvp(models.Model):
+    """Who holds (or held) a seat or a place, mirrored from the ledger for queries.
+
+    Written by ``events.services`` after each ledger write, from the document
+    that write returned; repaired from the ledger when the two disagree
+    (``events.records``). Never consulted to decide a seat: the ledger does.
+    """
+
+    class Status(models.TextChoices):
+        GOING = "going"
+        WAITING = "waiting"
+        CANCELLED = "cancelled", "cancelled by them"
+        LEFT = "left", "left the waiting list"
+        REMOVED = "removed", "removed by the organiser"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rsvps")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rsvps"
+    )
+    status = models.CharField(max_length=10, choices=Status)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="one_rsvp_per_user")]
+        indexes = [
+            models.Index(fields=["user", "status"]),
+            models.Index(fields=["event", "status"]),
+        ]
+        verbose_name = "RSVP"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.status} at {self.event_id}"

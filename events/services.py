@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
-from events import ledger, notifications, seat_cache
+from events import ledger, notifications, records, seat_cache
 from events.ledger import Outcome, Result, Seats
-from events.models import Event
+from events.models import Event, Rsvp
 
 logger = logging.getLogger(__name__)
+Status = Rsvp.Status
 
 MESSAGES: dict[Outcome, str] = {
     Outcome.CONFIRMED: "You're going!",
@@ -55,52 +56,71 @@ def _closed_or_missing(event_id: int) -> Outcome | None:
     return None
 
 
-def _after_write(event_id: int, result: Result) -> Result:
-    """What follows a ledger write: fresher seat counts for pages, and emails.
+def _after_write(
+    event_id: int, result: Result, user_id: int | None = None, ended: Status = Status.CANCELLED
+) -> Result:
+    """What follows a ledger write, once the ledger has decided.
 
-    Email whoever the write seated, after the seat is theirs: never inside the
-    write, and a failure here (a mail server down, a task backend refusing)
-    never takes the seat back: it is logged and that's all.
+    Each step works from the document the write returned, and none can undo
+    it: a failure is logged and that's all (the record is repaired from the
+    ledger later, a cached count expires, an email is a courtesy).
     """
+    _record(event_id, result, user_id, ended)
     seat_cache.refresh(event_id, result.seats)
-    for user_id in result.promoted:
-        try:
-            notifications.send_promotion_email.enqueue(event_id=event_id, user_id=user_id)
-        except Exception:
-            logger.exception("Could not queue the promotion email of user %s", user_id)
+    _tell_promoted(event_id, result)
     return result
+
+
+def _record(event_id: int, result: Result, user_id: int | None, ended: Status) -> None:
+    try:
+        repair = records.record(event_id, user_id, result, ended)
+    except DatabaseError:
+        logger.exception("Could not record a write to event %s; the ledger has it", event_id)
+        return
+    if repair is not None and repair.needed:
+        logger.warning("Record of event %s repaired from the ledger: %s", event_id, repair)
+
+
+def _tell_promoted(event_id: int, result: Result) -> None:
+    """Email whoever the write seated, after the seat is theirs (never inside the write)."""
+    for promoted in result.promoted:
+        try:
+            notifications.send_promotion_email.enqueue(event_id=event_id, user_id=promoted)
+        except Exception:
+            logger.exception("Could not queue the promotion email of user %s", promoted)
 
 
 def rsvp(*, event_id: int, user_id: int) -> Result:
     """Give the user a seat if the event is open, has one free and nobody waits."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return _after_write(event_id, ledger.add_attendee(event_id, user_id))
+    return _after_write(event_id, ledger.add_attendee(event_id, user_id), user_id)
 
 
 def cancel_rsvp(*, event_id: int, user_id: int) -> Result:
     """Give the user's seat back (to the first waiting); once started the list is final."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return _after_write(event_id, ledger.remove_attendee(event_id, user_id))
+    return _after_write(event_id, ledger.remove_attendee(event_id, user_id), user_id)
 
 
 def join_waitlist(*, event_id: int, user_id: int) -> Result:
     """A place at the end of the list, or a seat at once if one is free and nobody waits."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return _after_write(event_id, ledger.join_waitlist(event_id, user_id))
+    return _after_write(event_id, ledger.join_waitlist(event_id, user_id), user_id)
 
 
 def leave_waitlist(*, event_id: int, user_id: int) -> Result:
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return _after_write(event_id, ledger.leave_waitlist(event_id, user_id))
+    return _after_write(event_id, ledger.leave_waitlist(event_id, user_id), user_id, Status.LEFT)
 
 
 def remove_attendee(*, event_id: int, user_id: int) -> Result:
     """An organiser takes someone's seat away; the first waiting gets it."""
-    return _after_write(event_id, ledger.remove_attendee(event_id, user_id))
+    result = ledger.remove_attendee(event_id, user_id)
+    return _after_write(event_id, result, user_id, Status.REMOVED)
 
 
 @transaction.atomic

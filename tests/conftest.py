@@ -22,7 +22,7 @@ from django.core.management import call_command
 
 from eventsite import embedded_mongo
 from loadtests.stack import free_port
-from tests.helpers import LiveSite, live_gunicorn
+from tests.helpers import LiveSite, live_gunicorn, session_database_url
 
 
 class EmbeddedServer:
@@ -97,14 +97,6 @@ def spare_mongo(tmp_path: Path) -> Iterator[EmbeddedServer]:
     server.start()
     yield server
     server.stop()
-
-
-def session_database_url() -> str:
-    """A DATABASE_URL naming the database pytest-django created for this session."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{db['NAME']}"
 
 
 @pytest.fixture(scope="session")

@@ -36,17 +36,29 @@ class LiveSite:
     pid: int
 
 
-@contextmanager
-def live_gunicorn(database_url: str, workers: int = 2, healthy: bool = True) -> Iterator[LiveSite]:
-    """The site served as deployed, on this test session's databases."""
-    env = {
+def session_database_url() -> str:
+    """A DATABASE_URL naming the database pytest-django created for this session."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{db['NAME']}"
+
+
+def site_env(database_url: str) -> dict[str, str]:
+    """The environment of a server or command on this test session's databases."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "MONGODB_URI": settings.MONGODB_URI,
         "MONGODB_DB": settings.MONGODB_DB,
         "DJANGO_SETTINGS_MODULE": "eventsite.settings",
     }
-    with stack.gunicorn(env, workers, healthy=healthy) as (url, process):
+
+
+@contextmanager
+def live_gunicorn(database_url: str, workers: int = 2, healthy: bool = True) -> Iterator[LiveSite]:
+    """The site served as deployed, on this test session's databases."""
+    with stack.gunicorn(site_env(database_url), workers, healthy=healthy) as (url, process):
         yield LiveSite(url=url, pid=process.pid)
 
 

@@ -1,0 +1,106 @@
+"""The SQL record of RSVPs (``events.models.Rsvp``): written after the ledger, repaired from it.
+
+The ledger decides; this mirror only makes RSVPs queryable (by user, by
+event, by status). After each ledger write ``record`` copies what the write
+returned: the asker's standing and whoever the write promoted. A crash between
+the two writes leaves the record behind the ledger; ``record`` notices it on
+the event's next write (the ledger's counts and the record's disagree) and
+``reconcile`` rewrites the event's record from the ledger, which always wins.
+``manage.py check_ledger`` does the same for every event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from events import ledger
+from events.ledger import Outcome, Result
+from events.models import Rsvp
+
+Status = Rsvp.Status
+HOLDING = (Status.GOING, Status.WAITING)
+GAVE_UP = (Outcome.CANCELLED, Outcome.LEFT_WAITLIST)
+
+
+@dataclass(frozen=True)
+class Repair:
+    event_id: int
+    added: int = 0
+    changed: int = 0
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.added or self.changed)
+
+
+def record(event_id: int, user_id: int | None, result: Result, ended: Status) -> Repair | None:
+    """Copy one write's outcome; ``ended``: the asker's status if they now hold nothing."""
+    if result.seats is None:  # no such event: nothing to record
+        return None
+    if result.promoted:
+        _set(event_id, result.promoted, Status.GOING)
+    if user_id is not None:
+        _record_asker(event_id, user_id, result, ended)
+    if _counts(event_id) != (result.seats.taken, result.seats.waiting):
+        return reconcile(event_id)
+    return None
+
+
+def _record_asker(event_id: int, user_id: int, result: Result, ended: Status) -> None:
+    if result.going:
+        _set(event_id, [user_id], Status.GOING)
+    elif result.position is not None:
+        _set(event_id, [user_id], Status.WAITING)
+    elif result.outcome in GAVE_UP:
+        Rsvp.objects.filter(event_id=event_id, user_id=user_id, status__in=HOLDING).update(
+            status=ended, updated_at=timezone.now()
+        )
+
+
+def _set(event_id: int, user_ids, status: Status) -> None:
+    for user_id in user_ids:
+        Rsvp.objects.update_or_create(
+            event_id=event_id, user_id=user_id, defaults={"status": status}
+        )
+
+
+def _counts(event_id: int) -> tuple[int, int]:
+    counts = Rsvp.objects.filter(event_id=event_id).aggregate(
+        going=Count("pk", filter=Q(status=Status.GOING)),
+        waiting=Count("pk", filter=Q(status=Status.WAITING)),
+    )
+    return counts["going"], counts["waiting"]
+
+
+def reconcile(event_id: int) -> Repair:
+    """Make the event's record say what its ledger says, row by row."""
+    truth = {a.user_id: Status.GOING for a in ledger.attendees(event_id)}
+    truth |= {user_id: Status.WAITING for user_id in ledger.waitlist(event_id)}
+    rows = {r.user_id: r for r in Rsvp.objects.filter(event_id=event_id)}
+    existing = set(get_user_model().objects.filter(pk__in=list(truth)).values_list("pk", flat=True))
+    new = [
+        Rsvp(event_id=event_id, user_id=user_id, status=status)
+        for user_id, status in truth.items()
+        if user_id not in rows and user_id in existing
+    ]
+    stale = [row for user_id, row in rows.items() if row.status != _expected(row, truth)]
+    now = timezone.now()
+    for row in stale:
+        row.status, row.updated_at = _expected(row, truth), now
+    Rsvp.objects.bulk_create(new, ignore_conflicts=True)
+    Rsvp.objects.bulk_update(stale, ["status", "updated_at"])
+    return Repair(event_id, added=len(new), changed=len(stale))
+
+
+def _expected(row: Rsvp, truth: dict[int, Status]) -> Status:
+    if row.user_id in truth:
+        return truth[row.user_id]
+    if row.status == Status.GOING:
+        return Status.CANCELLED
+    if row.status == Status.WAITING:
+        return Status.LEFT
+    return Status(row.status)

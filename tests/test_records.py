@@ -1,0 +1,112 @@
+"""The SQL record of RSVPs: written after each ledger write, repaired from the ledger.
+
+The crash test kills a real process (SIGKILL) between the ledger write and
+the SQL write, then checks that the record is repaired by the event's next
+write, and by ``manage.py check_ledger``.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from events import ledger, services
+from events.models import Rsvp
+from tests.helpers import ROOT, make_event, make_users, session_database_url, site_env
+
+Status = Rsvp.Status
+
+
+@pytest.fixture
+def organiser(django_user_model):
+    return django_user_model.objects.create_user("record-org", "org@example.com", "pw")
+
+
+def statuses(event) -> dict[int, str]:
+    return dict(Rsvp.objects.filter(event=event).values_list("user_id", "status"))
+
+
+@pytest.mark.django_db
+def test_every_write_is_recorded_with_what_the_ledger_returned(organiser):
+    event = make_event(organiser, 1)
+    alice, bob, carol, dan = make_users(4, prefix="rec")
+    services.rsvp(event_id=event.pk, user_id=alice.pk)
+    services.join_waitlist(event_id=event.pk, user_id=bob.pk)
+    services.join_waitlist(event_id=event.pk, user_id=carol.pk)
+    services.rsvp(event_id=event.pk, user_id=dan.pk)  # full: holds nothing, no row
+    assert statuses(event) == {alice.pk: "going", bob.pk: "waiting", carol.pk: "waiting"}
+
+    services.cancel_rsvp(event_id=event.pk, user_id=alice.pk)  # bob is promoted
+    services.leave_waitlist(event_id=event.pk, user_id=carol.pk)
+    assert statuses(event) == {alice.pk: "cancelled", bob.pk: "going", carol.pk: "left"}
+
+    services.remove_attendee(event_id=event.pk, user_id=bob.pk)
+    services.rsvp(event_id=event.pk, user_id=alice.pk)  # the same row, going again
+    assert statuses(event) == {alice.pk: "going", bob.pk: "removed", carol.pk: "left"}
+
+
+@pytest.mark.django_db
+def test_my_rsvps_come_from_the_record_confirmed_by_the_ledger(organiser):
+    mine, stale = make_event(organiser, 2, title="Mine"), make_event(organiser, 2, title="Stale")
+    (alice,) = make_users(1, prefix="confirm")
+    services.rsvp(event_id=mine.pk, user_id=alice.pk)
+    Rsvp.objects.create(event=stale, user=alice, status=Status.GOING)  # the ledger disagrees
+    client = Client()
+    client.force_login(alice)
+    page = client.get("/me/rsvps/").content.decode()
+    assert "Mine" in page and "Stale" not in page
+
+
+def kill_between_the_two_writes(action: str, event_id: int, user_id: int) -> None:
+    """Run a service in its own process and SIGKILL it right after the ledger write."""
+    script = (
+        "import os, signal\n"
+        "from events import records, services\n"
+        "records.record = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"services.{action}(event_id={event_id}, user_id={user_id})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=site_env(session_database_url()),
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_between_the_writes_is_repaired_by_the_events_next_write(organiser):
+    event = make_event(organiser, 3)
+    alice, bob = make_users(2, prefix="crash")
+
+    kill_between_the_two_writes("rsvp", event.pk, alice.pk)
+
+    assert [a.user_id for a in ledger.attendees(event.pk)] == [alice.pk]
+    assert statuses(event) == {}, "the process died before the record was written"
+    services.rsvp(event_id=event.pk, user_id=bob.pk)
+    assert statuses(event) == {alice.pk: "going", bob.pk: "going"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_ledger_repairs_every_event(organiser):
+    event = make_event(organiser, 1)
+    alice, bob = make_users(2, prefix="check")
+    services.rsvp(event_id=event.pk, user_id=alice.pk)
+    services.join_waitlist(event_id=event.pk, user_id=bob.pk)
+
+    kill_between_the_two_writes("cancel_rsvp", event.pk, alice.pk)  # bob promoted in the ledger
+
+    assert statuses(event) == {alice.pk: "going", bob.pk: "waiting"}
+    out = io.StringIO()
+    call_command("check_ledger", stdout=out)
+    assert f"event {event.pk}: 0 added, 2 changed" in out.getvalue()
+    assert statuses(event) == {alice.pk: "cancelled", bob.pk: "going"}
+    call_command("check_ledger", event=[event.pk], stdout=out)
+    assert out.getvalue().endswith("1 events checked, 0 repaired.\n")
