@@ -30,6 +30,39 @@ ADDRESS_FILE = "mongo.json"
 DATA_FILE = "ledger.sqlite3"
 START_TIMEOUT_S = 30.0
 
+# The SQLite engine's options. mongoeco 4.11's SQLiteEngine takes a path, a
+# codec, executor_workers, aggregation_materialization_limit,
+# simulate_search_index_latency, change_outbox_max_entries and
+# aggregation_spill_threshold; none of them touches durability, which the
+# engine sets itself on every connection (WAL, synchronous=NORMAL, one commit
+# per write before the reply: an acknowledged write survives a SIGKILL of this
+# process, tests/test_embedded_durability.py; a power cut may lose the last
+# ones, and there is no switch for synchronous=FULL short of patching it).
+#
+# executor_workers=1: the engine runs every command on its own thread pool,
+# by default shared and of max(4, cores + 4) threads (6 here). It runs one
+# command at a time anyway (with 6 threads too, a read waited for every write
+# queued before it), so more threads only fight over the GIL. Measured with
+# loadtests/probe_embedded.py (2 cores, the site's take_seat pipeline, 7
+# interleaved rounds per setting, another workload running beside it, so the
+# spread is wide; median (min-max)):
+#
+#   setting         100 clients x 2 RSVPs, RSVP/s   1 RSVP, 10 att.   1 RSVP, 1,000 att.
+#   default (6)     37.2 (36.5-48.3)                8.5 ms            198 ms
+#   workers=1       45.7 (42.3-49.1)  1.23x         7.8 ms            145 ms
+#   workers=2       38.3 (29.4-43.4)                7.8 ms            173 ms
+#
+# A read by _id issued during a rush waits behind the queued writes (about
+# 0.5-1.5 s in that rush) with any worker count: reads never ran beside a
+# write here, so one worker costs them nothing. Also tried, not kept:
+# change_outbox_max_entries=16 (the outbox of change events, which the site
+# does not consume; no gain even after 12,000 writes), a raised gc threshold
+# with gc.freeze() (no gain beyond the noise). The other options concern
+# aggregation limits, search indexes and the codec (the document encoding,
+# internal), not a write; the wire server's own (dialect, users,
+# diagnostics, off by default) do not bear on speed.
+ENGINE_OPTIONS: dict[str, object] = {"executor_workers": 1}
+
 
 class EmbeddedMongoError(RuntimeError):
     pass
@@ -117,13 +150,14 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
             process.wait()
 
 
-async def _serve(var_dir: Path, port: int, exit_with_parent: bool) -> None:
+async def _serve(
+    var_dir: Path, port: int, exit_with_parent: bool, engine_options: dict[str, object]
+) -> None:
     from mongoeco.engines.sqlite import SQLiteEngine
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
-    server = AsyncMongoEcoProxyServer(
-        engine=SQLiteEngine(str(var_dir / DATA_FILE)), host="127.0.0.1", port=port
-    )
+    engine = SQLiteEngine(str(var_dir / DATA_FILE), **engine_options)
+    server = AsyncMongoEcoProxyServer(engine=engine, host="127.0.0.1", port=port)
     address = await server.start()
     record = {"pid": os.getpid(), "host": address.host, "port": address.port, "uri": address.uri}
     tmp = var_dir / f"{ADDRESS_FILE}.{os.getpid()}"
@@ -150,13 +184,18 @@ async def _serve(var_dir: Path, port: int, exit_with_parent: bool) -> None:
         await server.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--var-dir", type=Path, default=Path("var"))
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--exit-with-parent", action="store_true")
-    args = parser.parse_args(argv)
-    var_dir = args.var_dir.resolve()
+def serve(
+    var_dir: Path,
+    port: int = 0,
+    exit_with_parent: bool = False,
+    engine_options: dict[str, object] | None = None,
+) -> int:
+    """Serve ``var_dir`` in this process until SIGTERM/SIGINT (or the parent leaves).
+
+    ``engine_options`` replaces ENGINE_OPTIONS; only loadtests/probe_embedded.py
+    passes it, to compare settings.
+    """
+    var_dir = var_dir.resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
     lock_fd = os.open(var_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -167,8 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C in a terminal reaches the whole process group; the handlers set
     # in _serve turn it into an orderly stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    asyncio.run(_serve(var_dir, args.port, args.exit_with_parent))
+    options = ENGINE_OPTIONS if engine_options is None else engine_options
+    asyncio.run(_serve(var_dir, port, exit_with_parent, options))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--var-dir", type=Path, default=Path("var"))
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--exit-with-parent", action="store_true")
+    args = parser.parse_args(argv)
+    return serve(args.var_dir, args.port, args.exit_with_parent)
 
 
 if __name__ == "__main__":
