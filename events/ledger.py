@@ -4,7 +4,7 @@ One document per event is the single source of truth for seats, who holds
 them and who waits for one (the reference note's shape, plus the list)::
 
     {_id: <event pk>, capacity: int, attendees: [<user pk>, ...],
-     seated_at: [<ms since the epoch>, ...],  # beside attendees, index for index
+     seated_at: [<ms since the epoch, a double>, ...],  # beside attendees, index for index
      waitlist: [<user pk>, ...], waitlist_limit: int | null,
      taken: int, waiting: int,  # the lists' sizes, for reads by _id alone
      last_write: {outcome: str, promoted: [<user pk>, ...]}}
@@ -169,11 +169,17 @@ def _position(doc: dict, user_id: int) -> int | None:
     return waitlist.index(user_id) + 1 if user_id in waitlist else None
 
 
-def _now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+def _now_ms() -> float:
+    """Whole milliseconds, as a double: the embedded server encodes an int64 ten
+    times slower than a double, and a double holds these exactly."""
+    return float(_ms(datetime.now(UTC)))
 
 
-def _from_ms(ms: int | None) -> datetime | None:
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_ms(ms: float | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
@@ -224,7 +230,7 @@ def upgrade_documents() -> int:
     for doc in _collection().find({"seated_at": {"$exists": False}}):
         going, waiting = doc.get("attendees", []), doc.get("waitlist") or []
         times = {t["user"]: t["at"] for t in _collection(LEGACY_TIMES).find({"event": doc["_id"]})}
-        seated_at = [int(times[u].timestamp() * 1000) if u in times else None for u in going]
+        seated_at = [float(_ms(times[u])) if u in times else None for u in going]
         update = {"seated_at": seated_at, "waitlist": waiting, "taken": len(going)}
         update |= {"waiting": len(waiting), "waitlist_limit": doc.get("waitlist_limit")}
         unchanged = {"_id": doc["_id"], "attendees": going, "seated_at": {"$exists": False}}

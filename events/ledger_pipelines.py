@@ -16,9 +16,12 @@ atomically. Each has the same steps:
    by ``_id`` without loading the lists.
 
 ``seated_at`` runs beside ``attendees``, index for index: when each got the
-seat, in milliseconds since the epoch (``now_ms``, the writer's clock). Ints,
-because the embedded server re-encodes the whole document on every write and
-10,000 dates cost it 2.5x what 10,000 ints do.
+seat, in milliseconds since the epoch (``now_ms``, the writer's clock), as
+doubles. The embedded server re-encodes the whole document on every write,
+and per element a double costs it almost nothing where a date or an int64
+(milliseconds need 64 bits) costs ten times an int32: measured at 1,000
+attendees, 17 ms per write with a list of doubles beside them, 100 ms with
+int64s.
 
 Only standard operators the embedded server also supports are used (it
 refuses ``$not``, hence ``$eq: [..., false]``).
@@ -93,7 +96,7 @@ def _first_match(*branches: tuple[dict, str], default: str) -> dict:
     }
 
 
-def _promote(now_ms: int) -> list[dict]:
+def _promote(now_ms: float) -> list[dict]:
     promoted = "$last_write.promoted"
     free = {"$max": [0, {"$subtract": ["$capacity", _size(ATTENDEES)]}]}
     return [
@@ -114,11 +117,11 @@ def _promote(now_ms: int) -> list[dict]:
 _count = {"$set": {"taken": _size(ATTENDEES), "waiting": _size(WAITLIST)}}
 
 
-def _transition(decide: dict, apply: list[dict], now_ms: int) -> list[dict]:
+def _transition(decide: dict, apply: list[dict], now_ms: float) -> list[dict]:
     return [_normalise, _decide(decide), *apply, *_promote(now_ms), _count]
 
 
-def _seat(outcome: str, user_id: int, now_ms: int) -> dict:
+def _seat(outcome: str, user_id: int, now_ms: float) -> dict:
     """The change that gives ``user_id`` a seat, if the write's outcome is ``outcome``."""
     return {
         "attendees": _if(outcome, _append(ATTENDEES, user_id), ATTENDEES),
@@ -126,7 +129,7 @@ def _seat(outcome: str, user_id: int, now_ms: int) -> dict:
     }
 
 
-def take_seat(user_id: int, now_ms: int) -> list[dict]:
+def take_seat(user_id: int, now_ms: float) -> list[dict]:
     """RSVP: a free seat, unless the user holds one or already waits for one."""
     outcome = _first_match(
         (_has(user_id, ATTENDEES), "already_going"),
@@ -137,7 +140,7 @@ def take_seat(user_id: int, now_ms: int) -> list[dict]:
     return _transition(outcome, [{"$set": _seat("confirmed", user_id, now_ms)}], now_ms)
 
 
-def join_waitlist(user_id: int, now_ms: int) -> list[dict]:
+def join_waitlist(user_id: int, now_ms: float) -> list[dict]:
     """The end of the list; a seat at once if one is free and nobody waits."""
     list_is_capped = {
         "$and": [
@@ -159,7 +162,7 @@ def join_waitlist(user_id: int, now_ms: int) -> list[dict]:
     return _transition(outcome, [{"$set": change}], now_ms)
 
 
-def give_up_seat(user_id: int, now_ms: int) -> list[dict]:
+def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
     """Cancel (or an organiser's removal); ``_promote`` then fills the seat."""
     outcome = {"$cond": [_has(user_id, ATTENDEES), "cancelled", "not_going"]}
     index = "$last_write.index"
@@ -176,13 +179,13 @@ def give_up_seat(user_id: int, now_ms: int) -> list[dict]:
     return _transition(outcome, remove, now_ms)
 
 
-def leave_waitlist(user_id: int, now_ms: int) -> list[dict]:
+def leave_waitlist(user_id: int, now_ms: float) -> list[dict]:
     outcome = {"$cond": [_has(user_id, WAITLIST), "left_waitlist", "not_waiting"]}
     without = {"$filter": {"input": WAITLIST, "cond": {"$ne": ["$$this", user_id]}}}
     return _transition(outcome, [{"$set": {"waitlist": without}}], now_ms)
 
 
-def set_capacity(capacity: int, now_ms: int) -> list[dict]:
+def set_capacity(capacity: int, now_ms: float) -> list[dict]:
     """Any capacity not below the number going; a raise of N seats up to N waiting."""
     fits = {"$lte": [_size(ATTENDEES), capacity]}
     outcome = {"$cond": [fits, "capacity_set", "capacity_below_going"]}

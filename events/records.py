@@ -24,6 +24,7 @@ from events.models import Rsvp
 Status = Rsvp.Status
 HOLDING = (Status.GOING, Status.WAITING)
 GAVE_UP = (Outcome.CANCELLED, Outcome.LEFT_WAITLIST)
+CHANGED = (Outcome.CONFIRMED, Outcome.WAITLISTED, Outcome.CAPACITY_SET, *GAVE_UP)
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,13 @@ class Repair:
 
 
 def record(event_id: int, user_id: int | None, result: Result, ended: Status) -> Repair | None:
-    """Copy one write's outcome; ``ended``: the asker's status if they now hold nothing."""
-    if result.seats is None:  # no such event: nothing to record
+    """Copy one write's outcome; ``ended``: the asker's status if they now hold nothing.
+
+    A write that changed nothing (full, already going, ...) is not recorded:
+    in a rush that is most of them, and each SQL write takes the database's
+    write lock.
+    """
+    if result.seats is None or result.outcome not in CHANGED:
         return None
     if result.promoted:
         _set(event_id, result.promoted, Status.GOING)
@@ -62,10 +68,14 @@ def _record_asker(event_id: int, user_id: int, result: Result, ended: Status) ->
 
 
 def _set(event_id: int, user_ids, status: Status) -> None:
-    for user_id in user_ids:
-        Rsvp.objects.update_or_create(
-            event_id=event_id, user_id=user_id, defaults={"status": status}
-        )
+    """One upsert statement (INSERT ... ON CONFLICT DO UPDATE) for all of them."""
+    now = timezone.now()
+    Rsvp.objects.bulk_create(
+        [Rsvp(event_id=event_id, user_id=u, status=status, updated_at=now) for u in user_ids],
+        update_conflicts=True,
+        unique_fields=["event", "user"],
+        update_fields=["status", "updated_at"],
+    )
 
 
 def _counts(event_id: int) -> tuple[int, int]:
