@@ -64,9 +64,13 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
 	touch $@
 
 # A benchmark, not a test: raw ledger op vs HTTP RSVP, and the cost of an RSVP,
-# a waiting-list join and a cancel with promotion by people already listed.
-# Results in var/bench/ (results.md, results.json, bench.png). WEB_CONCURRENCY,
-# BENCH_CLIENTS, BENCH_OPS, BENCH_LEVEL_SAMPLES, BENCH_PROFILE=0 tune it.
+# a waiting-list join and a cancel with promotion by people already listed;
+# RSVP, cancel and My RSVPs by the site's history (1 to 10,000 past events, up to
+# 100,000 past RSVPs), today's ledger beside its form before issue 8; a mixed rush
+# of 500 clients on one hot event. About 3 minutes. Results in var/bench/
+# (results.md, results.json, bench.png). WEB_CONCURRENCY, BENCH_CLIENTS, BENCH_OPS,
+# BENCH_LEVEL_SAMPLES, BENCH_PROFILE=0, BENCH_HISTORY=0, BENCH_RUSH=0 and
+# BENCH_RUSH_{CLIENTS,CAPACITY,POLLS,POLL_S} tune it.
 bench: $(VENV)/.bench
 	$(PY) -m loadtests.bench
 

@@ -18,14 +18,26 @@ gunicorn with ``WEB_CONCURRENCY`` workers), then this measures:
     10, 1,000 and 10,000 people;
 (e) the same for one cancel with promotion (``ledger.remove_attendee``;
     ``POST /events/<id>/cancel/``): a seat holder of such a full event cancels
-    and the head of the list takes the seat in the same write.
+    and the head of the list takes the seat in the same write;
+(f) the site's history (``loadtests.bench_history``; ``BENCH_HISTORY=0``
+    skips it): the events of (a)-(e) are deleted, then 1, 1,000 and 10,000
+    past events with 10 RSVPs each (up to 100,000 past RSVPs) are loaded in
+    bulk, and at each level one RSVP, one cancel and one "My RSVPs" are timed
+    over HTTP, raw today, and raw in the ledger's form before issue 8 (guard
+    in the filter, an ``rsvp_times`` upsert per RSVP, "My RSVPs" as a query
+    over every ledger) on the same history: before and after in one run;
+(g) a mixed rush on one hot event (``loadtests.bench_rush``; ``BENCH_RUSH=0``
+    skips it): 500 clients released together, 400 anonymous readers opening
+    the event page and polling its seat counts, 100 logged-in users clicking
+    RSVP for 80 seats; throughput and p50/p99 per kind, and the end check.
 
 (c), (d) and (e) run level by level, their samples taken in turn so that a
-busy machine slows them alike (``loadtests.bench_levels``).
+busy machine slows them alike (``loadtests.bench_levels``); so do (f)'s.
 It prints throughput and p50/p99 of (a) and (b), the ratio b/a, the costs and
-the ratios join/RSVP and cancel-with-promotion/RSVP at each level, checks them
-against the targets in ``loadtests.bench_context`` (reported, never asserted:
-missing one does not fail the run), and writes ``var/bench/results.md``,
+the ratios join/RSVP and cancel-with-promotion/RSVP at each level, (f)'s costs
+by history with its before/after table, (g)'s table, checks them against the
+targets in ``loadtests.bench_context`` (reported, never asserted: missing one
+does not fail the run), and writes ``var/bench/results.md``,
 ``results.json`` and ``bench.png``. When a target is missed and the server is
 the embedded one, it records a short py-spy profile of that server during
 RSVPs at 10,000 attendees (``BENCH_PROFILE=0`` skips it). It exits 1 only if
@@ -35,8 +47,8 @@ started is stopped either way.
 
 Modules: ``bench_context`` (settings, the run's events, ids, users and
 problems), ``bench_measure`` (timing), ``bench_http`` (clicks on the page's
-forms), ``bench_levels`` (c-e), ``bench_profile`` (py-spy), ``bench_report``
-(results.md, JSON, chart).
+forms), ``bench_levels`` (c-e), ``bench_profile`` (py-spy), ``bench_history``
+(f), ``bench_rush`` (g), ``bench_report`` (results.md, JSON, chart).
 """
 
 from __future__ import annotations
@@ -52,14 +64,16 @@ from datetime import UTC, datetime
 from functools import partial
 from importlib.metadata import version
 
-from loadtests import stack
+from loadtests import bench_history, bench_rush, stack
 from loadtests.bench_context import (
     CLIENTS,
+    HISTORY,
     LEVEL_SAMPLES,
     LEVELS,
     OPS,
     OUT,
     PROFILE,
+    RUSH,
     WARMUP,
     WORKERS,
     Bench,
@@ -89,8 +103,10 @@ def run_settings(site: stack.Stack) -> dict:
 
 
 def users_needed() -> int:
-    """Logged-in users the run takes: warm-up, (b), and each level plus a warm-up level."""
-    return WARMUP + OPS + USERS_PER_SAMPLE * LEVEL_SAMPLES * (len(LEVELS) + 1)
+    """Logged-in users the run takes: warm-up, (b), each level plus a warm-up level, (f), (g)."""
+    needed = WARMUP + OPS + USERS_PER_SAMPLE * LEVEL_SAMPLES * (len(LEVELS) + 1)
+    needed += bench_history.users_needed() if HISTORY else 0
+    return needed + (bench_rush.rsvpers() if RUSH else 0)
 
 
 def raw_task(event_id: int, user_id: int):
@@ -171,6 +187,19 @@ def profile_if_missed(bench: Bench, report: Report) -> None:
     )
 
 
+def history(bench: Bench, report: Report) -> None:
+    """(f), on a ledger holding nothing but the history: (a)-(e)'s events are checked, so go."""
+    if HISTORY:
+        log("(f) deleting the events of (a)-(e): the history starts from an empty ledger")
+        bench.clear_events()
+        report.history = bench_history.measure_history(bench)
+
+
+def rush(bench: Bench, report: Report) -> None:
+    if RUSH:
+        report.rush = bench_rush.measure_rush(bench, report.http.throughput)
+
+
 def run(site: stack.Stack) -> Report:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     report = Report(started=started, settings=run_settings(site))
@@ -186,6 +215,8 @@ def run(site: stack.Stack) -> Report:
         )
     levels(bench, report)
     profile_if_missed(bench, report)
+    history(bench, report)
+    rush(bench, report)
     return report
 
 

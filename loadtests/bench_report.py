@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests.bench_context import TARGET_GROWTH, TARGET_P99_MS, TARGET_RATIO
+from loadtests import bench_history, bench_rush
+from loadtests.bench_context import TARGET_GROWTH, TARGET_P99_MS, TARGET_RATIO, target
+from loadtests.bench_history import HistoryResult
 from loadtests.bench_measure import Level, Phase
+from loadtests.bench_rush import RushResult
 
 
 @dataclass
@@ -17,6 +20,8 @@ class Report:
     levels: list[Level] = field(default_factory=list)  # RSVP, by attendees going
     joins: list[Level] = field(default_factory=list)  # join the waiting list, by people waiting
     cancels: list[Level] = field(default_factory=list)  # cancel with promotion, by people waiting
+    history: HistoryResult | None = None  # (f), unless BENCH_HISTORY=0
+    rush: RushResult | None = None  # (g), unless BENCH_RUSH=0
     problems: list[str] = field(default_factory=list)
     profile: dict | None = None
     elapsed_s: float = 0.0
@@ -34,8 +39,8 @@ class Report:
         p99 = self.http.p99
         first, last = self.levels[0], self.levels[-1]
         growth_raw, growth_http = last.raw / first.raw, last.http / first.http
-        return [
-            _target(
+        rows = [
+            target(
                 "HTTP / raw throughput (b/a)",
                 f">= {TARGET_RATIO}",
                 ratio,
@@ -43,7 +48,7 @@ class Report:
                 f"{ratio:.2f}",
                 f"short by {TARGET_RATIO - ratio:.2f} ({ratio / TARGET_RATIO:.0%} of the target)",
             ),
-            _target(
+            target(
                 f"HTTP RSVP p99, {self.http.clients} concurrent users",
                 f"< {TARGET_P99_MS:.0f} ms",
                 p99,
@@ -52,7 +57,7 @@ class Report:
                 f"over by {p99 - TARGET_P99_MS:,.0f} ms ({p99 / TARGET_P99_MS:.1f}x the target)",
             ),
             *(
-                _target(
+                target(
                     f"{kind} RSVP cost at {last.people:,} vs {first.people:,} attendees",
                     f"<= {TARGET_GROWTH:.0f}x",
                     growth,
@@ -63,6 +68,9 @@ class Report:
                 for kind, growth in (("HTTP", growth_http), ("raw", growth_raw))
             ),
         ]
+        for part in (self.history, self.rush):
+            rows += part.targets() if part is not None else []
+        return rows
 
     def waitlist_rows(self) -> list[tuple[Level, Level, Level]]:
         """(RSVP, join, cancel with promotion) at each level, side by side."""
@@ -86,21 +94,12 @@ class Report:
                 for lv in self.levels
             ],
             "waitlist_cost_by_waiting": [_waitlist_json(*row) for row in self.waitlist_rows()],
+            "history": self.history.as_json() if self.history else None,
+            "rush": self.rush.as_json() if self.rush else None,
             "targets": self.targets(),
             "problems": self.problems,
             "profile": self.profile,
         }
-
-
-def _target(name, goal, value, met, shown, miss) -> dict:
-    return {
-        "target": name,
-        "goal": goal,
-        "value": round(value, 3),
-        "measured": shown,
-        "met": met,
-        "miss": "" if met else miss,
-    }
 
 
 def _costs(lv: Level) -> dict:
@@ -131,7 +130,17 @@ def _waitlist_json(rsvp: Level, join: Level, cancel: Level) -> dict:
 
 
 def markdown(report: Report) -> str:
-    sections = (_header, _concurrent, _rsvp_costs, _waitlist_costs, _targets, _problems, _profile)
+    sections = (
+        _header,
+        _concurrent,
+        _rsvp_costs,
+        _waitlist_costs,
+        _history,
+        _rush,
+        _targets,
+        _problems,
+        _profile,
+    )
     return "\n".join(line for section in sections for line in section(report)) + "\n"
 
 
@@ -216,6 +225,16 @@ def _waitlist_costs(report: Report) -> list[str]:
     return lines
 
 
+def _history(report: Report) -> list[str]:
+    if report.history is None:
+        return []
+    return bench_history.markdown(report.history, report.settings["level_samples"])
+
+
+def _rush(report: Report) -> list[str]:
+    return bench_rush.markdown(report.rush) if report.rush is not None else []
+
+
 def _targets(report: Report) -> list[str]:
     lines = ["", "## Targets (reported, not asserted)", ""]
     lines += ["| target | goal | measured | verdict |", "|---|---|---:|---|"]
@@ -263,11 +282,19 @@ def chart(report: Report, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ((ax1, ax2), (ax3, ax4)) = plt.subplots(2, 2, figsize=(13, 9.6))
+    fig, ((ax1, ax2, ax5), (ax3, ax4, ax6)) = plt.subplots(2, 3, figsize=(19.5, 9.6))
     _throughput_panel(ax1, report)
     _latency_panel(ax2, report)
     _rsvp_cost_panel(ax3, report)
     _waitlist_panel(ax4, report)
+    for ax, part, panel in (
+        (ax5, report.history, bench_history.panel),
+        (ax6, report.rush, bench_rush.panel),
+    ):
+        if part is None:
+            ax.set_axis_off()
+        else:
+            panel(ax, part)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,0 +1,377 @@
+"""(f) One RSVP, one cancel and one "My RSVPs" as the site's history grows.
+
+A site's history is its past events: each past event has a ledger document
+full with its 10 attendees, their 10 SQL RSVP records and, for the old form,
+their 10 documents in ``rsvp_times``. The levels are 1, 1,000 and 10,000 past
+events (10, 10,000 and 100,000 past RSVPs), grown in place from one level to
+the next. The history is loaded in bulk, not through HTTP: SQL rows with
+``bulk_create``, MongoDB documents with ``ledger.load_history_for_benchmark``
+(in-process on the embedded server's file, whose wire inserts are quadratic).
+
+At each level, ``LEVEL_SAMPLES`` times each, one at a time, on upcoming events
+of their own (one per form):
+
+- **RSVP** then **cancel** of the same user: over HTTP (the event page's forms,
+  a logged-in session), raw today (``ledger.add_attendee``,
+  ``ledger.remove_attendee``) and raw as before issue 8
+  (``ledger.legacy_rsvp_for_benchmark``: guard in the filter plus an upsert
+  into ``rsvp_times``; ``legacy_cancel_for_benchmark``);
+- **My RSVPs** of a user who holds seats at 3 upcoming events: over HTTP
+  (``GET /api/me/rsvps/`` with a Bearer token), raw today
+  (``selectors.upcoming_rsvps``: the SQL record, then one ledger key lookup per
+  event) and raw as before (``ledger.legacy_events_of_for_benchmark``:
+  ``find({"attendees": user})``).
+
+Samples are taken in turn (sample i of each form, the first form rotating), so
+a busy machine slows the forms alike. Every answer is checked, and each
+level's events must end with nobody seated. The old form runs on the same
+ledger collection as the site, so both see the same history.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+
+import requests
+
+from loadtests.bench_context import LEVEL_SAMPLES, TARGET_HISTORY_GROWTH, Bench, log, target
+from loadtests.bench_http import IDLE_S, primed
+from loadtests.bench_measure import timed
+
+HISTORY_LEVELS = (1, 1_000, 10_000)  # past events on the site
+RSVPS_PER_PAST_EVENT = 10  # 100,000 past RSVPs at 10,000 past events
+HISTORY_USERS = 1_000  # the accounts those past RSVPs belong to
+MY_EVENTS = 3  # upcoming events the "My RSVPs" user holds a seat at
+WARM_SAMPLES = 2  # one unreported round at the first level
+OPS = {"rsvp": "RSVP", "cancel": "cancel", "my_rsvps": "My RSVPs"}
+FORMS = {"http": "HTTP", "raw": "raw today", "legacy": "raw before"}
+
+
+def users_needed() -> int:
+    """Logged-in users (f) takes: the clickers of each level and of the warm-up, and one reader."""
+    return LEVEL_SAMPLES * len(HISTORY_LEVELS) + WARM_SAMPLES + 1
+
+
+# --------------------------------------------------------------------------- the history
+
+
+class History:
+    """The site's past: events, their RSVP records, ledgers and old seat times."""
+
+    def __init__(self, bench: Bench) -> None:
+        from events import ledger
+        from loadtests.fixtures import make_users
+
+        self.bench = bench
+        self.users = [u.pk for u in make_users(HISTORY_USERS, prefix="history")]
+        self.events = 0
+        self.data_file = None
+        if bench.site.mongo is not None:
+            from eventsite.embedded_mongo import DATA_FILE
+
+            self.data_file = str(bench.site.var_dir / "mongo" / DATA_FILE)
+        ledger.legacy_prepare_for_benchmark()
+
+    @property
+    def past_rsvps(self) -> int:
+        return self.events * RSVPS_PER_PAST_EVENT
+
+    def grow_to(self, events: int) -> None:
+        from django.utils import timezone
+
+        from events import ledger
+        from events.models import Event, Rsvp
+
+        began, now, first = time.monotonic(), timezone.now(), self.events
+        made = Event.objects.bulk_create(
+            (
+                Event(
+                    title=f"Past event {n}",
+                    venue="History hall",
+                    organiser=self.bench.organiser,
+                    starts_at=now - timedelta(days=1, minutes=n),
+                )
+                for n in range(first, events)
+            ),
+            batch_size=1_000,
+        )
+        seated = {event.pk: self._attendees(first + i) for i, event in enumerate(made)}
+        records = (
+            Rsvp(event_id=event_id, user_id=user_id, status=Rsvp.Status.GOING)
+            for event_id, users in seated.items()
+            for user_id in users
+        )
+        Rsvp.objects.bulk_create(records, batch_size=2_000)
+        ledger.load_history_for_benchmark(seated, data_file=self.data_file)
+        self.events = events
+        self._check(seated)
+        log(f"history: {events:,} past events in {time.monotonic() - began:.1f} s")
+
+    def _attendees(self, n: int) -> list[int]:
+        start = n * RSVPS_PER_PAST_EVENT
+        return [self.users[(start + k) % len(self.users)] for k in range(RSVPS_PER_PAST_EVENT)]
+
+    def _check(self, seated: dict[int, list[int]]) -> None:
+        """The server sees what was loaded: full ledgers by key, every old seat time."""
+        from events import ledger
+
+        ids = list(seated)
+        sampled = sorted({ids[0], ids[len(ids) // 2], ids[-1]})
+        looked = ledger.seats(sampled)
+        full = [i for i in sampled if i in looked and looked[i].taken == RSVPS_PER_PAST_EVENT]
+        times = ledger.count_for_benchmark(legacy_times=True)
+        if len(full) != len(sampled) or times != self.past_rsvps:
+            self.bench.problem(
+                f"history of {self.events:,} events: the server sees {len(full)} of"
+                f" {len(sampled)} sampled ledgers full, and {times:,} old seat times,"
+                f" not {self.past_rsvps:,}"
+            )
+
+
+# --------------------------------------------------------------------------- one level
+
+
+class Reader:
+    """The "My RSVPs" user: seats at ``MY_EVENTS`` upcoming events, a token, a session."""
+
+    def __init__(self, bench: Bench, user_id: int) -> None:
+        from django.contrib.auth import get_user_model
+
+        from accounts.tokens import issue_access_token
+        from events import services
+
+        self.user = get_user_model().objects.get(pk=user_id)
+        self.expected = sorted(bench.new_event(f"my rsvps {i}") for i in range(MY_EVENTS))
+        for event_id in self.expected:
+            services.rsvp(event_id=event_id, user_id=user_id)
+        self.url = f"{bench.site.url}/api/me/rsvps/"
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {issue_access_token(self.user)}"
+        self.last = 0.0
+
+    def check(self, ids: list[int]) -> str | None:
+        return None if sorted(ids) == self.expected else f"events {sorted(ids)}"
+
+    def over_http(self) -> tuple[float, str | None]:
+        if time.monotonic() - self.last > IDLE_S:
+            self.http.close()  # as Browserish: never a connection gunicorn may be closing
+        ms, response = timed(partial(self.http.get, self.url, timeout=120))
+        self.last = time.monotonic()
+        if response.status_code != 200:
+            return ms, f"status {response.status_code}"
+        return ms, self.check([card["id"] for card in response.json()])
+
+    def today(self) -> tuple[float, str | None]:
+        from events import selectors
+
+        ms, cards = timed(partial(selectors.upcoming_rsvps, self.user))
+        return ms, self.check([c.event.pk for c in cards if c.going])
+
+    def before(self) -> tuple[float, str | None]:
+        from events import ledger
+
+        ms, ids = timed(partial(ledger.legacy_events_of_for_benchmark, self.user.pk))
+        return ms, self.check(ids)
+
+
+class LevelRun:
+    """One level's nine series: three operations, each over HTTP, raw today and raw before."""
+
+    def __init__(self, bench: Bench, reader: Reader, samples: int) -> None:
+        self.bench, self.reader = bench, reader
+        self.events = {form: bench.new_event(f"history {form}") for form in FORMS}
+        self.ids = {form: bench.fresh_ids(samples) for form in ("raw", "legacy")}
+        self.clickers = bench.take(samples)
+        (self.client,) = primed(bench.site.url, self.events["http"], [self.clickers[0][1]])
+        self.ms = {op: {form: [] for form in FORMS} for op in OPS}
+
+    def click(self, action: str, expected: str, i: int) -> tuple[float, str | None]:
+        user_id, key = self.clickers[i]
+        ms, response = timed(partial(self.client.click, action, key))
+        said = self.client.outcome(response)
+        return ms, None if said == expected else f"user {user_id}: {said or response.status_code}"
+
+    def raw(self, write, expected, i: int) -> tuple[float, str | None]:
+        ms, result = timed(partial(write, self.events["raw"], self.ids["raw"][i]))
+        return ms, None if result.outcome is expected else str(result.outcome)
+
+    def legacy(self, write, i: int) -> tuple[float, str | None]:
+        ms, done = timed(partial(write, self.events["legacy"], self.ids["legacy"][i]))
+        return ms, None if done else "refused"
+
+    def sample(self, op: str, form: str, i: int) -> tuple[float, str | None]:
+        """Time the i-th ``op`` in ``form``: (ms, what was wrong with its answer, if anything)."""
+        from events import ledger
+        from events.ledger import Outcome
+
+        rsvp = op == "rsvp"
+        if op == "my_rsvps":
+            read = {"http": self.reader.over_http, "raw": self.reader.today}
+            return read.get(form, self.reader.before)()
+        if form == "http":
+            return self.click(*(("rsvp", "confirmed") if rsvp else ("cancel", "cancelled")), i)
+        if form == "raw":
+            if rsvp:
+                return self.raw(ledger.add_attendee, Outcome.CONFIRMED, i)
+            return self.raw(ledger.remove_attendee, Outcome.CANCELLED, i)
+        if rsvp:
+            return self.legacy(ledger.legacy_rsvp_for_benchmark, i)
+        return self.legacy(ledger.legacy_cancel_for_benchmark, i)
+
+    def run(self, samples: int, label: str) -> dict[str, dict[str, list[float]]]:
+        forms = list(FORMS)
+        for i in range(samples):
+            turn = forms[i % len(forms) :] + forms[: i % len(forms)]
+            for op in OPS:  # the RSVP first: the cancel gives back its seat
+                for form in turn:
+                    ms, problem = self.sample(op, form, i)
+                    self.ms[op][form].append(ms)
+                    if problem:
+                        self.bench.problem(
+                            f"{FORMS[form]} {OPS[op]} at {label}, sample {i}: {problem}"
+                        )
+        for form, event_id in self.events.items():
+            try:
+                self.bench.check_lists(event_id, [], [], f"{FORMS[form]} at {label}")
+            except ValueError as exc:  # the old form left attendees without times
+                self.bench.problem(f"{FORMS[form]} at {label}: {exc}")
+        return self.ms
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class HistoryLevel:
+    events: int
+    past_rsvps: int
+    ms: dict[str, dict[str, list[float]]]  # operation -> form -> samples
+
+    def median(self, op: str, form: str) -> float:
+        return statistics.median(self.ms[op][form])
+
+
+@dataclass
+class HistoryResult:
+    levels: list[HistoryLevel] = field(default_factory=list)
+
+    def growth(self, op: str, form: str) -> float:
+        costs = [lv.median(op, form) for lv in self.levels]
+        return max(costs) / min(costs)
+
+    def targets(self) -> list[dict]:
+        first, last = self.levels[0], self.levels[-1]
+        rows = []
+        for form in ("http", "raw"):
+            for op, name in OPS.items():
+                g = self.growth(op, form)
+                rows.append(
+                    target(
+                        f"{FORMS[form]} {name}: largest / smallest cost, {first.events:,} to"
+                        f" {last.events:,} past events ({last.past_rsvps:,} past RSVPs)",
+                        f"<= {TARGET_HISTORY_GROWTH}x",
+                        g,
+                        g <= TARGET_HISTORY_GROWTH,
+                        f"{g:.2f}x",
+                        f"over by {g - TARGET_HISTORY_GROWTH:.2f}x",
+                    )
+                )
+        return rows
+
+    def as_json(self) -> dict:
+        return {
+            "levels": [
+                {
+                    "past_events": lv.events,
+                    "past_rsvps": lv.past_rsvps,
+                    "median_ms": {
+                        op: {form: round(lv.median(op, form), 2) for form in FORMS} for op in OPS
+                    },
+                    "samples_ms": {
+                        op: {form: [round(x, 2) for x in xs] for form, xs in forms.items()}
+                        for op, forms in lv.ms.items()
+                    },
+                }
+                for lv in self.levels
+            ],
+            "growth": {op: {form: round(self.growth(op, form), 3) for form in FORMS} for op in OPS},
+        }
+
+
+def measure_history(bench: Bench) -> HistoryResult:
+    """Grow the history level by level; at each, time the nine series."""
+    history = History(bench)
+    reader = Reader(bench, bench.take(1)[0][0])
+    result = HistoryResult()
+    for n, level in enumerate(HISTORY_LEVELS):
+        history.grow_to(level)
+        if n == 0:
+            log("(f) warming up: not reported")
+            LevelRun(bench, reader, WARM_SAMPLES).run(WARM_SAMPLES, "warm-up")
+        log(f"(f) RSVP, cancel, My RSVPs with {level:,} past events, {history.past_rsvps:,} RSVPs")
+        label = f"{level:,} past events"
+        ms = LevelRun(bench, reader, LEVEL_SAMPLES).run(LEVEL_SAMPLES, label)
+        result.levels.append(HistoryLevel(level, history.past_rsvps, ms))
+    return result
+
+
+# --------------------------------------------------------------------------- report
+
+
+def markdown(result: HistoryResult, samples: int) -> list[str]:
+    lines = [
+        "",
+        f'## (f) One RSVP, one cancel, one "My RSVPs" by the site\'s history (median of'
+        f" {samples}, one at a time)",
+        "",
+        f"History: past events, each full with {RSVPS_PER_PAST_EVENT} attendees (ledger"
+        " document, SQL RSVP records and, for the old form, `rsvp_times` documents), loaded in"
+        " bulk. RSVP and cancel: the same user RSVPs then cancels, on an upcoming event of each"
+        " form's own; over HTTP through the event page's forms. My RSVPs: a user with seats at"
+        f" {MY_EVENTS} upcoming events; over HTTP `GET /api/me/rsvps/` with a Bearer token; raw"
+        " today `selectors.upcoming_rsvps` (SQL record, then a ledger key lookup per event); raw"
+        ' before `find({"attendees": user})`. Raw before: the ledger as it was before issue 8'
+        " (guard in the filter, an upsert into `rsvp_times` per RSVP), on the same collection.",
+        "",
+        "### Today's form (ms)",
+        "",
+        "| past events | past RSVPs | HTTP RSVP | HTTP cancel | HTTP My RSVPs | raw RSVP"
+        " | raw cancel | raw My RSVPs |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    today = [(op, form) for form in ("http", "raw") for op in OPS]
+    for lv in result.levels:
+        costs = " | ".join(f"{lv.median(op, form):,.1f}" for op, form in today)
+        lines.append(f"| {lv.events:,} | {lv.past_rsvps:,} | {costs} |")
+    growth = " | ".join(f"{result.growth(op, form):.2f}x" for op, form in today)
+    lines += [f"| largest / smallest | | {growth} |", ""]
+    lines += [
+        "### Before and after issue 8, raw ledger (ms; same history, same run)",
+        "",
+        "| past events | past RSVPs | RSVP before | RSVP today | cancel before | cancel today"
+        " | My RSVPs before | My RSVPs today |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    pairs = [(op, form) for op in OPS for form in ("legacy", "raw")]
+    for lv in result.levels:
+        costs = " | ".join(f"{lv.median(op, form):,.1f}" for op, form in pairs)
+        lines.append(f"| {lv.events:,} | {lv.past_rsvps:,} | {costs} |")
+    growth = " | ".join(f"{result.growth(op, form):.2f}x" for op, form in pairs)
+    return [*lines, f"| largest / smallest | | {growth} |"]
+
+
+def panel(ax, result: HistoryResult) -> None:
+    events = [lv.events for lv in result.levels]
+    colours = {"rsvp": "#2d5bd7", "cancel": "#7c3aed", "my_rsvps": "#c2410c"}
+    for op, name in OPS.items():
+        for form, style in (("legacy", "s--"), ("raw", "o-"), ("http", "^:")):
+            values = [lv.median(op, form) for lv in result.levels]
+            ax.loglog(events, values, style, color=colours[op], label=f"{name}, {FORMS[form]}")
+    ax.set_title("(f) One op by past events on the site (10 RSVPs each)")
+    ax.set_xlabel("past events")
+    ax.set_ylabel("ms (median, one at a time)")
+    ax.legend(fontsize=7, ncol=2)
