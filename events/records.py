@@ -87,10 +87,16 @@ def _counts(event_id: int) -> tuple[int, int]:
 
 
 def reconcile(event_id: int) -> Repair:
-    """Make the event's record say what its ledger says, row by row."""
+    """Make the event's record say what its ledger says, row by row.
+
+    The rows are read before the ledger: a write that lands between the two
+    reads then shows in the ledger (and is copied) or in neither (and its own
+    record is left alone), but never only in the rows, where it would look
+    like a seat the ledger no longer has.
+    """
+    rows = {r.user_id: r for r in Rsvp.objects.filter(event_id=event_id)}
     truth = {a.user_id: Status.GOING for a in ledger.attendees(event_id)}
     truth |= {user_id: Status.WAITING for user_id in ledger.waitlist(event_id)}
-    rows = {r.user_id: r for r in Rsvp.objects.filter(event_id=event_id)}
     existing = set(get_user_model().objects.filter(pk__in=list(truth)).values_list("pk", flat=True))
     new = [
         Rsvp(event_id=event_id, user_id=user_id, status=status)

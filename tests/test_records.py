@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from events import ledger, services
+from events import ledger, records, services
 from events.models import Rsvp
 from tests.helpers import ROOT, make_event, make_users, session_database_url, site_env
 
@@ -110,3 +110,23 @@ def test_check_ledger_repairs_every_event(organiser):
     assert statuses(event) == {alice.pk: "cancelled", bob.pk: "going"}
     call_command("check_ledger", event=[event.pk], stdout=out)
     assert out.getvalue().endswith("1 events checked, 0 repaired.\n")
+
+
+@pytest.mark.django_db
+def test_a_write_landing_during_a_repair_is_not_undone(organiser, monkeypatch):
+    """Someone is seated (and recorded) just after the repair read the ledger."""
+    event = make_event(organiser, 3)
+    alice, bob = make_users(2, prefix="midrepair")
+    services.rsvp(event_id=event.pk, user_id=alice.pk)
+    read_ledger = ledger.attendees
+
+    def read_then_someone_rsvps(event_id):
+        found = read_ledger(event_id)
+        monkeypatch.setattr(ledger, "attendees", read_ledger)
+        services.rsvp(event_id=event_id, user_id=bob.pk)
+        return found
+
+    monkeypatch.setattr(ledger, "attendees", read_then_someone_rsvps)
+    records.reconcile(event.pk)
+
+    assert statuses(event) == {alice.pk: "going", bob.pk: "going"}
