@@ -12,7 +12,7 @@ gunicorn with ``WEB_CONCURRENCY`` workers), then this measures:
     event page, the same number of distinct users on another such event;
 (c) the cost of one RSVP, raw and over HTTP, one at a time (median of
     ``BENCH_LEVEL_SAMPLES``), on events that already have 10, 1,000 and 10,000
-    attendees (pre-filled by ``ledger.fill_for_benchmark``);
+    attendees (pre-filled by ``ledger_benchmark.fill_for_benchmark``);
 (d) the same for one join of the waiting list (``ledger.join_waitlist``;
     ``POST /events/<id>/waitlist/``) on a full event whose list already holds
     10, 1,000 and 10,000 people;

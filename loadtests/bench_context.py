@@ -115,9 +115,9 @@ class Bench:
         self.events = []
 
     def _fill(self, event_id: int, user_ids: list[int], *, waiting: bool = False) -> None:
-        from events import ledger
+        from events import ledger_benchmark
 
-        seats = ledger.fill_for_benchmark(event_id, user_ids, waiting=waiting)
+        seats = ledger_benchmark.fill_for_benchmark(event_id, user_ids, waiting=waiting)
         held = None if seats is None else seats.waiting if waiting else seats.taken
         if held != len(user_ids):
             where = "waiting list" if waiting else "seats"

@@ -5,7 +5,7 @@ full with its 10 attendees, their 10 SQL RSVP records and, for the old form,
 their 10 documents in ``rsvp_times``. The levels are 1, 1,000 and 10,000 past
 events (10, 10,000 and 100,000 past RSVPs), grown in place from one level to
 the next. The history is loaded in bulk, not through HTTP: SQL rows with
-``bulk_create``, MongoDB documents with ``ledger.load_history_for_benchmark``
+``bulk_create``, MongoDB documents with ``ledger_benchmark.load_history_for_benchmark``
 (in-process on the embedded server's file, whose wire inserts are quadratic).
 
 At each level, ``LEVEL_SAMPLES`` times each, one at a time, on upcoming events
@@ -14,12 +14,12 @@ of their own (one per form):
 - **RSVP** then **cancel** of the same user: over HTTP (the event page's forms,
   a logged-in session), raw today (``ledger.add_attendee``,
   ``ledger.remove_attendee``) and raw as before issue 8
-  (``ledger.legacy_rsvp_for_benchmark``: guard in the filter plus an upsert
+  (``ledger_benchmark.legacy_rsvp_for_benchmark``: guard in the filter plus an upsert
   into ``rsvp_times``; ``legacy_cancel_for_benchmark``);
 - **My RSVPs** of a user who holds seats at 3 upcoming events: over HTTP
   (``GET /api/me/rsvps/`` with a Bearer token), raw today
   (``selectors.upcoming_rsvps``: the SQL record, then one ledger key lookup per
-  event) and raw as before (``ledger.legacy_events_of_for_benchmark``:
+  event) and raw as before (``ledger_benchmark.legacy_events_of_for_benchmark``:
   ``find({"attendees": user})``).
 
 Samples are taken in turn (sample i of each form, the first form rotating), so
@@ -63,7 +63,7 @@ class History:
     """The site's past: events, their RSVP records, ledgers and old seat times."""
 
     def __init__(self, bench: Bench) -> None:
-        from events import ledger
+        from events import ledger_benchmark
         from loadtests.fixtures import make_users
 
         self.bench = bench
@@ -74,7 +74,7 @@ class History:
             from eventsite.embedded_mongo import DATA_FILE
 
             self.data_file = str(bench.site.var_dir / "mongo" / DATA_FILE)
-        ledger.legacy_prepare_for_benchmark()
+        ledger_benchmark.legacy_prepare_for_benchmark()
 
     @property
     def past_rsvps(self) -> int:
@@ -83,7 +83,7 @@ class History:
     def grow_to(self, events: int) -> None:
         from django.utils import timezone
 
-        from events import ledger
+        from events import ledger_benchmark
         from events.models import Event, Rsvp
 
         began, now, first = time.monotonic(), timezone.now(), self.events
@@ -106,7 +106,7 @@ class History:
             for user_id in users
         )
         Rsvp.objects.bulk_create(records, batch_size=2_000)
-        ledger.load_history_for_benchmark(seated, data_file=self.data_file)
+        ledger_benchmark.load_history_for_benchmark(seated, data_file=self.data_file)
         self.events = events
         self._check(seated)
         log(f"history: {events:,} past events in {time.monotonic() - began:.1f} s")
@@ -117,13 +117,13 @@ class History:
 
     def _check(self, seated: dict[int, list[int]]) -> None:
         """The server sees what was loaded: full ledgers by key, every old seat time."""
-        from events import ledger
+        from events import ledger, ledger_benchmark
 
         ids = list(seated)
         sampled = sorted({ids[0], ids[len(ids) // 2], ids[-1]})
         looked = ledger.seats(sampled)
         full = [i for i in sampled if i in looked and looked[i].taken == RSVPS_PER_PAST_EVENT]
-        times = ledger.count_for_benchmark(legacy_times=True)
+        times = ledger_benchmark.count_for_benchmark(legacy_times=True)
         if len(full) != len(sampled) or times != self.past_rsvps:
             self.bench.problem(
                 f"history of {self.events:,} events: the server sees {len(full)} of"
@@ -172,9 +172,9 @@ class Reader:
         return ms, self.check([c.event.pk for c in cards if c.going])
 
     def before(self) -> tuple[float, str | None]:
-        from events import ledger
+        from events import ledger_benchmark
 
-        ms, ids = timed(partial(ledger.legacy_events_of_for_benchmark, self.user.pk))
+        ms, ids = timed(partial(ledger_benchmark.legacy_events_of_for_benchmark, self.user.pk))
         return ms, self.check(ids)
 
 
@@ -205,7 +205,7 @@ class LevelRun:
 
     def sample(self, op: str, form: str, i: int) -> tuple[float, str | None]:
         """Time the i-th ``op`` in ``form``: (ms, what was wrong with its answer, if anything)."""
-        from events import ledger
+        from events import ledger, ledger_benchmark
         from events.ledger import Outcome
 
         rsvp = op == "rsvp"
@@ -219,8 +219,8 @@ class LevelRun:
                 return self.raw(ledger.add_attendee, Outcome.CONFIRMED, i)
             return self.raw(ledger.remove_attendee, Outcome.CANCELLED, i)
         if rsvp:
-            return self.legacy(ledger.legacy_rsvp_for_benchmark, i)
-        return self.legacy(ledger.legacy_cancel_for_benchmark, i)
+            return self.legacy(ledger_benchmark.legacy_rsvp_for_benchmark, i)
+        return self.legacy(ledger_benchmark.legacy_cancel_for_benchmark, i)
 
     def run(self, samples: int, label: str) -> dict[str, dict[str, list[float]]]:
         forms = list(FORMS)
