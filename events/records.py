@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -51,9 +53,24 @@ def record(event_id: int, user_id: int | None, result: Result, ended: Status) ->
         _set(event_id, result.promoted, Status.GOING)
     if user_id is not None:
         _record_asker(event_id, user_id, result, ended)
-    if _counts(event_id) != (result.seats.taken, result.seats.waiting):
+    if _counts(event_id) != (result.seats.taken, result.seats.waiting) and _first_in(event_id):
         return reconcile(event_id)
     return None
+
+
+def _first_in(event_id: int, seconds: int = 1) -> bool:
+    """At most one repair of an event per second.
+
+    In a rush the counts differ for a moment whenever other writes are
+    between their ledger write and their record; each repair reads the
+    event's whole lists, so they are spaced out. A real gap (a crash) is
+    still repaired by the first write that finds it. With the cache down,
+    every mismatch repairs.
+    """
+    try:
+        return cache.add(f"record-repair:{settings.MONGODB_DB}:{event_id}", 1, timeout=seconds)
+    except Exception:
+        return True
 
 
 def _record_asker(event_id: int, user_id: int, result: Result, ended: Status) -> None:
