@@ -7,6 +7,7 @@ them and who waits for one (the reference note's shape, plus the list)::
      seated_at: [<ms since the epoch, a double>, ...],  # beside attendees, index for index
      waitlist: [<user pk>, ...], waitlist_limit: int | null,
      taken: int, waiting: int,  # the lists' sizes, for reads by _id alone
+     version: int,  # one more on every write, for the SQL record's copies
      last_write: {outcome: str, promoted: [<user pk>, ...]}}
 
 Every change is **one** ``find_one_and_update`` addressed by ``_id`` alone,
@@ -98,6 +99,7 @@ class Result:
     position: int | None = None  # 1-based place on the waiting list, when the user waits
     promoted: tuple[int, ...] = field(default=())  # who this write moved into a seat
     going: bool = False  # whether the user holds a seat after the write
+    version: int = 0  # the document's version this write produced
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,15 @@ class Standing:
 class Attendee:
     user_id: int
     at: datetime | None  # None if the time was never recorded (a crash between writes)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Everyone at one event as one read saw them, and the version it read."""
+
+    attendees: list[Attendee]
+    waitlist: list[int]
+    version: int
 
 
 _client: MongoClient | None = None
@@ -201,6 +212,7 @@ def _result(doc: dict | None, user_id: int | None = None) -> Result:
         position=_position(doc, user_id) if user_id is not None else None,
         promoted=tuple(last.get("promoted") or ()),
         going=user_id is not None and user_id in doc.get("attendees", ()),
+        version=doc.get("version", 0),
     )
 
 
@@ -251,6 +263,7 @@ def create_event(event_id: int, capacity: int, waitlist_limit: int | None = None
             "waitlist_limit": waitlist_limit,
             "taken": 0,
             "waiting": 0,
+            "version": 1,
         },
         upsert=True,
     )
@@ -336,16 +349,28 @@ def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
     return _counted(doc), mine
 
 
-@_translate_errors
-def attendees(event_id: int) -> list[Attendee]:
-    """Who holds a seat, in the order they got it, with the time each got it."""
-    doc = _collection().find_one({"_id": event_id}, {"attendees": 1, "seated_at": 1})
-    if doc is None:
-        return []
+def _attendees(doc: dict) -> list[Attendee]:
     times = doc.get("seated_at") or [None] * len(doc["attendees"])
     return [
         Attendee(user_id, _from_ms(ms)) for user_id, ms in zip(doc["attendees"], times, strict=True)
     ]
+
+
+@_translate_errors
+def attendees(event_id: int) -> list[Attendee]:
+    """Who holds a seat, in the order they got it, with the time each got it."""
+    doc = _collection().find_one({"_id": event_id}, {"attendees": 1, "seated_at": 1})
+    return _attendees(doc) if doc is not None else []
+
+
+@_translate_errors
+def roster(event_id: int) -> Roster | None:
+    """Who holds a seat and who waits, from one read, with the document's version."""
+    projection = {"attendees": 1, "seated_at": 1, "waitlist": 1, "version": 1}
+    doc = _collection().find_one({"_id": event_id}, projection)
+    if doc is None:
+        return None
+    return Roster(_attendees(doc), list(doc.get("waitlist") or []), doc.get("version", 1))
 
 
 @_translate_errors

@@ -13,7 +13,7 @@ atomically. Each has the same steps:
    ``last_write.promoted`` says who. Because every transition ends with it,
    no write can leave a seat free while someone waits;
 4. ``_count``: ``taken`` and ``waiting``, so that pages can read the counts
-   by ``_id`` without loading the lists.
+   by ``_id`` without loading the lists, and ``version``, one more than before.
 
 ``seated_at`` runs beside ``attendees``, index for index: when each got the
 seat, in milliseconds since the epoch (``now_ms``, the writer's clock), as
@@ -114,7 +114,16 @@ def _promote(now_ms: float) -> list[dict]:
     ]
 
 
-_count = {"$set": {"taken": _size(ATTENDEES), "waiting": _size(WAITLIST)}}
+# ``version`` counts the document's writes (a document from before it existed
+# counts from 1): the SQL record keeps the version each row was copied from,
+# so an older copy arriving late never overwrites a newer one.
+_count = {
+    "$set": {
+        "taken": _size(ATTENDEES),
+        "waiting": _size(WAITLIST),
+        "version": {"$add": [{"$ifNull": ["$version", 1]}, 1]},
+    }
+}
 
 
 def _transition(decide: dict, apply: list[dict], now_ms: float) -> list[dict]:

@@ -62,6 +62,9 @@ class Rsvp(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rsvps"
     )
     status = models.CharField(max_length=10, choices=Status)
+    # The ledger document's version this row was copied from: a copy only
+    # replaces an older one, so a late write never undoes a newer repair.
+    ledger_version = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -45,12 +45,12 @@ def record(event_id: int, user_id: int | None, result: Result, ended: Status) ->
 
     A write that changed nothing (full, already going, ...) is not recorded:
     in a rush that is most of them, and each SQL write takes the database's
-    write lock.
+    write lock. Every row written carries the version the write produced.
     """
     if result.seats is None or result.outcome not in CHANGED:
         return None
     if result.promoted:
-        _set(event_id, result.promoted, Status.GOING)
+        _set(event_id, result.promoted, Status.GOING, result.version)
     if user_id is not None:
         _record_asker(event_id, user_id, result, ended)
     if _counts(event_id) != (result.seats.taken, result.seats.waiting) and _first_in(event_id):
@@ -75,23 +75,36 @@ def _first_in(event_id: int, seconds: int = 1) -> bool:
 
 def _record_asker(event_id: int, user_id: int, result: Result, ended: Status) -> None:
     if result.going:
-        _set(event_id, [user_id], Status.GOING)
+        _set(event_id, [user_id], Status.GOING, result.version)
     elif result.position is not None:
-        _set(event_id, [user_id], Status.WAITING)
+        _set(event_id, [user_id], Status.WAITING, result.version)
     elif result.outcome in GAVE_UP:
-        Rsvp.objects.filter(event_id=event_id, user_id=user_id, status__in=HOLDING).update(
-            status=ended, updated_at=timezone.now()
-        )
+        # Also when no row exists (its seat was never recorded): the row then
+        # says what happened, and a repair that read the ledger before this
+        # write cannot bring back an older "going".
+        _set(event_id, [user_id], ended, result.version)
 
 
-def _set(event_id: int, user_ids, status: Status) -> None:
-    """One upsert statement (INSERT ... ON CONFLICT DO UPDATE) for all of them."""
+def _older(event_id: int, user_ids, version: int):
+    """The users' rows copied from before ``version``: the only ones it may replace."""
+    return Rsvp.objects.filter(event_id=event_id, user_id__in=user_ids, ledger_version__lt=version)
+
+
+def _set(event_id: int, user_ids, status: Status, version: int) -> None:
+    """New rows as they are; existing ones only where they are older than ``version``.
+
+    Two statements (an insert that skips existing rows, then a conditional
+    update): Django's upsert cannot say "only if older", and either order is
+    safe when two writes race, since each statement keeps the newer copy.
+    """
     now = timezone.now()
-    Rsvp.objects.bulk_create(
-        [Rsvp(event_id=event_id, user_id=u, status=status, updated_at=now) for u in user_ids],
-        update_conflicts=True,
-        unique_fields=["event", "user"],
-        update_fields=["status", "updated_at"],
+    rows = [
+        Rsvp(event_id=event_id, user_id=u, status=status, ledger_version=version, updated_at=now)
+        for u in user_ids
+    ]
+    Rsvp.objects.bulk_create(rows, ignore_conflicts=True)
+    _older(event_id, user_ids, version).update(
+        status=status, ledger_version=version, updated_at=now
     )
 
 
@@ -106,27 +119,33 @@ def _counts(event_id: int) -> tuple[int, int]:
 def reconcile(event_id: int) -> Repair:
     """Make the event's record say what its ledger says, row by row.
 
-    The rows are read before the ledger: a write that lands between the two
-    reads then shows in the ledger (and is copied) or in neither (and its own
-    record is left alone), but never only in the rows, where it would look
-    like a seat the ledger no longer has.
+    The ledger is read once, with its version; each row is rewritten only if
+    it was copied from an older version, so a write that lands meanwhile
+    keeps its own, newer copy.
     """
     rows = {r.user_id: r for r in Rsvp.objects.filter(event_id=event_id)}
-    truth = {a.user_id: Status.GOING for a in ledger.attendees(event_id)}
-    truth |= {user_id: Status.WAITING for user_id in ledger.waitlist(event_id)}
+    roster = ledger.roster(event_id)
+    if roster is None:
+        return Repair(event_id)
+    truth = {a.user_id: Status.GOING for a in roster.attendees}
+    truth |= {user_id: Status.WAITING for user_id in roster.waitlist}
     existing = set(get_user_model().objects.filter(pk__in=list(truth)).values_list("pk", flat=True))
     new = [
-        Rsvp(event_id=event_id, user_id=user_id, status=status)
+        Rsvp(event_id=event_id, user_id=user_id, status=status, ledger_version=roster.version)
         for user_id, status in truth.items()
         if user_id not in rows and user_id in existing
     ]
-    stale = [row for user_id, row in rows.items() if row.status != _expected(row, truth)]
-    now = timezone.now()
-    for row in stale:
-        row.status, row.updated_at = _expected(row, truth), now
     Rsvp.objects.bulk_create(new, ignore_conflicts=True)
-    Rsvp.objects.bulk_update(stale, ["status", "updated_at"])
-    return Repair(event_id, added=len(new), changed=len(stale))
+    stale: dict[Status, list[int]] = {}
+    for user_id, row in rows.items():
+        if row.status != (status := _expected(row, truth)):
+            stale.setdefault(status, []).append(user_id)
+    now = timezone.now()
+    for status, user_ids in stale.items():  # one statement per status, not per row
+        _older(event_id, user_ids, roster.version).update(
+            status=status, ledger_version=roster.version, updated_at=now
+        )
+    return Repair(event_id, added=len(new), changed=sum(map(len, stale.values())))
 
 
 def _expected(row: Rsvp, truth: dict[int, Status]) -> Status:

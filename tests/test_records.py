@@ -113,20 +113,34 @@ def test_check_ledger_repairs_every_event(organiser):
 
 
 @pytest.mark.django_db
-def test_a_write_landing_during_a_repair_is_not_undone(organiser, monkeypatch):
-    """Someone is seated (and recorded) just after the repair read the ledger."""
+def test_a_late_copy_never_overwrites_a_newer_one(organiser):
+    """A worker slow to record its RSVP must not undo the cancel recorded after it."""
     event = make_event(organiser, 3)
-    alice, bob = make_users(2, prefix="midrepair")
-    services.rsvp(event_id=event.pk, user_id=alice.pk)
-    read_ledger = ledger.attendees
+    (alice,) = make_users(1, prefix="late")
+    seated = ledger.add_attendee(event.pk, alice.pk)
+    services.cancel_rsvp(event_id=event.pk, user_id=alice.pk)
 
-    def read_then_someone_rsvps(event_id):
-        found = read_ledger(event_id)
-        monkeypatch.setattr(ledger, "attendees", read_ledger)
-        services.rsvp(event_id=event_id, user_id=bob.pk)
+    records.record(event.pk, alice.pk, seated, Status.CANCELLED)  # the RSVP's copy, late
+
+    assert statuses(event) == {alice.pk: "cancelled"}
+
+
+@pytest.mark.django_db
+def test_a_write_landing_during_a_repair_is_not_undone(organiser, monkeypatch):
+    """Alice's seat was never recorded; she cancels just after a repair read the ledger."""
+    event = make_event(organiser, 3)
+    (alice,) = make_users(1, prefix="midrepair")
+    ledger.add_attendee(event.pk, alice.pk)  # a crash before the record: no row
+    read_roster = ledger.roster
+
+    def read_then_alice_cancels(event_id):
+        found = read_roster(event_id)
+        monkeypatch.setattr(ledger, "roster", read_roster)
+        services.cancel_rsvp(event_id=event_id, user_id=alice.pk)
         return found
 
-    monkeypatch.setattr(ledger, "attendees", read_then_someone_rsvps)
+    monkeypatch.setattr(ledger, "roster", read_then_alice_cancels)
     records.reconcile(event.pk)
 
-    assert statuses(event) == {alice.pk: "going", bob.pk: "going"}
+    assert [a.user_id for a in ledger.attendees(event.pk)] == []
+    assert statuses(event) == {alice.pk: "cancelled"}
