@@ -59,14 +59,36 @@ def seats_of(event_ids: list[int]) -> dict[int, Seats]:
 
 
 def event_cards(events: list[Event], user: AbstractBaseUser | None = None) -> list[EventCard]:
-    """Each event's seats, and the viewer's seat or place, by key lookups.
+    """Cards for a list page: seats from the seat cache, the viewer's marks from the record.
 
-    A signed-in viewer gets exact seats with their own standing, in the same
-    lookup; anyone else seats at most ``SEATS_CACHE_SECONDS`` old.
+    Seats are at most ``SEATS_CACHE_SECONDS`` old. Whether the viewer goes or
+    waits comes from the SQL record, one query for the page; only a "waiting"
+    mark is confirmed in the ledger, which alone knows the place in line.
     """
+    seats = seat_cache.seats([e.pk for e in events], ledger.seats)
+    held = _held(events, user)
+    cards = []
+    for event in events:
+        if held.get(event.pk) == Rsvp.Status.WAITING:
+            cards.extend(_exact_cards([event], user))
+        else:
+            going = Standing(going=held.get(event.pk) == Rsvp.Status.GOING)
+            cards.append(_card(event, seats.get(event.pk), going))
+    return cards
+
+
+def _held(events: list[Event], user: AbstractBaseUser | None) -> dict[int, str]:
+    """The viewer's seats and places among ``events``, as the SQL record has them."""
     if not _signed_in(user):
-        seats = seat_cache.seats([e.pk for e in events], ledger.seats)
-        return [_card(e, seats.get(e.pk), None) for e in events]
+        return {}
+    rows = Rsvp.objects.filter(
+        user=user, event__in=events, status__in=[Rsvp.Status.GOING, Rsvp.Status.WAITING]
+    )
+    return dict(rows.values_list("event_id", "status"))
+
+
+def _exact_cards(events: list[Event], user: AbstractBaseUser) -> list[EventCard]:
+    """Exact seats and the user's exact standing: one key lookup per event."""
     cards = []
     for event in events:
         found = ledger.standing(event.pk, user.pk)
@@ -75,7 +97,11 @@ def event_cards(events: list[Event], user: AbstractBaseUser | None = None) -> li
 
 
 def event_card(event: Event, user: AbstractBaseUser | None = None) -> EventCard:
-    (card,) = event_cards([event], user)
+    """One event's page: exact for a signed-in viewer, whose buttons depend on it."""
+    if _signed_in(user):
+        (card,) = _exact_cards([event], user)
+        return card
+    (card,) = event_cards([event])
     return card
 
 
@@ -88,7 +114,8 @@ def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
     events = Event.objects.upcoming().filter(
         rsvps__user=user, rsvps__status__in=[Rsvp.Status.GOING, Rsvp.Status.WAITING]
     )
-    return [card for card in event_cards(list(events), user) if card.going or card.waiting]
+    cards = _exact_cards(list(events), user)
+    return [card for card in cards if card.going or card.waiting]
 
 
 def attendee_rows(event_id: int) -> list[AttendeeRow]:

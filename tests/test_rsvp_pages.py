@@ -212,3 +212,24 @@ def test_list_and_my_rsvps_show_places_on_waiting_lists(organiser):
     mine = unescape(bob_client.get(reverse("events:my_rsvps")).content.decode())
     assert "On waiting lists" in mine and "Packed" in mine and "Roomy" not in mine
     assert "#1 on the waiting list" in mine and "Leave the waiting list" in mine
+
+
+def test_list_marks_come_from_the_record_and_only_a_place_in_line_asks_the_ledger(
+    organiser, monkeypatch
+):
+    going_to, waiting_at = make_event(organiser, 1, title="Going"), make_event(organiser, 1)
+    make_event(organiser, 5, title="Other")
+    alice, bob = make_users(2, prefix="marks")
+    post_rsvp(logged_in(alice), waiting_at)
+    bob_client = logged_in(bob)
+    post_rsvp(bob_client, going_to)
+    post_rsvp(bob_client, waiting_at, "join_waitlist")
+    asked = []
+    monkeypatch.setattr(
+        ledger, "standing", lambda *args, f=ledger.standing: asked.append(args) or f(*args)
+    )
+
+    listing = unescape(bob_client.get(reverse("events:list")).content.decode())
+
+    assert listing.count("You're going") == 1 and "#1 on the waiting list" in listing
+    assert asked == [(waiting_at.pk, bob.pk)]
