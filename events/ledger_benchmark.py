@@ -175,3 +175,17 @@ def legacy_cancel_for_benchmark(event_id: int, user_id: int) -> bool:
 def legacy_events_of_for_benchmark(user_id: int) -> list[int]:
     """FOR BENCHMARKS ONLY: "My RSVPs" as it was before issue 8, a query over every ledger."""
     return [doc["_id"] for doc in _collection().find({"attendees": user_id}, {"_id": 1})]
+
+
+@_translate_errors
+def legacy_seats_for_benchmark(event_ids: list[int]) -> dict[int, Seats]:
+    """FOR BENCHMARKS ONLY: the home page's seats as read before issue 8.
+
+    One aggregation with ``$in`` on ``_id``, which the embedded server answers
+    by decoding every document of the collection.
+    """
+    pipeline = [
+        {"$match": {"_id": {"$in": list(event_ids)}}},
+        {"$project": {"capacity": 1, "taken": {"$size": "$attendees"}}},
+    ]
+    return {d["_id"]: Seats(d["capacity"], d["taken"]) for d in _collection().aggregate(pipeline)}

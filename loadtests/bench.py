@@ -48,7 +48,8 @@ started is stopped either way.
 Modules: ``bench_context`` (settings, the run's events, ids, users and
 problems), ``bench_measure`` (timing), ``bench_http`` (clicks on the page's
 forms), ``bench_levels`` (c-e), ``bench_profile`` (py-spy), ``bench_history``
-(f), ``bench_rush`` (g), ``bench_report`` (results.md, JSON, chart).
+and ``bench_history_report`` (f), ``bench_rush`` (g), ``bench_report`` (results.md,
+JSON, chart).
 """
 
 from __future__ import annotations

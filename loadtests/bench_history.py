@@ -1,4 +1,4 @@
-"""(f) One RSVP, one cancel and one "My RSVPs" as the site's history grows.
+"""(f) One RSVP, one cancel, one "My RSVPs" and the home page as the site's history grows.
 
 A site's history is its past events: each past event has a ledger document
 full with its 10 attendees, their 10 SQL RSVP records and, for the old form,
@@ -20,7 +20,12 @@ of their own (one per form):
   (``GET /api/me/rsvps/`` with a Bearer token), raw today
   (``selectors.upcoming_rsvps``: the SQL record, then one ledger key lookup per
   event) and raw as before (``ledger_benchmark.legacy_events_of_for_benchmark``:
-  ``find({"attendees": user})``).
+  ``find({"attendees": user})``);
+- the **home page** (``GET /``, anonymous: the first 20 upcoming events and
+  their seats): over HTTP as served (seats through the seat cache), raw
+  today (``ledger.seats`` of those events: a key lookup each, no cache) and
+  raw as before (``ledger_benchmark.legacy_seats_for_benchmark``: one
+  aggregation with ``$in`` on ``_id``).
 
 Samples are taken in turn (sample i of each form, the first form rotating), so
 a busy machine slows the forms alike. Every answer is checked, and each
@@ -30,25 +35,27 @@ ledger collection as the site, so both see the same history.
 
 from __future__ import annotations
 
-import statistics
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
 import requests
 
-from loadtests.bench_context import LEVEL_SAMPLES, TARGET_HISTORY_GROWTH, Bench, log, target
+from loadtests.bench_context import LEVEL_SAMPLES, Bench, log
+from loadtests.bench_history_report import (
+    FORMS,
+    MY_EVENTS,
+    OPS,
+    RSVPS_PER_PAST_EVENT,
+    HistoryLevel,
+    HistoryResult,
+)
 from loadtests.bench_http import IDLE_S, primed
 from loadtests.bench_measure import timed
 
 HISTORY_LEVELS = (1, 1_000, 10_000)  # past events on the site
-RSVPS_PER_PAST_EVENT = 10  # 100,000 past RSVPs at 10,000 past events
 HISTORY_USERS = 1_000  # the accounts those past RSVPs belong to
-MY_EVENTS = 3  # upcoming events the "My RSVPs" user holds a seat at
 WARM_SAMPLES = 2  # one unreported round at the first level
-OPS = {"rsvp": "RSVP", "cancel": "cancel", "my_rsvps": "My RSVPs"}
-FORMS = {"http": "HTTP", "raw": "raw today", "legacy": "raw before"}
 
 
 def users_needed() -> int:
@@ -178,11 +185,48 @@ class Reader:
         return ms, self.check(ids)
 
 
+class HomePage:
+    """An anonymous visitor of ``GET /``, and the seat reads behind it."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.url = f"{bench.site.url}/"
+        self.http = requests.Session()
+        self.last = 0.0
+
+    def _listed(self) -> list[int]:
+        from events.models import Event
+        from events.views import PAGE_SIZE
+
+        return list(Event.objects.upcoming().values_list("pk", flat=True)[:PAGE_SIZE])
+
+    def over_http(self) -> tuple[float, str | None]:
+        if time.monotonic() - self.last > IDLE_S:
+            self.http.close()
+        ms, response = timed(partial(self.http.get, self.url, timeout=120))
+        self.last = time.monotonic()
+        return ms, None if response.status_code == 200 else f"status {response.status_code}"
+
+    def _seats(self, read) -> tuple[float, str | None]:
+        ids = self._listed()
+        ms, seats = timed(partial(read, ids))
+        return ms, None if sorted(seats) == sorted(ids) else f"seats of {sorted(seats)}"
+
+    def today(self) -> tuple[float, str | None]:
+        from events import ledger
+
+        return self._seats(ledger.seats)
+
+    def before(self) -> tuple[float, str | None]:
+        from events import ledger_benchmark
+
+        return self._seats(ledger_benchmark.legacy_seats_for_benchmark)
+
+
 class LevelRun:
-    """One level's nine series: three operations, each over HTTP, raw today and raw before."""
+    """One level's series: each operation over HTTP, raw today and raw before."""
 
     def __init__(self, bench: Bench, reader: Reader, samples: int) -> None:
-        self.bench, self.reader = bench, reader
+        self.bench, self.reader, self.home = bench, reader, HomePage(bench)
         self.events = {form: bench.new_event(f"history {form}") for form in FORMS}
         self.ids = {form: bench.fresh_ids(samples) for form in ("raw", "legacy")}
         self.clickers = bench.take(samples)
@@ -209,9 +253,10 @@ class LevelRun:
         from events.ledger import Outcome
 
         rsvp = op == "rsvp"
-        if op == "my_rsvps":
-            read = {"http": self.reader.over_http, "raw": self.reader.today}
-            return read.get(form, self.reader.before)()
+        if op in ("my_rsvps", "home"):
+            reader = self.reader if op == "my_rsvps" else self.home
+            read = {"http": reader.over_http, "raw": reader.today}
+            return read.get(form, reader.before)()
         if form == "http":
             return self.click(*(("rsvp", "confirmed") if rsvp else ("cancel", "cancelled")), i)
         if form == "raw":
@@ -242,68 +287,8 @@ class LevelRun:
         return self.ms
 
 
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class HistoryLevel:
-    events: int
-    past_rsvps: int
-    ms: dict[str, dict[str, list[float]]]  # operation -> form -> samples
-
-    def median(self, op: str, form: str) -> float:
-        return statistics.median(self.ms[op][form])
-
-
-@dataclass
-class HistoryResult:
-    levels: list[HistoryLevel] = field(default_factory=list)
-
-    def growth(self, op: str, form: str) -> float:
-        costs = [lv.median(op, form) for lv in self.levels]
-        return max(costs) / min(costs)
-
-    def targets(self) -> list[dict]:
-        first, last = self.levels[0], self.levels[-1]
-        rows = []
-        for form in ("http", "raw"):
-            for op, name in OPS.items():
-                g = self.growth(op, form)
-                rows.append(
-                    target(
-                        f"{FORMS[form]} {name}: largest / smallest cost, {first.events:,} to"
-                        f" {last.events:,} past events ({last.past_rsvps:,} past RSVPs)",
-                        f"<= {TARGET_HISTORY_GROWTH}x",
-                        g,
-                        g <= TARGET_HISTORY_GROWTH,
-                        f"{g:.2f}x",
-                        f"over by {g - TARGET_HISTORY_GROWTH:.2f}x",
-                    )
-                )
-        return rows
-
-    def as_json(self) -> dict:
-        return {
-            "levels": [
-                {
-                    "past_events": lv.events,
-                    "past_rsvps": lv.past_rsvps,
-                    "median_ms": {
-                        op: {form: round(lv.median(op, form), 2) for form in FORMS} for op in OPS
-                    },
-                    "samples_ms": {
-                        op: {form: [round(x, 2) for x in xs] for form, xs in forms.items()}
-                        for op, forms in lv.ms.items()
-                    },
-                }
-                for lv in self.levels
-            ],
-            "growth": {op: {form: round(self.growth(op, form), 3) for form in FORMS} for op in OPS},
-        }
-
-
 def measure_history(bench: Bench) -> HistoryResult:
-    """Grow the history level by level; at each, time the nine series."""
+    """Grow the history level by level; at each, time every series."""
     history = History(bench)
     reader = Reader(bench, bench.take(1)[0][0])
     result = HistoryResult()
@@ -312,66 +297,11 @@ def measure_history(bench: Bench) -> HistoryResult:
         if n == 0:
             log("(f) warming up: not reported")
             LevelRun(bench, reader, WARM_SAMPLES).run(WARM_SAMPLES, "warm-up")
-        log(f"(f) RSVP, cancel, My RSVPs with {level:,} past events, {history.past_rsvps:,} RSVPs")
+        log(
+            f"(f) RSVP, cancel, My RSVPs, home page with {level:,} past events,"
+            f" {history.past_rsvps:,} RSVPs"
+        )
         label = f"{level:,} past events"
         ms = LevelRun(bench, reader, LEVEL_SAMPLES).run(LEVEL_SAMPLES, label)
         result.levels.append(HistoryLevel(level, history.past_rsvps, ms))
     return result
-
-
-# --------------------------------------------------------------------------- report
-
-
-def markdown(result: HistoryResult, samples: int) -> list[str]:
-    lines = [
-        "",
-        f'## (f) One RSVP, one cancel, one "My RSVPs" by the site\'s history (median of'
-        f" {samples}, one at a time)",
-        "",
-        f"History: past events, each full with {RSVPS_PER_PAST_EVENT} attendees (ledger"
-        " document, SQL RSVP records and, for the old form, `rsvp_times` documents), loaded in"
-        " bulk. RSVP and cancel: the same user RSVPs then cancels, on an upcoming event of each"
-        " form's own; over HTTP through the event page's forms. My RSVPs: a user with seats at"
-        f" {MY_EVENTS} upcoming events; over HTTP `GET /api/me/rsvps/` with a Bearer token; raw"
-        " today `selectors.upcoming_rsvps` (SQL record, then a ledger key lookup per event); raw"
-        ' before `find({"attendees": user})`. Raw before: the ledger as it was before issue 8'
-        " (guard in the filter, an upsert into `rsvp_times` per RSVP), on the same collection.",
-        "",
-        "### Today's form (ms)",
-        "",
-        "| past events | past RSVPs | HTTP RSVP | HTTP cancel | HTTP My RSVPs | raw RSVP"
-        " | raw cancel | raw My RSVPs |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    today = [(op, form) for form in ("http", "raw") for op in OPS]
-    for lv in result.levels:
-        costs = " | ".join(f"{lv.median(op, form):,.1f}" for op, form in today)
-        lines.append(f"| {lv.events:,} | {lv.past_rsvps:,} | {costs} |")
-    growth = " | ".join(f"{result.growth(op, form):.2f}x" for op, form in today)
-    lines += [f"| largest / smallest | | {growth} |", ""]
-    lines += [
-        "### Before and after issue 8, raw ledger (ms; same history, same run)",
-        "",
-        "| past events | past RSVPs | RSVP before | RSVP today | cancel before | cancel today"
-        " | My RSVPs before | My RSVPs today |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    pairs = [(op, form) for op in OPS for form in ("legacy", "raw")]
-    for lv in result.levels:
-        costs = " | ".join(f"{lv.median(op, form):,.1f}" for op, form in pairs)
-        lines.append(f"| {lv.events:,} | {lv.past_rsvps:,} | {costs} |")
-    growth = " | ".join(f"{result.growth(op, form):.2f}x" for op, form in pairs)
-    return [*lines, f"| largest / smallest | | {growth} |"]
-
-
-def panel(ax, result: HistoryResult) -> None:
-    events = [lv.events for lv in result.levels]
-    colours = {"rsvp": "#2d5bd7", "cancel": "#7c3aed", "my_rsvps": "#c2410c"}
-    for op, name in OPS.items():
-        for form, style in (("legacy", "s--"), ("raw", "o-"), ("http", "^:")):
-            values = [lv.median(op, form) for lv in result.levels]
-            ax.loglog(events, values, style, color=colours[op], label=f"{name}, {FORMS[form]}")
-    ax.set_title("(f) One op by past events on the site (10 RSVPs each)")
-    ax.set_xlabel("past events")
-    ax.set_ylabel("ms (median, one at a time)")
-    ax.legend(fontsize=7, ncol=2)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests import bench_history, bench_rush
+from loadtests import bench_history_report, bench_rush
 from loadtests.bench_context import TARGET_GROWTH, TARGET_P99_MS, TARGET_RATIO, target
-from loadtests.bench_history import HistoryResult
+from loadtests.bench_history_report import HistoryResult
 from loadtests.bench_measure import Level, Phase
 from loadtests.bench_rush import RushResult
 
@@ -228,7 +228,7 @@ def _waitlist_costs(report: Report) -> list[str]:
 def _history(report: Report) -> list[str]:
     if report.history is None:
         return []
-    return bench_history.markdown(report.history, report.settings["level_samples"])
+    return bench_history_report.markdown(report.history, report.settings["level_samples"])
 
 
 def _rush(report: Report) -> list[str]:
@@ -288,7 +288,7 @@ def chart(report: Report, path: Path) -> None:
     _rsvp_cost_panel(ax3, report)
     _waitlist_panel(ax4, report)
     for ax, part, panel in (
-        (ax5, report.history, bench_history.panel),
+        (ax5, report.history, bench_history_report.panel),
         (ax6, report.rush, bench_rush.panel),
     ):
         if part is None:
