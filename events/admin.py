@@ -1,4 +1,9 @@
-"""Organisers manage events here; seats, the waiting list and removals go through services."""
+"""Organisers manage events here; seats, the waiting list and removals go through services.
+
+A superuser sees and edits every event. Anyone else (staff in the Organisers
+group) sees and acts on only the events they organise: every admin view,
+action and lookup starts from ``get_queryset`` and the object permissions.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -59,6 +63,11 @@ class EventAdminForm(forms.ModelForm):
             self.fields["capacity"].initial = seats.capacity
             self.fields["waitlist"].initial = seats.waitlist_limit != 0
             self.fields["waitlist_limit"].initial = seats.waitlist_limit or None
+        organiser = self.fields.get("organiser")
+        if organiser is not None and self.instance.organiser_id:
+            # The present organiser stays a valid choice even if they have left
+            # the group since: saving the event must not fail on them.
+            organiser.queryset = selectors.organisers(also=self.instance.organiser_id)
 
     @property
     def ledger_waitlist_limit(self) -> int | None:
@@ -136,6 +145,54 @@ class EventAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    # --- Organisers kept apart ---------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        """The changelist, change and delete pages, actions and lookups all start here."""
+        events = super().get_queryset(request)
+        return events if request.user.is_superuser else events.filter(organiser=request.user)
+
+    def _may_touch(self, request: HttpRequest, obj: Event | None) -> bool:
+        # Checked again per object, so a view that fetched the event itself
+        # (or a future one) cannot act on someone else's.
+        return obj is None or request.user.is_superuser or obj.organiser_id == request.user.pk
+
+    def has_view_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return super().has_view_permission(request, obj) and self._may_touch(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_touch(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_touch(request, obj)
+
+    def get_list_filter(self, request: HttpRequest):
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [f for f in filters if not (isinstance(f, tuple) and f[0] == "organiser")]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Event | None = None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None or request.user.is_superuser:
+            return fieldsets
+        # A new event is its creator's (save_model): there is nothing to choose.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "organiser"]})
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Event | None = None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        # Only a superuser hands an event to someone else; a readonly field is
+        # left out of the form, so a posted organiser is ignored.
+        return readonly if request.user.is_superuser else [*readonly, "organiser"]
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "organiser":
+            kwargs["queryset"] = selectors.organisers()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         return {"organiser": request.user.pk, **super().get_changeform_initial_data(request)}
 
@@ -209,7 +266,9 @@ class EventAdmin(admin.ModelAdmin):
 
     def remove_attendee_view(self, request: HttpRequest, event_id: int, user_id: int):
         """Confirm, then take the seat away; the first in line gets it in the same write."""
-        event = get_object_or_404(Event, pk=event_id)
+        event = self.get_object(request, event_id)  # someone else's event: 404, as Django does
+        if event is None:
+            raise Http404("No such event.")
         if not self.has_change_permission(request, event):
             raise PermissionDenied
         row = next((r for r in selectors.attendee_rows(event_id) if r.user_id == user_id), None)
@@ -236,6 +295,8 @@ class EventAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/events/event/remove_attendee.html", context)
 
     def save_model(self, request, obj: Event, form, change: bool) -> None:
+        if not change and not request.user.is_superuser:
+            obj.organiser = request.user
         super().save_model(request, obj, form, change)
         if not change:
             services.open_ledger(

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db.models import Q, QuerySet
 
 from events import ledger, seat_cache
+from events.apps import ORGANISERS_GROUP
 from events.ledger import Seats, Standing
 from events.models import Event, Rsvp
 
@@ -130,6 +132,20 @@ def waitlist_rows(event_id: int) -> list[AttendeeRow]:
     user_ids = ledger.waitlist(event_id)
     users = get_user_model().objects.in_bulk(user_ids)
     return [AttendeeRow(users.get(user_id), user_id) for user_id in user_ids]
+
+
+def organisers(also: int | None = None) -> QuerySet:
+    """Who may organise an event: active superusers, and active staff in the Organisers group.
+
+    ``also`` keeps one more user in (an event's present organiser, who may have
+    left the group since), so that editing the event does not fail on them.
+    The group is matched by a subquery, not a join, so nobody is listed twice.
+    """
+    in_group = Group.objects.filter(name=ORGANISERS_GROUP).values("user")
+    may = Q(is_active=True) & (Q(is_superuser=True) | Q(is_staff=True, pk__in=in_group))
+    if also is not None:
+        may |= Q(pk=also)
+    return get_user_model().objects.filter(may).order_by("username")
 
 
 def check_ledger() -> None:

@@ -83,6 +83,23 @@ def make_event(organiser, capacity: int, *, days: float = 7, **fields) -> Event:
     )
 
 
+def change_form(event: Event, organiser, capacity: int) -> dict:
+    """The admin's event form as a browser would post it, for ``event`` as it stands."""
+    local = timezone.localtime(event.starts_at)
+    return {
+        "title": event.title,
+        "description": event.description,
+        "starts_at_0": local.strftime("%Y-%m-%d"),
+        "starts_at_1": local.strftime("%H:%M:%S"),
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "venue": event.venue,
+        "organiser": organiser.pk,
+        "capacity": capacity,
+        "waitlist": "on",
+    }
+
+
 def fire_together[T](calls: list[Callable[[], T]], timeout: float = 60) -> list[T]:
     """Run every call on a thread of its own, all released at the same instant.
 

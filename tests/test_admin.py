@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from events import ledger, services
 from events.models import Event
-from tests.helpers import make_event, make_users
+from tests.helpers import change_form, make_event, make_users
 
 pytestmark = pytest.mark.django_db
 
@@ -24,22 +24,6 @@ def admin_client_() -> tuple[Client, object]:
     client = Client()
     client.force_login(user)
     return client, user
-
-
-def change_form(event: Event, organiser, capacity: int) -> dict:
-    local = timezone.localtime(event.starts_at)
-    return {
-        "title": event.title,
-        "description": event.description,
-        "starts_at_0": local.strftime("%Y-%m-%d"),
-        "starts_at_1": local.strftime("%H:%M:%S"),
-        "ends_at_0": "",
-        "ends_at_1": "",
-        "venue": event.venue,
-        "organiser": organiser.pk,
-        "capacity": capacity,
-        "waitlist": "on",
-    }
 
 
 def fill(event: Event, count: int) -> list:
