@@ -30,27 +30,24 @@ the SQL record (``events.records``), never here.
 
 from __future__ import annotations
 
-import functools
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from django.conf import settings
-from pymongo import MongoClient, ReturnDocument
-from pymongo.collection import Collection
-from pymongo.errors import ConnectionFailure
+from pymongo import ReturnDocument
 
 from events import ledger_pipelines as pipelines
 
-COLLECTION = "rsvp_ledger"
+# The connection is the ledger's too: callers catch ``ledger.LedgerUnavailable``.
+from events.ledger_connection import COLLECTION as COLLECTION
+from events.ledger_connection import LedgerUnavailable as LedgerUnavailable
+from events.ledger_connection import collection as _collection
+from events.ledger_connection import ping as ping
+from events.ledger_connection import translate_errors as _translate_errors
+
 # Where seat times lived before they moved into the ledger; read once, by
 # ``upgrade_documents`` at migrate time.
 LEGACY_TIMES = "rsvp_times"
-
-
-class LedgerUnavailable(Exception):
-    """MongoDB cannot be reached; callers answer 503 and retry later."""
 
 
 class Outcome(StrEnum):
@@ -125,47 +122,6 @@ class Roster:
     version: int
 
 
-_client: MongoClient | None = None
-_client_uri: str = ""
-_client_lock = threading.Lock()
-
-
-def _collection(name: str = COLLECTION) -> Collection:
-    """A process-wide client, made on first use (after gunicorn forks)."""
-    global _client, _client_uri
-    uri = settings.MONGODB_URI
-    if _client is None or _client_uri != uri:
-        with _client_lock:
-            if _client is None or _client_uri != uri:
-                if not uri:
-                    raise LedgerUnavailable("MONGODB_URI is not set")
-                if _client is not None:
-                    _client.close()
-                timeout = settings.MONGODB_TIMEOUT_MS
-                _client = MongoClient(
-                    uri,
-                    tz_aware=True,
-                    serverSelectionTimeoutMS=timeout,
-                    connectTimeoutMS=timeout,
-                    socketTimeoutMS=max(timeout * 5, 10_000),
-                )
-                _client_uri = uri
-    return _client[settings.MONGODB_DB][name]
-
-
-def _translate_errors(fn):
-    """Turn any pymongo connection problem into LedgerUnavailable."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ConnectionFailure as exc:
-            raise LedgerUnavailable(str(exc)) from exc
-
-    return wrapper
-
-
 def _seats(doc: dict) -> Seats:
     return Seats(
         capacity=doc["capacity"],
@@ -218,11 +174,6 @@ def _result(doc: dict | None, user_id: int | None = None) -> Result:
 
 def _transition(event_id: int, pipeline: list[dict], user_id: int | None = None) -> Result:
     return _result(_write(event_id, pipeline), user_id)
-
-
-@_translate_errors
-def ping() -> None:
-    _collection().database.command("ping")
 
 
 @_translate_errors

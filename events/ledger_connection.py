@@ -1,0 +1,134 @@
+"""The ledger's connection to MongoDB: one client per process, and fast answers in an outage.
+
+Part of ``events.ledger`` (the only code that talks to MongoDB), kept apart
+so that module reads as the ledger's operations.
+
+**Failing fast.** pymongo waits up to ``MONGODB_TIMEOUT_MS`` to find a server
+before it gives up, and a request that waits holds one of gunicorn's
+threads: in an outage every request would take that long to get its 503, and
+the queue behind them longer still. So the first connection failure a
+process sees marks MongoDB down *for that process*: from then on every
+operation is refused at once (``LedgerUnavailable``, a 503 with
+``Retry-After``) without touching the network, while one caller at a time, at
+most every ``PROBE_EVERY_S``, asks the server with a short ping
+(``PROBE_TIMEOUT_S``). The first ping that is answered ends the outage, so the
+site recovers by itself within about ``PROBE_EVERY_S`` of the server coming
+back. Nothing is decided from this state but "do not try now".
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+import pymongo
+from django.conf import settings
+from pymongo import MongoClient
+from pymongo.collection import Collection
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+COLLECTION = "rsvp_ledger"
+PROBE_EVERY_S = 0.5
+PROBE_TIMEOUT_S = 0.5
+
+
+class LedgerUnavailable(Exception):
+    """MongoDB cannot be reached; callers answer 503 and retry later."""
+
+
+class _Outage:
+    """This process's view of whether MongoDB is down, and who may probe it."""
+
+    def __init__(self) -> None:
+        self.probe_at = 0.0  # 0: up; else when the next probe may run (monotonic)
+        self.probing = threading.Lock()
+
+    def begin(self) -> None:
+        self.probe_at = time.monotonic() + PROBE_EVERY_S
+
+    def end(self) -> None:
+        self.probe_at = 0.0
+
+    def check(self, client: MongoClient) -> None:
+        """Return if MongoDB may be asked; raise at once while it is known to be down."""
+        if not self.probe_at:
+            return
+        if time.monotonic() < self.probe_at or not self.probing.acquire(blocking=False):
+            raise LedgerUnavailable("MongoDB was unreachable a moment ago")
+        try:
+            with pymongo.timeout(PROBE_TIMEOUT_S):
+                client.admin.command("ping")
+        except PyMongoError as exc:
+            self.begin()
+            raise LedgerUnavailable(f"MongoDB is still unreachable: {exc}") from exc
+        finally:
+            self.probing.release()
+        self.end()
+
+
+_client: MongoClient | None = None
+_client_uri: str = ""
+_client_lock = threading.Lock()
+_outage = _Outage()
+
+
+def _connect(uri: str) -> MongoClient:
+    global _client, _client_uri, _outage
+    with _client_lock:
+        if _client is None or _client_uri != uri:
+            if not uri:
+                raise LedgerUnavailable("MONGODB_URI is not set")
+            if _client is not None:
+                _client.close()
+            timeout = settings.MONGODB_TIMEOUT_MS
+            _client = MongoClient(
+                uri,
+                tz_aware=True,
+                serverSelectionTimeoutMS=timeout,
+                connectTimeoutMS=timeout,
+                socketTimeoutMS=max(timeout * 5, 10_000),
+            )
+            _client_uri, _outage = uri, _Outage()
+    return _client
+
+
+def collection(name: str = COLLECTION) -> Collection:
+    """A collection of the process-wide client, made on first use (after gunicorn forks).
+
+    Raises ``LedgerUnavailable`` at once while this process knows MongoDB is down.
+    """
+    uri = settings.MONGODB_URI
+    client = _client if _client is not None and _client_uri == uri else _connect(uri)
+    _outage.check(client)
+    return client[settings.MONGODB_DB][name]
+
+
+def translate_errors(fn):
+    """Turn any pymongo connection problem into LedgerUnavailable, and remember the outage."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ConnectionFailure as exc:
+            _outage.begin()
+            raise LedgerUnavailable(str(exc)) from exc
+
+    return wrapper
+
+
+def ping() -> None:
+    """Raise ``LedgerUnavailable`` unless MongoDB answers within ``PROBE_TIMEOUT_S``.
+
+    For ``/healthz``, which must answer within its own short budget, also the
+    first time it finds the server gone.
+    """
+    try:
+        with pymongo.timeout(PROBE_TIMEOUT_S):
+            collection().database.command("ping")
+    except ConnectionFailure as exc:
+        _outage.begin()
+        raise LedgerUnavailable(str(exc)) from exc
+    except PyMongoError as exc:  # the budget ran out on the server's side
+        raise LedgerUnavailable(str(exc)) from exc
