@@ -5,11 +5,13 @@ ORGANISERS_GROUP = "Organisers"
 
 
 def _after_migrate(sender, **kwargs) -> None:
-    """Every deploy migrates: bring old ledgers up to date and make the organisers' group."""
+    """Every deploy migrates: the ledger's validator, old ledgers brought up to date,
+    and the organisers' group."""
     from django.contrib.auth.models import Group, Permission
 
     from events import ledger
 
+    ledger.ensure_schema()
     ledger.upgrade_documents()
     group, _ = Group.objects.get_or_create(name=ORGANISERS_GROUP)
     group.permissions.add(*Permission.objects.filter(content_type__app_label="events"))

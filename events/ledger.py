@@ -30,11 +30,13 @@ the SQL record (``events.records``), never here.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from pymongo import ReturnDocument
+from pymongo.errors import OperationFailure
 
 from events import ledger_pipelines as pipelines
 
@@ -44,10 +46,14 @@ from events.ledger_connection import LedgerUnavailable as LedgerUnavailable
 from events.ledger_connection import collection as _collection
 from events.ledger_connection import ping as ping
 from events.ledger_connection import translate_errors as _translate_errors
+from events.ledger_schema import LedgerDamaged as LedgerDamaged
+from events.ledger_schema import checked, ensure_validator, refused
 
 # Where seat times lived before they moved into the ledger; read once, by
 # ``upgrade_documents`` at migrate time.
 LEGACY_TIMES = "rsvp_times"
+
+logger = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
@@ -152,9 +158,12 @@ def _from_ms(ms: float | None) -> datetime | None:
 
 def _write(event_id: int, pipeline: list[dict]) -> dict | None:
     """Run one transition; the document it produced, or None if there is no such event."""
-    return _collection().find_one_and_update(
-        {"_id": event_id}, pipeline, return_document=ReturnDocument.AFTER
-    )
+    try:
+        return _collection().find_one_and_update(
+            {"_id": event_id}, pipeline, return_document=ReturnDocument.AFTER
+        )
+    except OperationFailure as exc:
+        raise refused(event_id, exc) from exc
 
 
 def _result(doc: dict | None, user_id: int | None = None) -> Result:
@@ -177,6 +186,12 @@ def _transition(event_id: int, pipeline: list[dict], user_id: int | None = None)
 
 
 @_translate_errors
+def ensure_schema() -> str:
+    """The ledger collection's validator (at migrate time); what was done."""
+    return ensure_validator(_collection().database)
+
+
+@_translate_errors
 def upgrade_documents() -> int:
     """Bring ledgers written by earlier versions to today's shape; how many changed.
 
@@ -191,6 +206,11 @@ def upgrade_documents() -> int:
     """
     changed = 0
     for doc in _collection().find({"seated_at": {"$exists": False}}):
+        try:
+            checked(doc, "capacity", "attendees")
+        except LedgerDamaged as exc:  # left for manage.py check_ledger; never guessed at
+            logger.error("not upgraded: %s", exc)
+            continue
         going, waiting = doc.get("attendees", []), doc.get("waitlist") or []
         times = {t["user"]: t["at"] for t in _collection(LEGACY_TIMES).find({"event": doc["_id"]})}
         seated_at = [float(_ms(times[u])) if u in times else None for u in going]
@@ -272,16 +292,30 @@ _COUNTS = {"capacity": 1, "taken": 1, "waiting": 1, "waitlist_limit": 1}
 def _counted(doc: dict) -> Seats:
     """Seats from the stored counts; a document never rewritten since has only lists."""
     if "taken" not in doc:
-        doc = _collection().find_one({"_id": doc["_id"]}) or doc
+        doc = checked(_collection().find_one({"_id": doc["_id"]}) or doc, "capacity", "attendees")
         return _seats(doc)
+    checked(doc, "capacity", "waiting")
     return Seats(doc["capacity"], doc["taken"], doc["waiting"], doc.get("waitlist_limit"))
 
 
 @_translate_errors
-def seats(event_ids: list[int]) -> dict[int, Seats]:
-    """Capacity, seats taken and people waiting per event: one key lookup each."""
-    found = (_collection().find_one({"_id": event_id}, _COUNTS) for event_id in event_ids)
-    return {doc["_id"]: _counted(doc) for doc in found if doc is not None}
+def seats(event_ids: list[int], *, skip_damaged: bool = True) -> dict[int, Seats]:
+    """Capacity, seats taken and people waiting per event: one key lookup each.
+
+    A damaged document is logged and left out, as a missing one is, so a
+    list of events still shows every other one; or, unless ``skip_damaged``,
+    raises ``LedgerDamaged``.
+    """
+    found = {}
+    for event_id in event_ids:
+        doc = _collection().find_one({"_id": event_id}, _COUNTS)
+        try:
+            found[event_id] = _counted(doc) if doc is not None else None
+        except LedgerDamaged as exc:
+            if not skip_damaged:
+                raise
+            logger.error("%s", exc)
+    return {event_id: seats for event_id, seats in found.items() if seats is not None}
 
 
 @_translate_errors
@@ -296,12 +330,17 @@ def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
     doc = _collection().find_one({"_id": event_id}, projection)
     if doc is None:
         return None
+    seats = _counted(doc)
+    checked(doc)
     mine = Standing(going=bool(doc.get("attendees")), position=_position(doc, user_id))
-    return _counted(doc), mine
+    return seats, mine
 
 
 def _attendees(doc: dict) -> list[Attendee]:
+    checked(doc, "attendees")
     times = doc.get("seated_at") or [None] * len(doc["attendees"])
+    if len(times) != len(doc["attendees"]):
+        raise LedgerDamaged(doc["_id"], "seated_at and attendees differ in length")
     return [
         Attendee(user_id, _from_ms(ms)) for user_id, ms in zip(doc["attendees"], times, strict=True)
     ]
@@ -321,11 +360,11 @@ def roster(event_id: int) -> Roster | None:
     doc = _collection().find_one({"_id": event_id}, projection)
     if doc is None:
         return None
-    return Roster(_attendees(doc), list(doc.get("waitlist") or []), doc.get("version", 1))
+    return Roster(_attendees(doc), list(checked(doc).get("waitlist") or []), doc.get("version", 1))
 
 
 @_translate_errors
 def waitlist(event_id: int) -> list[int]:
     """Who waits, first in line first."""
     doc = _collection().find_one({"_id": event_id}, {"waitlist": 1})
-    return list(doc.get("waitlist") or []) if doc else []
+    return list(checked(doc).get("waitlist") or []) if doc else []

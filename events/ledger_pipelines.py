@@ -77,9 +77,23 @@ _normalise = {
     }
 }
 
+
+# Guards fail closed on a damaged document: MongoDB orders every number below
+# every string, so a capacity stored as "2" would otherwise never be reached.
+# (The collection's validator refuses such documents where the server has one.)
+def _is_int(field: str) -> dict:
+    return {"$in": [{"$type": field}, ["int", "long"]]}
+
+
+_capacity_is_int = _is_int("$capacity")
+
 # A seat is free for the asker only if nobody is waiting for it.
 _seat_free_and_nobody_waits = {
-    "$and": [{"$lt": [_size(ATTENDEES), "$capacity"]}, {"$eq": [_size(WAITLIST), 0]}]
+    "$and": [
+        _capacity_is_int,
+        {"$lt": [_size(ATTENDEES), "$capacity"]},
+        {"$eq": [_size(WAITLIST), 0]},
+    ]
 }
 
 
@@ -98,7 +112,13 @@ def _first_match(*branches: tuple[dict, str], default: str) -> dict:
 
 def _promote(now_ms: float) -> list[dict]:
     promoted = "$last_write.promoted"
-    free = {"$max": [0, {"$subtract": ["$capacity", _size(ATTENDEES)]}]}
+    free = {
+        "$cond": [
+            _capacity_is_int,
+            {"$max": [0, {"$subtract": ["$capacity", _size(ATTENDEES)]}]},
+            0,
+        ]
+    }
     return [
         {"$set": {"last_write.promoted": {"$slice": [WAITLIST, free]}}},
         {
@@ -151,10 +171,11 @@ def take_seat(user_id: int, now_ms: float) -> list[dict]:
 
 def join_waitlist(user_id: int, now_ms: float) -> list[dict]:
     """The end of the list; a seat at once if one is free and nobody waits."""
-    list_is_capped = {
+    limit = "$waitlist_limit"
+    list_is_capped = {  # a limit that is not a number (damaged) caps it too: fail closed
         "$and": [
-            {"$ne": ["$waitlist_limit", None]},
-            {"$gte": [_size(WAITLIST), "$waitlist_limit"]},
+            {"$ne": [limit, None]},
+            {"$or": [{"$eq": [_is_int(limit), False]}, {"$gte": [_size(WAITLIST), limit]}]},
         ]
     }
     outcome = _first_match(

@@ -13,22 +13,32 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from events.ledger import LedgerUnavailable
+from events.ledger import LedgerDamaged, LedgerUnavailable
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = (LedgerUnavailable, OperationalError, InterfaceError)
 MESSAGE = "The site is briefly unavailable. Please try again in a moment."
+DAMAGED = (
+    "This event's seats cannot be read right now. The site's team has been told;"
+    " please try again later."
+)
 
 
 def unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
-    logger.warning("dependency unavailable on %s: %s", request.path, exc)
+    if isinstance(exc, LedgerDamaged):
+        # Not an outage: one event's data needs a person (manage.py check_ledger).
+        logger.error("event %s on %s: %s", exc.event_id, request.path, exc)
+        message = DAMAGED
+    else:
+        logger.warning("dependency unavailable on %s: %s", request.path, exc)
+        message = MESSAGE
     if request.path.startswith("/api/"):
-        response: HttpResponse = JsonResponse({"message": MESSAGE}, status=503)
+        response: HttpResponse = JsonResponse({"message": message}, status=503)
     else:
         # Rendered without the request: context processors would touch the
         # session and the database, which may be the thing that is down.
-        response = HttpResponse(render_to_string("503.html", {"message": MESSAGE}), status=503)
+        response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
     response["Retry-After"] = "5"
     return response
 

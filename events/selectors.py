@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -103,8 +104,9 @@ def event_card(event: Event, user: AbstractBaseUser | None = None) -> EventCard:
     if _signed_in(user):
         (card,) = _exact_cards([event], user)
         return card
-    (card,) = event_cards([event])
-    return card
+    # Unlike a list, the page of a damaged event says so (LedgerDamaged).
+    seats = seat_cache.seats([event.pk], partial(ledger.seats, skip_damaged=False))
+    return _card(event, seats.get(event.pk), None)
 
 
 def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:

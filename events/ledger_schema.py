@@ -1,0 +1,119 @@
+"""The ledger document's types: a validator in MongoDB and the same checks on every read.
+
+Part of ``events.ledger``. A ledger document damaged by hand or by an old
+bug (``capacity`` missing or a string, ``attendees`` null) must cost its own
+event only, and must never defeat a guard. Three layers:
+
+1. the collection's ``$jsonSchema`` validator, made at migrate time: the
+   server refuses any write (ours or anyone's) that would leave a document
+   of the wrong types. The embedded server applies a validator given when
+   the collection is created but has no ``collMod`` to add one later, so a
+   ledger collection made before the validator existed keeps none there (a
+   real MongoDB gets it on the next migrate);
+2. the guards in ``events.ledger_pipelines`` fail closed on wrong types, and a
+   write the server refuses on a damaged document is ``LedgerDamaged``;
+3. every read checks the fields it loaded (``checked``), so a page shows a
+   clear error for that event instead of crashing on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from pymongo.database import Database
+from pymongo.errors import CollectionInvalid, OperationFailure
+
+from events.ledger_connection import COLLECTION, LedgerUnavailable
+
+logger = logging.getLogger(__name__)
+
+_INT = ["int", "long"]
+_NUMBER = ["int", "long", "double"]
+
+VALIDATOR = {
+    "$jsonSchema": {
+        "bsonType": "object",
+        "required": ["capacity", "attendees"],
+        "properties": {
+            "capacity": {"bsonType": _INT, "minimum": 0},
+            "attendees": {"bsonType": "array", "items": {"bsonType": _INT}},
+            "seated_at": {"bsonType": "array", "items": {"bsonType": [*_NUMBER, "null"]}},
+            "waitlist": {"bsonType": ["array", "null"], "items": {"bsonType": _INT}},
+            "waitlist_limit": {"bsonType": [*_INT, "null"], "minimum": 0},
+            "taken": {"bsonType": _INT, "minimum": 0},
+            "waiting": {"bsonType": _INT, "minimum": 0},
+            "version": {"bsonType": _INT},
+            "last_write": {"bsonType": "object"},
+        },
+    }
+}
+
+
+class LedgerDamaged(LedgerUnavailable):
+    """One event's ledger document has the wrong shape; other events are unaffected."""
+
+    def __init__(self, event_id, problem: str) -> None:
+        super().__init__(f"ledger document of event {event_id} is damaged: {problem}")
+        self.event_id = event_id
+
+
+def _is_int(value, minimum: int | None = None) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (minimum is None or value >= minimum)
+    )
+
+
+def _ints(value) -> bool:
+    return isinstance(value, list) and all(map(_is_int, value))
+
+
+_CHECKS: dict[str, Callable[[object], bool]] = {
+    "capacity": lambda v: _is_int(v, 0),
+    "attendees": _ints,
+    "seated_at": lambda v: (
+        isinstance(v, list)
+        and all(x is None or (isinstance(x, int | float) and not isinstance(x, bool)) for x in v)
+    ),
+    "waitlist": lambda v: v is None or _ints(v),
+    "waitlist_limit": lambda v: v is None or _is_int(v, 0),
+    "taken": lambda v: _is_int(v, 0),
+    "waiting": lambda v: _is_int(v, 0),
+    "version": _is_int,
+}
+
+
+def checked(doc: dict, *required: str) -> dict:
+    """``doc`` if ``required`` are there and every field it has is of its type."""
+    missing = [name for name in required if name not in doc]
+    wrong = [name for name, ok in _CHECKS.items() if name in doc and not ok(doc[name])]
+    if missing or wrong:
+        problem = ", ".join([*(f"{n} missing" for n in missing), *(f"{n} wrong" for n in wrong)])
+        raise LedgerDamaged(doc.get("_id"), problem)
+    return doc
+
+
+def refused(event_id: int, exc: OperationFailure) -> LedgerDamaged:
+    """A transition the server refused: our pipelines are valid, so the document is not."""
+    return LedgerDamaged(event_id, f"the server refused the write ({exc.code}): {exc}")
+
+
+def ensure_validator(db: Database) -> str:
+    """Give the ledger collection its validator (run at migrate); say what was done."""
+    found = list(db.list_collections(filter={"name": COLLECTION}))
+    if not found:
+        try:
+            db.create_collection(COLLECTION, validator=VALIDATOR)
+            return "created with its validator"
+        except CollectionInvalid:  # another process made it just now
+            found = list(db.list_collections(filter={"name": COLLECTION}))
+    if found and found[0].get("options", {}).get("validator") == VALIDATOR:
+        return "validator in place"
+    try:
+        db.command("collMod", COLLECTION, validator=VALIDATOR)
+        return "validator set"
+    except OperationFailure as exc:
+        logger.warning("the ledger collection keeps no validator (%s); reads check types", exc)
+        return "no validator (this server has no collMod); guards and reads check types"
