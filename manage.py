@@ -3,22 +3,24 @@
 
 With MONGODB_URI unset, a command uses the embedded server already running
 for var/ (say, the one ``make run`` started) or starts one for as long as the
-command runs, so every command sees the same ledger as the site.
+command runs, so every command sees the same ledger as the site. Production
+(DJANGO_ENV=production) always sets MONGODB_URI.
 """
 
 import os
 import sys
-from pathlib import Path
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsite.settings")
-    if not os.environ.get("MONGODB_URI"):
+    from eventsite.env import IS_PRODUCTION, VAR_DIR, env_str
+
+    # Production names its MongoDB (the settings refuse to start without it);
+    # a command there never starts a ledger of its own.
+    if not env_str("MONGODB_URI") and not IS_PRODUCTION:
         from eventsite import embedded_mongo
 
-        base = Path(__file__).resolve().parent
-        var_dir = Path(os.environ.get("EVENTSITE_VAR_DIR", base / "var")).resolve()
-        uri, _process = embedded_mongo.ensure(var_dir)
+        uri, _process = embedded_mongo.ensure(VAR_DIR)
         os.environ["MONGODB_URI"] = uri
     from django.core.management import execute_from_command_line
 

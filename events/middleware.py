@@ -11,6 +11,7 @@ import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.context_processors import csp
 from django.template.loader import render_to_string
 
 from events.ledger import LedgerDamaged, LedgerUnavailable
@@ -37,8 +38,10 @@ def unavailable_response(request: HttpRequest, exc: BaseException) -> HttpRespon
         response: HttpResponse = JsonResponse({"message": message}, status=503)
     else:
         # Rendered without the request: context processors would touch the
-        # session and the database, which may be the thing that is down.
-        response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        # session and the database, which may be the thing that is down. The
+        # CSP nonce touches neither, and lets the page's inline style apply.
+        context = {"message": message, **csp(request)}
+        response = HttpResponse(render_to_string("503.html", context), status=503)
     response["Retry-After"] = "5"
     return response
 
@@ -50,7 +53,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return unavailable_response(request, exc)
     if request.path.startswith("/api/"):
         return JsonResponse({"message": "Something went wrong on our side."}, status=500)
-    return HttpResponse(render_to_string("500.html"), status=500)
+    return HttpResponse(render_to_string("500.html", csp(request)), status=500)
 
 
 class DependencyUnavailableMiddleware:

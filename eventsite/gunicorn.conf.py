@@ -1,19 +1,19 @@
-"""gunicorn settings, from the environment like the rest.
+"""gunicorn settings, from the environment like the rest (through eventsite/env.py).
 
 Threads matter more than processes here: an RSVP spends its time waiting on
 MongoDB, and several processes sharing the same ledger are what the
 concurrency tests need to prove correct.
 """
 
-import os
+from eventsite.env import env_int, env_str
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+bind = f"{env_str('HOST', '127.0.0.1')}:{env_str('PORT', '8000')}"
+workers = env_int("WEB_CONCURRENCY", 2)
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = env_int("GUNICORN_THREADS", 8)
 backlog = 2048
 timeout = 30
 graceful_timeout = 10
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+accesslog = env_str("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 control_socket_disable = True  # several sites (tests, load tests) may run side by side

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.tokens import issue_access_tokens
 from events import services
+from eventsite.env import env_str
 
 DEFAULT_PASSWORD = "loadtest-password"
 MIN_TOKEN_SECONDS = 3600  # a load test must not outlive its tokens
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, help="Write here instead of standard output.")
         parser.add_argument(
             "--api-url",
-            default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/api",
+            default=f"http://127.0.0.1:{env_str('PORT', '8000')}/api",
             help="Base URL of the API, written into the fixture (default: %(default)s).",
         )
         parser.add_argument("--prefix", default="loadtest-", help="Usernames are PREFIX0..N-1.")

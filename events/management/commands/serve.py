@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from eventsite.env import env_str
+
 
 class Command(BaseCommand):
     help = "Serve the site with gunicorn on http://127.0.0.1:$PORT (default 8000)."
@@ -26,7 +28,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         if not no_demo:
             call_command("seed_demo")
-        port = os.environ.get("PORT", "8000")
+        port = env_str("PORT", "8000")
         self.stdout.write(f"Serving on http://127.0.0.1:{port}/ (Ctrl-C stops everything)")
         config = settings.BASE_DIR / "eventsite" / "gunicorn.conf.py"
         gunicorn = subprocess.Popen(

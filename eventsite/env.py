@@ -1,0 +1,83 @@
+"""The one place that reads the environment.
+
+Settings (``eventsite/settings/``), ``manage.py`` and the gunicorn config read
+their variables through these helpers, so a variable is parsed one way
+everywhere and a malformed value stops the start with the variable's name
+instead of a bare ``ValueError`` from deep inside the settings.
+
+A value is read when a helper is called, not when this module is imported:
+``manage.py`` puts the embedded MongoDB's address into the environment after
+importing it.
+"""
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+FALSE_VALUES = frozenset({"", "0", "false", "no", "off"})
+
+
+def env_str(name: str, default: str = "") -> str:
+    """The variable as it is; ``default`` only when it is unset."""
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """1/true/yes/on or 0/false/no/off (any case; empty is off).
+
+    Anything else is refused rather than read as off: ``SECURE_COOKIES=ture``
+    must not quietly send cookies over plain HTTP.
+    """
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    value = value.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ImproperlyConfigured(f"{name} must be on or off (1/0, true/false, yes/no): {value!r}.")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated list; blanks around and between items are dropped."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_is_set(name: str) -> bool:
+    """Set to something other than blanks: what a required variable must be."""
+    return bool(os.environ.get(name, "").strip())
+
+
+# Where the site keeps local state: the SQLite database, the embedded
+# MongoDB's files, generated keys in development, collected static files.
+# Made here, so it exists wherever its path is known.
+VAR_DIR = Path(env_str("EVENTSITE_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# How the site is deployed. "development" (the default) needs no configuration
+# at all; "production" refuses to start without the variables a real
+# deployment needs (see eventsite/settings/production.py) and turns on the
+# HTTPS-only defaults (see eventsite/settings/security.py).
+ENVIRONMENTS = ("development", "production")
+ENVIRONMENT = env_str("DJANGO_ENV").strip().lower() or "development"
+if ENVIRONMENT not in ENVIRONMENTS:
+    # A typo such as "prod" must not quietly start a development site.
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {ENVIRONMENT!r}."
+    )
+IS_PRODUCTION = ENVIRONMENT == "production"

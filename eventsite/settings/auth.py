@@ -1,0 +1,81 @@
+"""Who is who: passwords, accounts (django-allauth) and the API's Bearer tokens."""
+
+import os
+
+from eventsite.env import VAR_DIR, env_bool, env_int, env_str
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# Accounts (django-allauth): log in with email or username and a password.
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+# allauth's login throttle (30/m per IP by default). A load test logs many users
+# in from one address, so the stack ``make loadtest`` starts raises it.
+ACCOUNT_RATE_LIMITS = {"login": env_str("LOGIN_RATE_LIMIT", "30/m/ip")}
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "events:list"
+ACCOUNT_LOGOUT_REDIRECT_URL = "events:list"
+
+
+def _jwt_private_key() -> str:
+    """Use HEADLESS_JWT_PRIVATE_KEY (PEM), else an RSA key generated once into var/.
+
+    Every worker and every manage.py command must sign and check tokens with
+    the same key, so a generated key is published with a hard link: a second
+    first start finds the finished file, never a half-written one. Production
+    always sets the variable (settings/production.py): hosts share no var/.
+    """
+    if key := env_str("HEADLESS_JWT_PRIVATE_KEY"):
+        return key.replace("\\n", "\n")  # PEMs often arrive on one line
+    key_file = VAR_DIR / "jwt_private_key.pem"
+    if not key_file.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        tmp = key_file.with_name(f"{key_file.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return key_file.read_text()
+
+
+# API tokens: django-allauth's headless mode with the JWT strategy, so logins,
+# refreshes and token checks are allauth's code. It adds allauth's JSON
+# endpoints under /_allauth/app/v1/ (login, token refresh, logout, ...); the
+# account pages keep working. Only the "app" client: browsers use the site's
+# own pages and their session cookie.
+HEADLESS_ONLY = False
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+HEADLESS_JWT_ALGORITHM = "RS256"
+HEADLESS_JWT_PRIVATE_KEY = _jwt_private_key()
+# At least an hour by default, so a load test's tokens outlive the test.
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = env_int("API_ACCESS_TOKEN_SECONDS", 3600)
+HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = env_int("API_REFRESH_TOKEN_SECONDS", 86400)
+# Access tokens are checked by signature and expiry alone (allauth's default):
+# no session lookup per API call. Logging out revokes the refresh token, and an
+# access token then lives out its lifetime.
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = env_bool("API_STATEFUL_TOKENS")
