@@ -1,7 +1,9 @@
 """Answer 503 with a plain message while MongoDB or the SQL database is down.
 
-Nothing is cached about the failure: the next request tries again, so the
-site recovers by itself as soon as the dependency is back.
+The site recovers by itself as soon as the dependency is back: the SQL
+database is tried again on the next request, MongoDB by the next probe
+(``events.ledger_connection``). A damaged ledger document (``LedgerDamaged``)
+also answers 503, with its own message, for that event only.
 """
 
 from __future__ import annotations
