@@ -2,8 +2,10 @@
 """Django's command-line utility, which also brings up the embedded MongoDB.
 
 With MONGODB_URI unset, a command uses the embedded server already running
-for var/ (say, the one ``make run`` started) or starts one for as long as the
-command runs, so every command sees the same ledger as the site.
+for var/ (say, the one ``make run`` started; while its supervisor restarts
+it, the command waits) or starts one for as long as the command runs, so
+every command sees the same ledger as the site. ``serve`` (``make run``)
+starts its own, under a supervisor that keeps it up.
 """
 
 import os
@@ -13,7 +15,7 @@ from pathlib import Path
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsite.settings")
-    if not os.environ.get("MONGODB_URI"):
+    if not os.environ.get("MONGODB_URI") and sys.argv[1:2] != ["serve"]:
         from eventsite import embedded_mongo
 
         base = Path(__file__).resolve().parent
