@@ -1,19 +1,24 @@
 """Run the site as deployed: migrate, collect static files, seed the demo, gunicorn.
 
-``make run`` calls this. manage.py has already brought up the embedded MongoDB
-(unless MONGODB_URI is set); gunicorn's workers inherit its address. Ctrl-C
-stops gunicorn and, with this process, the embedded server it started.
+``make run`` calls this. With MONGODB_URI unset it starts the embedded MongoDB
+under its supervisor (``eventsite.mongo_supervisor``), which restarts a server
+that dies on the same address and data file; gunicorn's workers inherit that
+address and reconnect by themselves. Ctrl-C (or SIGTERM, SIGHUP) stops
+gunicorn, then the supervisor and its server. If the supervisor gives up (the
+server crashes as soon as it starts), the site stops too.
 """
 
 import os
 import signal
 import subprocess
 import sys
+import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from eventsite import embedded_mongo, mongo_supervisor
 from eventsite.env import env_str
 
 
@@ -24,10 +29,38 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="Do not create demo data.")
 
     def handle(self, *args, no_demo: bool = False, **options) -> None:
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        if not no_demo:
-            call_command("seed_demo")
+        mongo = self._start_embedded_mongo() if not settings.MONGODB_URI else None
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+            if not no_demo:
+                call_command("seed_demo")
+            code = self._serve(mongo)
+        finally:
+            if mongo is not None:
+                embedded_mongo.stop(mongo)
+        if code:
+            sys.exit(code)
+
+    def _start_embedded_mongo(self) -> subprocess.Popen:
+        """The supervised embedded server for var/; its address goes to settings and gunicorn."""
+        var_dir = settings.VAR_DIR
+        if pid := mongo_supervisor.supervisor_pid(var_dir):
+            raise CommandError(
+                f"Another `make run` (pid {pid}) already serves {var_dir}: stop it first, "
+                "or give this one another EVENTSITE_VAR_DIR."
+            )
+        supervisor = mongo_supervisor.spawn(var_dir)
+        try:
+            uri = embedded_mongo.wait_until_up(var_dir, supervisor)
+        except embedded_mongo.EmbeddedMongoError as exc:
+            embedded_mongo.stop(supervisor)
+            raise CommandError(str(exc)) from exc
+        settings.MONGODB_URI = os.environ["MONGODB_URI"] = uri
+        return supervisor
+
+    def _serve(self, mongo: subprocess.Popen | None) -> int:
+        """gunicorn until it exits, a stop signal, or the embedded MongoDB's supervisor gives up."""
         port = env_str("PORT", "8000")
         self.stdout.write(f"Serving on http://127.0.0.1:{port}/ (Ctrl-C stops everything)")
         config = settings.BASE_DIR / "eventsite" / "gunicorn.conf.py"
@@ -40,8 +73,17 @@ class Command(BaseCommand):
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.default_int_handler)
         try:
-            sys.exit(gunicorn.wait())
+            while (code := gunicorn.poll()) is None:
+                if mongo is not None and mongo.poll() is not None:
+                    self.stderr.write(
+                        f"The embedded MongoDB's supervisor stopped (exit code {mongo.returncode}"
+                        "; see above): stopping the site."
+                    )
+                    embedded_mongo.stop(gunicorn, timeout=15)
+                    return 1
+                time.sleep(0.2)  # two children to watch; a signal ends the wait at once
+            return code
         except KeyboardInterrupt:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=15)
+            embedded_mongo.stop(gunicorn, timeout=15)
             self.stdout.write("Stopped.")
+            return 0
