@@ -21,6 +21,15 @@ from events import selectors, services
 from events.ledger import Outcome
 from events.models import Event
 
+NO_LEDGER_NOTICE = (
+    "This event has no ledger document, so nobody can RSVP to it. Enter a capacity and "
+    "save to open an empty one."
+)
+DAMAGED_HELP = (
+    "This event's ledger document is damaged, so its seats cannot be changed here: "
+    "run manage.py check_ledger."
+)
+
 
 def _limit(enabled: bool, limit: int | None) -> int | None:
     """The ledger's one number for the form's two fields: 0 off, None no cap."""
@@ -57,10 +66,13 @@ class EventAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.ledger_missing = False
         if self.instance.pk:
             seats = selectors.seats_of([self.instance.pk]).get(self.instance.pk)
+            if seats is None:
+                self._without_seats()
             seats = seats or selectors.NO_LEDGER
-            self.fields["capacity"].initial = seats.capacity
+            self.fields["capacity"].initial = None if self.ledger_missing else seats.capacity
             self.fields["waitlist"].initial = seats.waitlist_limit != 0
             self.fields["waitlist_limit"].initial = seats.waitlist_limit or None
         organiser = self.fields.get("organiser")
@@ -68,6 +80,16 @@ class EventAdminForm(forms.ModelForm):
             # The present organiser stays a valid choice even if they have left
             # the group since: saving the event must not fail on them.
             organiser.queryset = selectors.organisers(also=self.instance.organiser_id)
+
+    def _without_seats(self) -> None:
+        """No readable ledger: missing (a saved capacity reopens it) or damaged (hands off)."""
+        if selectors.has_ledger(self.instance.pk):
+            for name in ("capacity", "waitlist", "waitlist_limit"):
+                self.fields[name].disabled = True
+            self.fields["capacity"].help_text = DAMAGED_HELP
+        else:
+            self.ledger_missing = True
+            self.fields["capacity"].help_text = NO_LEDGER_NOTICE
 
     @property
     def ledger_waitlist_limit(self) -> int | None:
@@ -79,6 +101,9 @@ class EventAdminForm(forms.ModelForm):
         # so no one can take a seat between a check and the change.
         if not self.instance.pk or self.errors:
             return
+        if self.ledger_missing:
+            self._reopen()
+            return
         if "capacity" in self.changed_data:
             try:
                 services.set_capacity(
@@ -89,6 +114,15 @@ class EventAdminForm(forms.ModelForm):
                 return
         if {"waitlist", "waitlist_limit"} & set(self.changed_data):
             services.set_waitlist_limit(event_id=self.instance.pk, limit=self.ledger_waitlist_limit)
+
+    def _reopen(self) -> None:
+        # Insert-only: if a ledger appeared since the page was opened, it keeps its seats.
+        if not services.reopen_ledger(
+            event_id=self.instance.pk,
+            capacity=self.cleaned_data["capacity"],
+            waitlist_limit=self.ledger_waitlist_limit,
+        ):
+            self.add_error("capacity", "This event has a ledger by now: reload the page.")
 
 
 class TimeFilter(admin.SimpleListFilter):
@@ -294,10 +328,18 @@ class EventAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/events/event/remove_attendee.html", context)
 
+    def render_change_form(self, request, context, *args, **kwargs):
+        if getattr(context["adminform"].form, "ledger_missing", False):
+            self.message_user(request, NO_LEDGER_NOTICE, messages.WARNING)
+        return super().render_change_form(request, context, *args, **kwargs)
+
     def save_model(self, request, obj: Event, form, change: bool) -> None:
         if not change and not request.user.is_superuser:
             obj.organiser = request.user
         super().save_model(request, obj, form, change)
+        if change and form.ledger_missing:  # reopened by the form's clean (_reopen)
+            capacity = form.cleaned_data["capacity"]
+            self.message_user(request, f"Ledger reopened: capacity {capacity}, nobody going yet.")
         if not change:
             services.open_ledger(
                 event=obj,

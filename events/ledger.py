@@ -1,4 +1,4 @@
-"""The RSVP ledger in MongoDB: the only module that talks to MongoDB.
+"""The RSVP ledger in MongoDB: with its parts (``ledger_*``), the only code that talks to MongoDB.
 
 One document per event is the single source of truth for seats, who holds
 them and who waits for one (the reference note's shape, plus the list)::
@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from pymongo import ReturnDocument
-from pymongo.errors import OperationFailure
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from events import ledger_pipelines as pipelines
 
@@ -70,6 +70,9 @@ class Outcome(StrEnum):
     NOT_WAITING = "not_waiting"
     CAPACITY_SET = "capacity_set"
     CAPACITY_BELOW_GOING = "capacity_below_going"
+    # manage.py check_ledger --repair (events.ledger_audit)
+    REPAIRED = "repaired"
+    LEFT_AS_IS = "left_as_is"
     # Decided by events.services from the event's date, before the ledger is asked.
     EVENT_PAST = "event_past"
 
@@ -221,23 +224,46 @@ def upgrade_documents() -> int:
     return changed
 
 
+def _empty(capacity: int, waitlist_limit: int | None, version: int = 1) -> dict:
+    return {
+        "capacity": capacity,
+        "attendees": [],
+        "seated_at": [],
+        "waitlist": [],
+        "waitlist_limit": waitlist_limit,
+        "taken": 0,
+        "waiting": 0,
+        "version": version,
+    }
+
+
 @_translate_errors
 def create_event(event_id: int, capacity: int, waitlist_limit: int | None = None) -> None:
     """Open an empty ledger; a stale document under a reused id is replaced."""
-    _collection().replace_one(
-        {"_id": event_id},
-        {
-            "capacity": capacity,
-            "attendees": [],
-            "seated_at": [],
-            "waitlist": [],
-            "waitlist_limit": waitlist_limit,
-            "taken": 0,
-            "waiting": 0,
-            "version": 1,
-        },
-        upsert=True,
-    )
+    _collection().replace_one({"_id": event_id}, _empty(capacity, waitlist_limit), upsert=True)
+
+
+@_translate_errors
+def open_missing(
+    event_id: int, capacity: int, waitlist_limit: int | None = None, version: int = 1
+) -> bool:
+    """Open an empty ledger for an event that has none; False if one exists by now.
+
+    Insert-only: a document that appeared meanwhile (another repair, the
+    admin) keeps its seats, where ``create_event``'s replace would wipe them.
+    ``version``: where its count of writes starts.
+    """
+    try:
+        _collection().insert_one({"_id": event_id, **_empty(capacity, waitlist_limit, version)})
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+@_translate_errors
+def exists(event_id: int) -> bool:
+    """Whether the event has a ledger document at all, readable or not."""
+    return _collection().find_one({"_id": event_id}, {"_id": 1}) is not None
 
 
 @_translate_errors

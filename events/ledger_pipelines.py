@@ -110,17 +110,21 @@ def _first_match(*branches: tuple[dict, str], default: str) -> dict:
     }
 
 
-def _promote(now_ms: float) -> list[dict]:
+_free_seats = {
+    "$cond": [
+        _capacity_is_int,
+        {"$max": [0, {"$subtract": ["$capacity", _size(ATTENDEES)]}]},
+        0,
+    ]
+}
+
+
+def _promote(now_ms: float, when: dict | None = None) -> list[dict]:
+    """The head of the list takes every free seat (only if ``when`` holds, if given)."""
     promoted = "$last_write.promoted"
-    free = {
-        "$cond": [
-            _capacity_is_int,
-            {"$max": [0, {"$subtract": ["$capacity", _size(ATTENDEES)]}]},
-            0,
-        ]
-    }
+    heads = {"$slice": [WAITLIST, _free_seats]}
     return [
-        {"$set": {"last_write.promoted": {"$slice": [WAITLIST, free]}}},
+        {"$set": {"last_write.promoted": heads if when is None else {"$cond": [when, heads, []]}}},
         {
             "$set": {
                 "attendees": {"$concatArrays": [ATTENDEES, promoted]},
@@ -221,3 +225,86 @@ def set_capacity(capacity: int, now_ms: float) -> list[dict]:
     outcome = {"$cond": [fits, "capacity_set", "capacity_below_going"]}
     change = {"capacity": _if("capacity_set", capacity, "$capacity")}
     return _transition(outcome, [{"$set": change}], now_ms)
+
+
+# A repair touches only a document of the right types whose seat times run
+# beside its attendees, index for index: anything else needs a person, since
+# any change to it would guess who holds which seat since when.
+_sound = {
+    "$and": [
+        _capacity_is_int,
+        {"$isArray": ATTENDEES},
+        {"$isArray": SEATED_AT},
+        {"$eq": [_size(SEATED_AT), _size(ATTENDEES)]},
+    ]
+}
+
+
+def _first_seats() -> dict:
+    """Attendees and their seat times without repeats, each person's first seat kept."""
+    at = {"$arrayElemAt": [ATTENDEES, "$$this"]}
+    keep = {
+        "a": {"$concatArrays": ["$$value.a", [at]]},
+        "t": {"$concatArrays": ["$$value.t", [{"$arrayElemAt": [SEATED_AT, "$$this"]}]]},
+    }
+    return {
+        "$reduce": {
+            "input": {"$range": [0, _size(ATTENDEES)]},
+            "initialValue": {"a": [], "t": []},
+            "in": {"$cond": [{"$in": [at, "$$value.a"]}, "$$value", keep]},
+        }
+    }
+
+
+# Each person waits once, and not at all if they hold a seat (the seat is kept).
+_first_waiting = {
+    "$reduce": {
+        "input": WAITLIST,
+        "initialValue": [],
+        "in": {
+            "$cond": [
+                {"$or": [{"$in": ["$$this", "$$value"]}, _has("$$this", ATTENDEES)]},
+                "$$value",
+                _append("$$value", "$$this"),
+            ]
+        },
+    }
+}
+
+
+def repair_lists(now_ms: float) -> list[dict]:
+    """Repeats out of both lists and free seats to the first waiting; nobody loses a seat.
+
+    For ``manage.py check_ledger --repair``: a duplicate keeps its first
+    occurrence (and its seat time), someone both seated and waiting keeps the
+    seat, and ``_promote`` fills any seat left free while people wait. A
+    document that is not sound is left as it is (outcome ``left_as_is``).
+    ``last_write.removed`` says how many entries of each list were repeats.
+    """
+    repaired = {"$eq": [OUTCOME, "repaired"]}
+    kept = "$last_write.kept"
+    sizes = {"seats": _size(ATTENDEES), "waiting": _size(WAITLIST)}
+    return [
+        _normalise,
+        {"$set": {"last_write": {"outcome": {"$cond": [_sound, "repaired", "left_as_is"]}}}},
+        {"$set": {"last_write.before": sizes}},
+        {"$set": {"last_write.kept": {"$cond": [repaired, _first_seats(), None]}}},
+        {
+            "$set": {
+                "attendees": {"$cond": [repaired, f"{kept}.a", ATTENDEES]},
+                "seated_at": {"$cond": [repaired, f"{kept}.t", SEATED_AT]},
+            }
+        },
+        {"$set": {"waitlist": {"$cond": [repaired, _first_waiting, WAITLIST]}}},
+        {
+            "$set": {
+                "last_write.removed": {
+                    "seats": {"$subtract": ["$last_write.before.seats", _size(ATTENDEES)]},
+                    "waiting": {"$subtract": ["$last_write.before.waiting", _size(WAITLIST)]},
+                }
+            }
+        },
+        {"$unset": ["last_write.kept", "last_write.before"]},
+        *_promote(now_ms, when=repaired),
+        _count,
+    ]

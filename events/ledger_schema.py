@@ -85,13 +85,17 @@ _CHECKS: dict[str, Callable[[object], bool]] = {
 }
 
 
+def type_problems(doc: dict, *required: str) -> list[str]:
+    """What is wrong with the types of ``doc``: each of ``required`` missing, each field wrong."""
+    missing = [f"{name} missing" for name in required if name not in doc]
+    wrong = [f"{name} wrong" for name, ok in _CHECKS.items() if name in doc and not ok(doc[name])]
+    return [*missing, *wrong]
+
+
 def checked(doc: dict, *required: str) -> dict:
     """``doc`` if ``required`` are there and every field it has is of its type."""
-    missing = [name for name in required if name not in doc]
-    wrong = [name for name, ok in _CHECKS.items() if name in doc and not ok(doc[name])]
-    if missing or wrong:
-        problem = ", ".join([*(f"{n} missing" for n in missing), *(f"{n} wrong" for n in wrong)])
-        raise LedgerDamaged(doc.get("_id"), problem)
+    if problems := type_problems(doc, *required):
+        raise LedgerDamaged(doc.get("_id"), ", ".join(problems))
     return doc
 
 

@@ -5,8 +5,10 @@ event, by status). After each ledger write ``record`` copies what the write
 returned: the asker's standing and whoever the write promoted. A crash between
 the two writes leaves the record behind the ledger; ``record`` notices it on
 the event's next write (the ledger's counts and the record's disagree) and
-``reconcile`` rewrites the event's record from the ledger, which always wins.
-``manage.py check_ledger`` does the same for every event.
+``reconcile`` rewrites the event's record from the ledger, which always wins
+(``diff`` says what it would change without writing, ``apply`` writes it).
+``manage.py check_ledger`` reports the differences of every event; with
+``--repair`` it rewrites them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from events import ledger
@@ -116,6 +118,68 @@ def _counts(event_id: int) -> tuple[int, int]:
     return counts["going"], counts["waiting"]
 
 
+@dataclass(frozen=True)
+class RecordDiff:
+    """What the event's record must change to say what its ledger says (read, not written)."""
+
+    event_id: int
+    version: int  # the ledger document's version read
+    new: dict[int, Status]  # rows to add: user -> status
+    stale: dict[int, tuple[Status, Status]]  # rows to change: user -> (recorded, ledger's)
+
+    @property
+    def changes(self) -> list[tuple[int, Status | None, Status]]:
+        """(user, recorded status or None for no row, the ledger's), users in order."""
+        found = [(u, None, s) for u, s in self.new.items()]
+        found += [(u, was, now) for u, (was, now) in self.stale.items()]
+        return sorted(found)
+
+
+def diff(event_id: int) -> RecordDiff | None:
+    """What ``reconcile`` would change; None if the event has no ledger document.
+
+    Rows are read before the ledger: a write landing in between has its own
+    row with a newer version, which ``apply`` then leaves alone.
+    """
+    rows = {r.user_id: r for r in Rsvp.objects.filter(event_id=event_id)}
+    roster = ledger.roster(event_id)
+    if roster is None:
+        return None
+    # Someone in both lists (a damaged ledger) holds the seat: a repair keeps it.
+    truth = {user_id: Status.WAITING for user_id in roster.waitlist}
+    truth |= {a.user_id: Status.GOING for a in roster.attendees}
+    existing = set(get_user_model().objects.filter(pk__in=list(truth)).values_list("pk", flat=True))
+    new = {u: s for u, s in truth.items() if u not in rows and u in existing}
+    stale = {
+        user_id: (Status(row.status), status)
+        for user_id, row in rows.items()
+        if row.status != (status := _expected(row, truth))
+    }
+    return RecordDiff(event_id, roster.version, new, stale)
+
+
+def apply(found: RecordDiff) -> Repair:
+    """Write a diff: each row only if it was not copied from a newer version than the diff's.
+
+    A row copied from the very version the diff read, yet saying otherwise,
+    was changed by hand: it is rewritten too.
+    """
+    rows = [
+        Rsvp(event_id=found.event_id, user_id=u, status=s, ledger_version=found.version)
+        for u, s in found.new.items()
+    ]
+    Rsvp.objects.bulk_create(rows, ignore_conflicts=True)
+    by_status: dict[Status, list[int]] = {}
+    for user_id, (_, status) in found.stale.items():
+        by_status.setdefault(status, []).append(user_id)
+    now = timezone.now()
+    for status, user_ids in by_status.items():  # one statement per status, not per row
+        _older(found.event_id, user_ids, found.version + 1).update(
+            status=status, ledger_version=found.version, updated_at=now
+        )
+    return Repair(found.event_id, added=len(found.new), changed=len(found.stale))
+
+
 def reconcile(event_id: int) -> Repair:
     """Make the event's record say what its ledger says, row by row.
 
@@ -123,29 +187,23 @@ def reconcile(event_id: int) -> Repair:
     it was copied from an older version, so a write that lands meanwhile
     keeps its own, newer copy.
     """
-    rows = {r.user_id: r for r in Rsvp.objects.filter(event_id=event_id)}
-    roster = ledger.roster(event_id)
-    if roster is None:
-        return Repair(event_id)
-    truth = {a.user_id: Status.GOING for a in roster.attendees}
-    truth |= {user_id: Status.WAITING for user_id in roster.waitlist}
-    existing = set(get_user_model().objects.filter(pk__in=list(truth)).values_list("pk", flat=True))
-    new = [
-        Rsvp(event_id=event_id, user_id=user_id, status=status, ledger_version=roster.version)
-        for user_id, status in truth.items()
-        if user_id not in rows and user_id in existing
-    ]
-    Rsvp.objects.bulk_create(new, ignore_conflicts=True)
-    stale: dict[Status, list[int]] = {}
-    for user_id, row in rows.items():
-        if row.status != (status := _expected(row, truth)):
-            stale.setdefault(status, []).append(user_id)
-    now = timezone.now()
-    for status, user_ids in stale.items():  # one statement per status, not per row
-        _older(event_id, user_ids, roster.version).update(
-            status=status, ledger_version=roster.version, updated_at=now
-        )
-    return Repair(event_id, added=len(new), changed=sum(map(len, stale.values())))
+    found = diff(event_id)
+    return apply(found) if found is not None else Repair(event_id)
+
+
+def newest_version(event_id: int) -> int:
+    """The newest ledger version the event's record was copied from (0: no rows)."""
+    found = Rsvp.objects.filter(event_id=event_id).aggregate(newest=Max("ledger_version"))
+    return found["newest"] or 0
+
+
+def holding(event_id: int) -> dict[Status, list[int]]:
+    """Who the record says is going and waiting (for an event whose ledger is missing)."""
+    rows = Rsvp.objects.filter(event_id=event_id, status__in=HOLDING).order_by("pk")
+    found: dict[Status, list[int]] = {status: [] for status in HOLDING}
+    for user_id, status in rows.values_list("user_id", "status"):
+        found[Status(status)].append(user_id)
+    return found
 
 
 def _expected(row: Rsvp, truth: dict[int, Status]) -> Status:

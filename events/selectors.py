@@ -34,6 +34,7 @@ class EventCard:
     seats: Seats
     going: bool = False
     position: int | None = None
+    ledger_open: bool = True  # False: no ledger document (RSVPs are not open), or unreadable
 
     @property
     def waiting(self) -> bool:
@@ -53,12 +54,19 @@ def _signed_in(user: AbstractBaseUser | None) -> bool:
 
 def _card(event: Event, seats: Seats | None, standing: Standing | None) -> EventCard:
     standing = standing or Standing()
-    return EventCard(event, seats or NO_LEDGER, standing.going, standing.position)
+    return EventCard(
+        event, seats or NO_LEDGER, standing.going, standing.position, ledger_open=seats is not None
+    )
 
 
 def seats_of(event_ids: list[int]) -> dict[int, Seats]:
     """Exact seats, straight from the ledger (the admin's form and lists)."""
     return ledger.seats(event_ids)
+
+
+def has_ledger(event_id: int) -> bool:
+    """Whether the event has a ledger document, readable or damaged (the admin's form)."""
+    return ledger.exists(event_id)
 
 
 def event_cards(events: list[Event], user: AbstractBaseUser | None = None) -> list[EventCard]:

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
 from events import ledger, records, services
@@ -95,7 +96,7 @@ def test_a_crash_between_the_writes_is_repaired_by_the_events_next_write(organis
 
 
 @pytest.mark.django_db(transaction=True)
-def test_check_ledger_repairs_every_event(organiser):
+def test_check_ledger_reports_then_repairs_the_record(organiser):
     event = make_event(organiser, 1)
     alice, bob = make_users(2, prefix="check")
     services.rsvp(event_id=event.pk, user_id=alice.pk)
@@ -105,11 +106,17 @@ def test_check_ledger_repairs_every_event(organiser):
 
     assert statuses(event) == {alice.pk: "going", bob.pk: "waiting"}
     out = io.StringIO()
-    call_command("check_ledger", stdout=out)
-    assert f"event {event.pk}: 0 added, 2 changed" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("check_ledger", event=[event.pk], stdout=out)
+    assert (
+        f"event {event.pk}: record disagrees with the ledger: "
+        f"user {alice.pk}: going -> cancelled, user {bob.pk}: waiting -> going"
+    ) in out.getvalue()
+    assert statuses(event) == {alice.pk: "going", bob.pk: "waiting"}, "the audit writes nothing"
+    call_command("check_ledger", "--repair", event=[event.pk], stdout=out)
     assert statuses(event) == {alice.pk: "cancelled", bob.pk: "going"}
     call_command("check_ledger", event=[event.pk], stdout=out)
-    assert out.getvalue().endswith("1 events checked, 0 repaired.\n")
+    assert out.getvalue().endswith("1 event checked: no problems.\n")
 
 
 @pytest.mark.django_db

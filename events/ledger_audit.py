@@ -1,0 +1,200 @@
+"""What ``manage.py check_ledger`` looks for in ledger documents, and its repairs of them.
+
+Part of ``events.ledger`` (the only code that talks to MongoDB), kept apart
+so that module reads as the site's own operations. The sweep loads whole
+documents, and ``document_ids`` scans the collection: fine for a command,
+never for a page.
+
+Every repair is one atomic operation on one document by ``_id``: mending the
+lists is one ``find_one_and_update`` whose guard is in its pipeline
+(``ledger_pipelines.repair_lists``), and an orphan goes by
+``find_one_and_delete``, which returns exactly what it deleted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+
+from events import ledger_pipelines as pipelines
+from events.ledger import Outcome, Result, _collection, _now_ms, _result, _translate_errors, _write
+from events.ledger_schema import type_problems
+
+
+class Damage(StrEnum):
+    WRONG_TYPES = "wrong types"
+    ABOVE_CAPACITY = "attendees above capacity"
+    DUPLICATES = "duplicates"
+    IN_BOTH_LISTS = "people in both lists"
+    SEAT_TIMES = "seat times out of step"
+    COUNTS = "counts out of step"
+    FREE_SEAT = "a free seat while someone waits"
+
+
+# What one ``repair_lists`` write mends without taking anyone's seat or place.
+# The rest needs a person: who leaves an overbooked event, what a capacity of
+# "2" meant, or which seat time is whose, would be a guess.
+MENDABLE = frozenset({Damage.DUPLICATES, Damage.IN_BOTH_LISTS, Damage.COUNTS, Damage.FREE_SEAT})
+
+
+@dataclass(frozen=True)
+class Finding:
+    damage: Damage
+    detail: str
+    mendable: bool = False  # whether ``repair_lists`` mends it
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A removed document's people, as it held them."""
+
+    event_id: object
+    attendees: list
+    waitlist: list
+
+
+@dataclass(frozen=True)
+class ListRepair:
+    result: Result  # outcome REPAIRED, or LEFT_AS_IS for a document that was not sound
+    repeated_seats: int  # entries of attendees removed as repeats
+    dropped_waiting: int  # entries of the waiting list removed: repeats, or people seated
+
+    @property
+    def repaired(self) -> bool:
+        return self.result.outcome is Outcome.REPAIRED
+
+
+def users(ids) -> str:
+    return ", ".join(map(str, ids)) or "nobody"
+
+
+def _as_list(value) -> list:
+    """A field as a list, whatever a damaged document holds there."""
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """One document of the right types, as its checks read it."""
+
+    capacity: int
+    going: list[int]
+    waiting: list[int]
+    times: list | None
+    stored: tuple[int, int]  # the counts ``taken`` and ``waiting`` (the lists' sizes if absent)
+
+    @property
+    def seated(self) -> list[int]:
+        return list(dict.fromkeys(self.going))
+
+    @property
+    def in_line(self) -> list[int]:
+        """Who waits and holds no seat, each once, first in line first."""
+        return [u for u in dict.fromkeys(self.waiting) if u not in set(self.going)]
+
+
+def _repeats(items: list[int]) -> str:
+    counts = Counter(items)
+    return ", ".join(f"{u} x{counts[u]}" for u in dict.fromkeys(items) if counts[u] > 1)
+
+
+def _above_capacity(d: _Lists) -> str | None:
+    if len(d.seated) > d.capacity:
+        return f"{len(d.seated)} hold seats, capacity {d.capacity}"
+    return None
+
+
+def _duplicates(d: _Lists) -> str | None:
+    found = [("attendees", _repeats(d.going)), ("waiting list", _repeats(d.waiting))]
+    return "; ".join(f"{name} {repeats}" for name, repeats in found if repeats) or None
+
+
+def _in_both_lists(d: _Lists) -> str | None:
+    both = [u for u in dict.fromkeys(d.waiting) if u in set(d.going)]
+    if len(both) == 1:
+        return f"user {both[0]} holds a seat and waits"
+    return f"users {users(both)} hold a seat and wait" if both else None
+
+
+def _seat_times(d: _Lists) -> str | None:
+    if d.times is not None and len(d.times) != len(d.going):
+        return f"{len(d.times)} seat times for {len(d.going)} attendees"
+    return None
+
+
+def _counts(d: _Lists) -> str | None:
+    if d.stored != (len(d.going), len(d.waiting)):
+        taken, waiting = d.stored
+        return f"taken {taken}, waiting {waiting}; the lists hold {len(d.going)}, {len(d.waiting)}"
+    return None
+
+
+def _free_seat(d: _Lists) -> str | None:
+    if (free := d.capacity - len(d.seated)) > 0 and d.in_line:
+        return f"{free} free, {len(d.in_line)} waiting (first in line: user {d.in_line[0]})"
+    return None
+
+
+_CHECKS = {
+    Damage.ABOVE_CAPACITY: _above_capacity,
+    Damage.DUPLICATES: _duplicates,
+    Damage.IN_BOTH_LISTS: _in_both_lists,
+    Damage.SEAT_TIMES: _seat_times,
+    Damage.COUNTS: _counts,
+    Damage.FREE_SEAT: _free_seat,
+}
+
+
+def findings(doc: dict) -> list[Finding]:
+    """Everything wrong with one ledger document (no I/O)."""
+    if wrong := type_problems(doc, "capacity", "attendees"):
+        return [Finding(Damage.WRONG_TYPES, ", ".join(wrong))]
+    going, waiting = doc["attendees"], doc.get("waitlist") or []
+    stored = (doc.get("taken", len(going)), doc.get("waiting", len(waiting)))
+    lists = _Lists(doc["capacity"], going, waiting, doc.get("seated_at"), stored)
+    found = {damage: detail for damage, check in _CHECKS.items() if (detail := check(lists))}
+    # With seat times out of step the mending write leaves the document alone
+    # (its guard): dropping a repeat would guess whose time goes with it.
+    blocked = Damage.SEAT_TIMES in found
+    return [Finding(d, detail, d in MENDABLE and not blocked) for d, detail in found.items()]
+
+
+def people(doc: dict) -> str:
+    """Who a document seats and who waits there, for a person to read."""
+    going, waiting = _as_list(doc.get("attendees")), _as_list(doc.get("waitlist"))
+    return f"attendees: {users(going)}; waiting: {users(waiting)}"
+
+
+@_translate_errors
+def document_ids() -> set:
+    """The _id of every ledger document (a scan of the collection)."""
+    return {doc["_id"] for doc in _collection().find({}, {"_id": 1})}
+
+
+@_translate_errors
+def document(event_id) -> dict | None:
+    """One whole ledger document, as stored, unchecked."""
+    return _collection().find_one({"_id": event_id})
+
+
+@_translate_errors
+def repair_lists(event_id: int) -> ListRepair | None:
+    """Repeats out of both lists and free seats to the first waiting, in one write.
+
+    None if the document is gone. Nobody loses a seat or a place.
+    """
+    doc = _write(event_id, pipelines.repair_lists(_now_ms()))
+    if doc is None:
+        return None
+    removed = doc["last_write"].get("removed") or {}
+    return ListRepair(_result(doc), removed.get("seats", 0), removed.get("waiting", 0))
+
+
+@_translate_errors
+def remove_orphan(event_id) -> Orphan | None:
+    """Delete one document; who it held, as the delete found it (None if already gone)."""
+    doc = _collection().find_one_and_delete({"_id": event_id})
+    if doc is None:
+        return None
+    return Orphan(event_id, _as_list(doc.get("attendees")), _as_list(doc.get("waitlist")))
