@@ -15,6 +15,7 @@ alike. Usage::
 
     .venv/bin/python -m loadtests.probe_embedded --rounds 3
     .venv/bin/python -m loadtests.probe_embedded --only default workers=1
+    .venv/bin/python -m loadtests.probe_embedded --only workers=1 workers=1,validator
 
 A setting is a name and a JSON object of ``SQLiteEngine`` keyword arguments;
 the keys ``gc_threshold`` (a list) and ``gc_freeze`` (true) are applied to the
@@ -38,6 +39,7 @@ from pathlib import Path
 from pymongo import MongoClient, ReturnDocument
 
 from events.ledger_pipelines import take_seat
+from events.ledger_schema import VALIDATOR
 from eventsite import embedded_mongo
 
 SETTINGS: dict[str, dict] = {
@@ -46,6 +48,8 @@ SETTINGS: dict[str, dict] = {
     "workers=2": {"executor_workers": 2},
     "workers=1,outbox=16": {"executor_workers": 1, "change_outbox_max_entries": 16},
     "workers=1,gc": {"executor_workers": 1, "gc_threshold": [50_000, 50, 100], "gc_freeze": True},
+    # The ledger collection made with the site's $jsonSchema validator.
+    "workers=1,validator": {"executor_workers": 1, "validator": True},
 }
 
 WRITERS = 100
@@ -151,10 +155,14 @@ def latency(coll, attendees: int, ops: int) -> float:
 
 
 def measure(options: dict) -> dict[str, float]:
+    options = dict(options)
+    validated = options.pop("validator", False)
     with tempfile.TemporaryDirectory(prefix="probe-embedded-") as tmp:
         process, uri = start(Path(tmp), options)
         try:
             with MongoClient(uri, maxPoolSize=WRITERS + 10) as client:
+                if validated:
+                    client["probe"].create_collection("ledger", validator=VALIDATOR)
                 coll = client["probe"]["ledger"]
                 latency(coll, 10, 20)  # warm up
                 result = rush(coll)
