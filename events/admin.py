@@ -17,7 +17,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from events import selectors, services
+from events import selectors, services, times
+from events.forms import EventTimesForm
 from events.ledger import Outcome
 from events.models import Event
 
@@ -36,7 +37,7 @@ def _limit(enabled: bool, limit: int | None) -> int | None:
     return limit if enabled else 0
 
 
-class EventAdminForm(forms.ModelForm):
+class EventAdminForm(EventTimesForm):
     capacity = forms.IntegerField(min_value=0, help_text="Seats available in total.")
     waitlist = forms.BooleanField(
         label="waiting list",
@@ -57,12 +58,19 @@ class EventAdminForm(forms.ModelForm):
         fields = [
             "title",
             "description",
+            "time_zone",
             "starts_at",
             "ends_at",
+            "rsvp_deadline",
             "venue",
+            "online_url",
             "organiser",
             "attendees_public",
         ]
+        help_texts = {
+            "starts_at": "In the event's time zone.",
+            "ends_at": "Optional, in the event's time zone.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -150,7 +158,7 @@ class EventAdmin(admin.ModelAdmin):
     form = EventAdminForm
     list_display = [
         "title",
-        "starts_at",
+        "starts",
         "venue",
         "organiser",
         "capacity",
@@ -163,7 +171,8 @@ class EventAdmin(admin.ModelAdmin):
     list_select_related = ["organiser"]
     readonly_fields = ["attendee_list", "waitlist_list"]
     fieldsets = [
-        (None, {"fields": ["title", "description", "starts_at", "ends_at", "venue", "organiser"]}),
+        (None, {"fields": ["title", "description", "venue", "online_url", "organiser"]}),
+        ("When", {"fields": ["time_zone", "starts_at", "ends_at", "rsvp_deadline"]}),
         ("Seats", {"fields": ["capacity", "attendees_public", "attendee_list"]}),
         ("Waiting list", {"fields": ["waitlist", "waitlist_limit", "waitlist_list"]}),
     ]
@@ -237,6 +246,10 @@ class EventAdmin(admin.ModelAdmin):
         for event in events:
             event.ledger_seats = seats.get(event.pk)
         return changelist
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, event: Event) -> str:
+        return times.moment(event.starts_at, event.zone)
 
     @admin.display(description="capacity")
     def capacity(self, event: Event) -> int | str:

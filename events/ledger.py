@@ -73,8 +73,9 @@ class Outcome(StrEnum):
     # manage.py check_ledger --repair (events.ledger_audit)
     REPAIRED = "repaired"
     LEFT_AS_IS = "left_as_is"
-    # Decided by events.services from the event's date, before the ledger is asked.
+    # Decided by events.services from the event's dates, before the ledger is asked.
     EVENT_PAST = "event_past"
+    RSVPS_CLOSED = "rsvps_closed"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,19 @@
 """An event's descriptive fields. Its capacity and attendees live in the ledger."""
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+
+from events import times
+
+MARKDOWN_HELP = (
+    "Markdown: *italic*, **bold**, [a link](https://example.org), lists, ## headings, "
+    "`code`. HTML is shown as typed, not run."
+)
 
 
 class EventQuerySet(models.QuerySet):
@@ -13,10 +23,31 @@ class EventQuerySet(models.QuerySet):
 
 class Event(models.Model):
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
+    # An IANA name, not a choice list: the tz database changes with the
+    # system, and a migration must not freeze (or churn on) its contents.
+    time_zone = models.CharField(
+        max_length=64,
+        default=times.default_zone,
+        validators=[times.validate_zone],
+        help_text="Where the event happens: its times are entered and shown in this zone.",
+    )
     starts_at = models.DateTimeField("starts")
     ends_at = models.DateTimeField("ends", null=True, blank=True)
+    rsvp_deadline = models.DateTimeField(
+        "RSVPs close at",
+        null=True,
+        blank=True,
+        help_text="Optional, in the event's time zone. After it, nobody can RSVP or join the "
+        "waiting list; cancelling stays possible until the event starts.",
+    )
     venue = models.CharField(max_length=200)
+    online_url = models.URLField(
+        "join link",
+        max_length=500,
+        blank=True,
+        help_text="Optional, for an online event: shown only to people who are going.",
+    )
     organiser = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organised_events"
     )
@@ -37,9 +68,27 @@ class Event(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("events:detail", args=[self.pk])
 
+    def clean(self) -> None:
+        errors = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "The end must be after the start."
+        if self.starts_at and self.rsvp_deadline and self.rsvp_deadline > self.starts_at:
+            errors["rsvp_deadline"] = "RSVPs must close by the start of the event."
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def is_past(self) -> bool:
         return self.starts_at < timezone.now()
+
+    @property
+    def rsvps_closed(self) -> bool:
+        """Past the RSVP deadline: no new seats or places (those held can still be given up)."""
+        return self.rsvp_deadline is not None and self.rsvp_deadline <= timezone.now()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return times.zone(self.time_zone)
 
 
 class Rsvp(models.Model):

@@ -26,6 +26,7 @@ MESSAGES: dict[Outcome, str] = {
     Outcome.FULL: "Event is full",
     Outcome.UNKNOWN_EVENT: "Event not found",
     Outcome.EVENT_PAST: "This event has already started, so RSVPs are closed.",
+    Outcome.RSVPS_CLOSED: "RSVPs for this event have closed.",
     Outcome.CANCELLED: "Your RSVP is cancelled and your seat is free for someone else.",
     Outcome.NOT_GOING: "You have no RSVP for this event.",
     Outcome.WAITLISTED: (
@@ -47,12 +48,20 @@ class CapacityError(ValueError):
     """A capacity the ledger refused: below the number of people already going."""
 
 
-def _closed_or_missing(event_id: int) -> Outcome | None:
-    event = Event.objects.filter(pk=event_id).only("starts_at").first()
+def _closed_or_missing(event_id: int, *, taking: bool = False) -> Outcome | None:
+    """Why the event refuses this change before the ledger is asked, if it does.
+
+    ``taking``: the change would take a seat or a place, which the RSVP
+    deadline stops; giving one back stays possible until the event starts, so
+    someone who cannot come after all still frees their seat for the next in line.
+    """
+    event = Event.objects.filter(pk=event_id).only("starts_at", "rsvp_deadline").first()
     if event is None:
         return Outcome.UNKNOWN_EVENT
     if event.is_past:
         return Outcome.EVENT_PAST
+    if taking and event.rsvps_closed:
+        return Outcome.RSVPS_CLOSED
     return None
 
 
@@ -92,7 +101,7 @@ def _tell_promoted(event_id: int, result: Result) -> None:
 
 def rsvp(*, event_id: int, user_id: int) -> Result:
     """Give the user a seat if the event is open, has one free and nobody waits."""
-    if refusal := _closed_or_missing(event_id):
+    if refusal := _closed_or_missing(event_id, taking=True):
         return Result(refusal)
     return _after_write(event_id, ledger.add_attendee(event_id, user_id), user_id)
 
@@ -106,7 +115,7 @@ def cancel_rsvp(*, event_id: int, user_id: int) -> Result:
 
 def join_waitlist(*, event_id: int, user_id: int) -> Result:
     """A place at the end of the list, or a seat at once if one is free and nobody waits."""
-    if refusal := _closed_or_missing(event_id):
+    if refusal := _closed_or_missing(event_id, taking=True):
         return Result(refusal)
     return _after_write(event_id, ledger.join_waitlist(event_id, user_id), user_id)
 

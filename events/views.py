@@ -26,6 +26,7 @@ _LEVELS = {
     Outcome.NOT_GOING: messages.INFO,
     Outcome.FULL: messages.ERROR,
     Outcome.EVENT_PAST: messages.ERROR,
+    Outcome.RSVPS_CLOSED: messages.ERROR,
     Outcome.WAITLISTED: messages.SUCCESS,
     Outcome.LEFT_WAITLIST: messages.SUCCESS,
     Outcome.ALREADY_WAITING: messages.INFO,

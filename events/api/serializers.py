@@ -29,10 +29,28 @@ class EventSerializer(serializers.Serializer):
 class EventDetailSerializer(EventSerializer):
     """An event, its seats and the caller's seat or place on the waiting list."""
 
-    description = serializers.CharField(source="event.description")
+    description = serializers.CharField(
+        source="event.description", help_text="Markdown, as the organiser wrote it."
+    )
     end = serializers.DateTimeField(source="event.ends_at", allow_null=True)
+    time_zone = serializers.CharField(
+        source="event.time_zone",
+        help_text="The IANA name of the event's zone (`Europe/Berlin`): its pages show "
+        "its times in this zone.",
+    )
+    rsvp_deadline = serializers.DateTimeField(
+        source="event.rsvp_deadline",
+        allow_null=True,
+        help_text="After it, RSVPs and joins are refused (`rsvps_closed`); null: open "
+        "until the event starts.",
+    )
     going = serializers.BooleanField(
         required=False, help_text="Whether the caller holds a seat; only for a signed-in caller."
+    )
+    join_url = serializers.URLField(
+        source="event.online_url",
+        required=False,
+        help_text="An online event's join link: only for a caller who is going.",
     )
     waitlist_position = serializers.IntegerField(
         source="position",
@@ -49,6 +67,9 @@ class EventDetailSerializer(EventSerializer):
         request = self.context.get("request")
         if request is None or not request.user.is_authenticated:
             del data["going"], data["waitlist_position"]
+        # The link lets anyone in: it goes to the people holding a seat, no one else.
+        if not (data.get("going") and data["join_url"]):
+            del data["join_url"]
         return data
 
 
@@ -90,6 +111,7 @@ class ErrorSerializer(serializers.Serializer):
                     Outcome.FULL,
                     Outcome.ALREADY_GOING,
                     Outcome.EVENT_PAST,
+                    Outcome.RSVPS_CLOSED,
                     Outcome.UNKNOWN_EVENT,
                     Outcome.NOT_GOING,
                     Outcome.ALREADY_WAITING,

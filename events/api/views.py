@@ -36,6 +36,7 @@ REFUSED: dict[Outcome, int] = {
     Outcome.FULL: status.HTTP_409_CONFLICT,
     Outcome.ALREADY_GOING: status.HTTP_409_CONFLICT,
     Outcome.EVENT_PAST: status.HTTP_409_CONFLICT,
+    Outcome.RSVPS_CLOSED: status.HTTP_409_CONFLICT,
     Outcome.ALREADY_WAITING: status.HTTP_409_CONFLICT,
     Outcome.WAITLIST_CLOSED: status.HTTP_409_CONFLICT,
     Outcome.UNKNOWN_EVENT: status.HTTP_404_NOT_FOUND,
@@ -154,10 +155,12 @@ class RsvpView(APIView):
             201: SeatChangeSerializer,
             404: NOT_FOUND,
             409: _error(
-                "Full, already going, already waiting, or the event has started.",
+                "Full, already going, already waiting, RSVPs have closed, "
+                "or the event has started.",
                 Outcome.FULL,
                 Outcome.ALREADY_GOING,
                 Outcome.ALREADY_WAITING,
+                Outcome.RSVPS_CLOSED,
                 Outcome.EVENT_PAST,
             ),
             **BODY_ERRORS,
@@ -201,10 +204,11 @@ class WaitlistView(APIView):
             404: NOT_FOUND,
             409: _error(
                 "Already going, already waiting, the list is closed or full, "
-                "or the event has started.",
+                "RSVPs have closed, or the event has started.",
                 Outcome.ALREADY_GOING,
                 Outcome.ALREADY_WAITING,
                 Outcome.WAITLIST_CLOSED,
+                Outcome.RSVPS_CLOSED,
                 Outcome.EVENT_PAST,
             ),
             **BODY_ERRORS,
