@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: run test test-postgres lint format clean venv chromium bench loadtest
+.PHONY: run test test-postgres lint format clean venv chromium bench loadtest node
 
 $(PY):
 	@test -x "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 not found)"; exit 1; }
@@ -39,7 +39,16 @@ chromium:
 	  $$sudo apt-get update && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-test: $(VENV)/.dev chromium
+# Test tools from npm (axe-core, for tests/test_axe.py), exactly as package-lock.json
+# pins them; again whenever either file changes.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Debian's npm package" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+node: node_modules/.package-lock.json
+
+test: $(VENV)/.dev chromium node
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
@@ -47,7 +56,7 @@ test: $(VENV)/.dev chromium
 
 # The same suite on the production kind of SQL database: PostgreSQL (this
 # machine runs one on loopback; pytest-django makes and drops test_<name>).
-test-postgres: $(VENV)/.dev chromium
+test-postgres: $(VENV)/.dev chromium node
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/eventsite} $(PY) -m pytest
 
 lint: $(VENV)/.dev
@@ -81,4 +90,4 @@ loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run
 
 clean:
-	rm -rf $(VENV) var/test_db_*.sqlite3* .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules var/test_db_*.sqlite3* .pytest_cache .ruff_cache .hypothesis

@@ -7,12 +7,13 @@ Writes live in ``events.services``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from events import ledger, seat_cache
 from events.apps import ORGANISERS_GROUP
@@ -20,6 +21,15 @@ from events.ledger import Seats, Standing
 from events.models import Event, Rsvp
 
 NO_LEDGER = Seats(capacity=0, taken=0, waitlist_limit=0)
+# How long an event without an end time is taken to last, for "happening now":
+# a talk, a meetup or a workshop's afternoon. An organiser who means otherwise
+# sets the end.
+DEFAULT_DURATION = timedelta(hours=3)
+
+
+def ends_at(event: Event) -> datetime:
+    """When the event ends: its end time, or ``DEFAULT_DURATION`` after its start."""
+    return event.ends_at or event.starts_at + DEFAULT_DURATION
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,20 @@ class EventCard:
     @property
     def waiting(self) -> bool:
         return self.position is not None
+
+    @property
+    def happening_now(self) -> bool:
+        """Started and not yet ended (RSVPs are closed, people are there)."""
+        return self.event.starts_at <= timezone.now() < ends_at(self.event)
+
+    @property
+    def cancel_needs_confirmation(self) -> bool:
+        """Whether giving the seat back should be asked twice: the event is full.
+
+        Such a seat goes at once to the first waiting, or to the next click, so
+        the viewer may not get it back: one mis-tap must not cost it.
+        """
+        return self.going and self.seats.is_full
 
 
 @dataclass(frozen=True)
@@ -128,6 +152,35 @@ def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
     )
     cards = _exact_cards(list(events), user)
     return [card for card in cards if card.going or card.waiting]
+
+
+def happening_now(user: AbstractBaseUser | None = None) -> list[EventCard]:
+    """Events that have started and not ended, soonest end first, for the home page.
+
+    An event without an end lasts ``DEFAULT_DURATION``; both halves of the
+    filter start from the indexed ``starts_at``.
+    """
+    now = timezone.now()
+    events = Event.objects.filter(starts_at__lte=now).filter(
+        Q(ends_at__gt=now) | Q(ends_at__isnull=True, starts_at__gt=now - DEFAULT_DURATION)
+    )
+    return sorted(event_cards(list(events), user), key=lambda card: ends_at(card.event))
+
+
+def past_rsvps(user: AbstractBaseUser) -> QuerySet[Event]:
+    """Events that have started at which the user held a seat, latest first.
+
+    From the SQL record alone: once an event starts its list is final (no
+    cancel, no promotion), so the record's "going" is what the ledger held.
+    """
+    return Event.objects.filter(
+        starts_at__lt=timezone.now(), rsvps__user=user, rsvps__status=Rsvp.Status.GOING
+    ).order_by("-starts_at", "-pk")
+
+
+def past_cards(events: list[Event]) -> list[EventCard]:
+    """Cards for past RSVPs: no seats to show, the viewer held one."""
+    return [EventCard(event, NO_LEDGER, going=True) for event in events]
 
 
 def attendee_rows(event_id: int) -> list[AttendeeRow]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.db import DatabaseError, transaction
+from django.utils.translation import ngettext
 
 from events import ledger, ledger_audit, notifications, records, seat_cache
 from events.ledger import Outcome, Result, Seats
@@ -221,7 +222,12 @@ def set_capacity(*, event_id: int, capacity: int) -> Seats:
     if result.outcome is Outcome.CAPACITY_BELOW_GOING:
         going = result.seats.taken
         raise CapacityError(
-            f"{going} people are already going, so capacity cannot be lower than {going}."
+            ngettext(
+                "%(going)d person is already going, so capacity cannot be lower than %(going)d.",
+                "%(going)d people are already going, so capacity cannot be lower than %(going)d.",
+                going,
+            )
+            % {"going": going}
         )
     _after_write(event_id, result)
     return result.seats

@@ -7,9 +7,11 @@ app_name = "events"
 urlpatterns = [
     path("", views.event_list, name="list"),
     path("events/<int:pk>/", views.event_detail, name="detail"),
+    path("events/<int:pk>/seats/", views.event_seats, name="seats"),
     path("events/<int:pk>/rsvp/", views.rsvp, name="rsvp"),
     path("events/<int:pk>/cancel/", views.cancel_rsvp, name="cancel"),
     path("events/<int:pk>/waitlist/", views.join_waitlist, name="join_waitlist"),
     path("events/<int:pk>/waitlist/leave/", views.leave_waitlist, name="leave_waitlist"),
     path("me/rsvps/", views.my_rsvps, name="my_rsvps"),
+    path("me/rsvps/past/", views.my_past_rsvps, name="my_past_rsvps"),
 ]

@@ -1,4 +1,4 @@
-"""Pages. Each view reads the request, calls one service, and renders."""
+"""Pages. Each view reads the request, calls one service or selector, and renders."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from events import selectors, services
+from events.errors import allow
 from events.ledger import LedgerUnavailable, Outcome
 from events.models import Event
 
@@ -33,24 +34,53 @@ _LEVELS = {
     Outcome.NOT_WAITING: messages.INFO,
     Outcome.WAITLIST_CLOSED: messages.ERROR,
 }
+# Outcomes whose message says where the viewer stands: the event page then
+# leaves out its own status line, so "You're going" is said once.
+_STANDING_SAID = {
+    f"outcome-{outcome}"
+    for outcome in (
+        Outcome.CONFIRMED,
+        Outcome.ALREADY_GOING,
+        Outcome.WAITLISTED,
+        Outcome.ALREADY_WAITING,
+    )
+}
 
 
-@require_GET
+@allow("GET")
 def event_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(Event.objects.upcoming(), PAGE_SIZE).get_page(request.GET.get("page"))
     cards = selectors.event_cards(list(page.object_list), request.user)
-    return render(request, "events/event_list.html", {"page": page, "cards": cards})
+    # Started events leave the upcoming list; until they end they head its first page.
+    happening = selectors.happening_now(request.user) if page.number == 1 else []
+    context = {"page": page, "cards": cards, "happening": happening}
+    return render(request, "events/event_list.html", context)
 
 
-@require_GET
+@allow("GET")
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(Event.objects.select_related("organiser"), pk=pk)
     card = selectors.event_card(event, request.user)
     attendees = selectors.attendee_rows(event.pk) if event.attendees_public else None
-    return render(request, "events/event_detail.html", {"card": card, "attendees": attendees})
+    # Reading the messages here leaves them to the template, which shows them.
+    said = any(m.extra_tags in _STANDING_SAID for m in messages.get_messages(request))
+    context = {"card": card, "attendees": attendees, "standing_said": said}
+    return render(request, "events/event_detail.html", context)
+
+
+@never_cache
+@allow("GET")
+def event_seats(request: HttpRequest, pk: int) -> HttpResponse:
+    """The event page's seat line and buttons alone, for its live update (live-seats.js)."""
+    event = get_object_or_404(Event, pk=pk)
+    card = selectors.event_card(event, request.user)
+    return render(request, "events/_live_seats.html", {"card": card})
 
 
 def _seat_action(request: HttpRequest, pk: int, action) -> HttpResponse:
+    if request.method != "POST":
+        # A reload of a POST's answer, or a shared link: the event page, not an error.
+        return redirect("events:detail", pk=pk)
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("events:detail", args=[pk]))
     result = action(event_id=pk, user_id=request.user.pk)
@@ -65,33 +95,52 @@ def _seat_action(request: HttpRequest, pk: int, action) -> HttpResponse:
     return redirect("events:detail", pk=pk)
 
 
-@require_POST
+@allow("GET", "POST")
 def rsvp(request: HttpRequest, pk: int) -> HttpResponse:
     return _seat_action(request, pk, services.rsvp)
 
 
-@require_POST
+@allow("GET", "POST")
 def cancel_rsvp(request: HttpRequest, pk: int) -> HttpResponse:
-    return _seat_action(request, pk, services.cancel_rsvp)
+    """POST cancels at once; GET asks first (the event page links here when a seat is scarce)."""
+    if request.method == "POST":
+        return _seat_action(request, pk, services.cancel_rsvp)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    event = get_object_or_404(Event, pk=pk)
+    card = selectors.event_card(event, request.user)
+    if not card.going or event.is_past:  # nothing to give back: the page says why
+        return redirect(event)
+    return render(request, "events/cancel_confirm.html", {"card": card})
 
 
-@require_POST
+@allow("GET", "POST")
 def join_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
     return _seat_action(request, pk, services.join_waitlist)
 
 
-@require_POST
+@allow("GET", "POST")
 def leave_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
     return _seat_action(request, pk, services.leave_waitlist)
 
 
-@require_GET
+@allow("GET")
 @login_required
 def my_rsvps(request: HttpRequest) -> HttpResponse:
     cards = selectors.upcoming_rsvps(request.user)
     going = [card for card in cards if card.going]
     waiting = [card for card in cards if card.waiting]
-    return render(request, "events/my_rsvps.html", {"going": going, "waiting": waiting})
+    context = {"tab": "upcoming", "going": going, "waiting": waiting}
+    return render(request, "events/my_rsvps.html", context)
+
+
+@allow("GET")
+@login_required
+def my_past_rsvps(request: HttpRequest) -> HttpResponse:
+    events = selectors.past_rsvps(request.user)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"tab": "past", "page": page, "past": selectors.past_cards(list(page.object_list))}
+    return render(request, "events/my_rsvps.html", context)
 
 
 @never_cache

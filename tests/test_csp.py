@@ -157,6 +157,33 @@ def test_event_page_and_my_rsvps_obey_the_policy(full_event):
     assert any(url.startswith("/static/js/rsvp.") for url in page.resources)
 
 
+def test_attendee_pages_obey_the_policy(full_event):
+    """The pages of issue 10: cancel confirmation, past RSVPs, the live fragment, account pages."""
+    event, going, _ = full_event
+    client = logged_in(going)
+    pages = [
+        reverse("events:cancel", args=[event.pk]),
+        reverse("events:my_past_rsvps"),
+        reverse("events:seats", args=[event.pk]),
+        reverse("account_email"),
+        reverse("account_change_password"),
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_obeys_policy(response)
+    page = assert_obeys_policy(client.get(event.get_absolute_url()))
+    assert any(url.startswith("/static/js/live-seats.") for url in page.resources)
+    wrong_method = client.put(event.get_absolute_url())
+    assert wrong_method.status_code == 405
+    assert_obeys_policy(wrong_method)
+    stale = Client(enforce_csrf_checks=True)
+    stale.force_login(going)
+    refused = stale.post(reverse("events:rsvp", args=[event.pk]))
+    assert refused.status_code == 403 and b"out of date" in refused.content
+    assert_obeys_policy(refused)
+
+
 def test_admin_pages_obey_the_policy(full_event, organiser):
     event, going, _ = full_event
     client = logged_in(organiser)

@@ -147,10 +147,30 @@ def test_rsvp_to_unknown_event_is_404(alice_bob):
     assert response.status_code == 404
 
 
-def test_get_on_rsvp_url_is_405(organiser, alice_bob):
+@pytest.mark.parametrize("action", ["rsvp", "join_waitlist", "leave_waitlist"])
+def test_get_on_a_seat_url_leads_to_the_event_page(organiser, alice_bob, action):
+    """A reload of a POST's answer, or a shared link: the page, never an empty 405."""
     event = make_event(organiser, 5)
-    response = logged_in(alice_bob[0]).get(reverse("events:rsvp", args=[event.pk]))
+    for client in (Client(), logged_in(alice_bob[0])):
+        response = client.get(reverse(f"events:{action}", args=[event.pk]))
+        assert response.status_code == 302
+        assert response["Location"] == event.get_absolute_url()
+    assert ledger.attendees(event.pk) == [] and ledger.waitlist(event.pk) == []
+
+
+def test_other_methods_get_the_sites_405_page(organiser, alice_bob):
+    event = make_event(organiser, 5)
+    client = logged_in(alice_bob[0])
+    for url in (reverse("events:rsvp", args=[event.pk]), event.get_absolute_url()):
+        response = client.put(url)
+        assert response.status_code == 405
+        page = response.content.decode()
+        assert "This address can't do that" in unescape(page) and 'class="topbar"' in page
+    assert response["Allow"] == "GET, HEAD"
+    # The API's 405 stays JSON.
+    response = client.put(f"/api/events/{event.pk}/rsvp")
     assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
 
 
 def test_past_event_refuses_rsvp(organiser, alice_bob):

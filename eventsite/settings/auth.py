@@ -21,6 +21,8 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
+# The site's labels ("Username or email") and every sign-up error on the first try.
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}
 # allauth's login throttle (30/m per IP by default). A load test logs many users
 # in from one address, so the stack ``make loadtest`` starts raises it.
 ACCOUNT_RATE_LIMITS = {"login": env_str("LOGIN_RATE_LIMIT", "30/m/ip")}

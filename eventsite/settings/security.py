@@ -32,6 +32,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", IS_P
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", IS_PRODUCTION)
 
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", IS_PRODUCTION)
+# A stale tab (logged out and in elsewhere rotates the token) gets the site's
+# page saying so, with a way back, instead of Django's bare one.
+CSRF_FAILURE_VIEW = "events.errors.csrf_failure"
 
 # Content Security Policy (Django's ContentSecurityPolicyMiddleware), in every
 # environment so that development and the tests see what production serves.

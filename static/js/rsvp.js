@@ -8,8 +8,35 @@ document.addEventListener("submit", (event) => {
     return;
   }
   form.dataset.submitting = "1";
-  for (const button of form.querySelectorAll("button")) {
-    button.disabled = true;
-    button.setAttribute("aria-busy", "true");
+  for (const control of form.querySelectorAll("button, [data-confirm-submit]")) {
+    control.disabled = true;
+    control.setAttribute("aria-disabled", "true");
+    control.setAttribute("aria-busy", "true");
+  }
+});
+
+// Giving back a scarce seat asks first. Without JavaScript the link opens a
+// confirmation page; with it, a dialog asks and its form posts at once.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("[data-confirm-submit]");
+  if (!link) return;
+  event.preventDefault();
+  const form = link.closest("form");
+  if (form.dataset.submitting) return;
+  if (window.confirm(form.dataset.confirm)) form.requestSubmit();
+});
+
+// The account menu (a <details>) closes on Escape and on a click elsewhere,
+// as menus do; without JavaScript its summary opens and closes it.
+document.addEventListener("click", (event) => {
+  for (const menu of document.querySelectorAll("details.account-menu[open]")) {
+    if (!menu.contains(event.target)) menu.open = false;
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  for (const menu of document.querySelectorAll("details.account-menu[open]")) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
   }
 });
