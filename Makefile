@@ -28,21 +28,27 @@ venv: $(VENV)/.runtime
 run: $(VENV)/.runtime
 	PORT=$(PORT) $(PY) manage.py serve
 
-# Debian's Chromium for the two-browser test (Playwright drives it; it downloads
-# no browser of its own). Installed through apt when missing: as root directly,
-# else through sudo when there is one.
-chromium:
-	@command -v chromium >/dev/null || { \
+# Debian packages the tests need, installed through apt when their command is
+# missing: as root directly, else through sudo when there is one.
+# $(call apt_for,command,package)
+define apt_for
+	@command -v $(1) >/dev/null || { \
 	  if [ "$$(id -u)" -eq 0 ]; then sudo=; \
 	  elif command -v sudo >/dev/null; then sudo=sudo; \
-	  else echo "chromium is missing: install Debian's chromium package as root" >&2; exit 1; fi; \
+	  else echo "$(1) is missing: install Debian's $(2) package as root" >&2; exit 1; fi; \
 	  $$sudo apt-get update && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(2); }
+endef
+
+# Debian's Chromium for the browser tests (Playwright drives it; it downloads
+# no browser of its own).
+chromium:
+	$(call apt_for,chromium,chromium)
 
 # Test tools from npm (axe-core, for tests/test_axe.py), exactly as package-lock.json
 # pins them; again whenever either file changes.
 node_modules/.package-lock.json: package.json package-lock.json
-	@command -v npm >/dev/null || { echo "npm is missing: install Debian's npm package" >&2; exit 1; }
+	$(call apt_for,npm,npm)
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
