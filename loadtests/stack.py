@@ -176,6 +176,8 @@ def _set_up_django(var_dir: Path, static: bool = True) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     if static:
         call_command("collectstatic", interactive=False, verbosity=0)
+    else:  # whitenoise warns in every worker about a missing one
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 def _drop_database(uri: str, db: str) -> None:
