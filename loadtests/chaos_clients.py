@@ -9,9 +9,10 @@ clock for every process, so the parent can line answers up with its faults.
 - A **crowd** person RSVPs or joins the waiting list once, at a planned
   moment, and asks again after a 503, a refused or reset connection or no
   answer, until the site answers for good; some of those seated cancel a
-  little later, retrying the same way. They retry after a short random pause
-  rather than the 5 s of ``Retry-After``: the point is to press on the site
-  while it recovers.
+  little later, retrying the same way. Retries back off as a polite client's
+  do: a random pause between half and all of 0.25 s, 0.5 s, 1 s, ... up to
+  the answer's ``Retry-After`` (5 s). Retrying at once would time the
+  site's recovery from a storm of our own making.
 - An **outage** client keeps asking (the event anonymously or with its
   token, or an RSVP) about once a second until told to stop.
 
@@ -38,7 +39,8 @@ from loadtests.endcheck import Click, api_outcome
 NO_ANSWER = 0  # Click.status of a request that got no HTTP answer
 RETRY = {"unavailable", "no_answer", "timeout"}  # outcomes a client asks again after
 IDLE_S = 1.0  # a connection idle this long is not reused: gunicorn drops them at 2 s
-RETRY_PAUSE_S = (0.1, 0.4)
+FIRST_RETRY_S = 0.25  # then twice as long each time, up to Retry-After
+RETRY_AFTER_S = 5.0  # when the answer says nothing (no answer at all)
 GIVE_UP_S = 120.0  # a crowd person with no definitive answer by then is a failure
 STOP_S = 10.0  # how long the processes get to hand their answers back
 
@@ -88,6 +90,7 @@ class Http:
         self.user, self.token, self.timeout = user, token, timeout
         self.session = requests.Session()
         self.last = 0.0
+        self.retry_after = RETRY_AFTER_S  # what the last answer asked for
         self.clicks: list[Click] = []
 
     def ask(self, action: str) -> Click:
@@ -107,6 +110,7 @@ class Http:
         else:
             status, body = response.status_code, _json(response)
             outcome = _outcome(action, status, body, done)
+            self.retry_after = _seconds(response.headers.get("Retry-After"))
         self.last = time.monotonic()
         click = Click(self.user, 1, action, outcome, sent, status, self.last, body.get("position"))
         self.clicks.append(click)
@@ -115,8 +119,11 @@ class Http:
     def settle(self, action: str) -> Click:
         """Ask until the answer is definitive (or GIVE_UP_S has passed: then the last one)."""
         deadline = time.monotonic() + GIVE_UP_S
+        tries = 0
         while (click := self.ask(action)).outcome in RETRY and time.monotonic() < deadline:
-            time.sleep(random.uniform(*RETRY_PAUSE_S))
+            ceiling = min(FIRST_RETRY_S * 2**tries, self.retry_after)
+            time.sleep(random.uniform(ceiling / 2, ceiling))
+            tries += 1
         return click
 
 
@@ -126,6 +133,14 @@ def _outcome(action: str, status: int, body: dict, done: str) -> str:
     if action in ("read", "standing"):
         return "read" if status == 200 else "error"
     return api_outcome(status, body, done)
+
+
+def _seconds(retry_after: str | None) -> float:
+    """Retry-After in seconds (the site sends seconds, never a date)."""
+    try:
+        return float(retry_after) if retry_after else RETRY_AFTER_S
+    except ValueError:
+        return RETRY_AFTER_S
 
 
 def _json(response: requests.Response) -> dict:

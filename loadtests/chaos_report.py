@@ -62,6 +62,20 @@ def outage_stats(clicks: Iterable[Click], hold: Fault) -> OutageStats:
     return stats
 
 
+def back_from_hold(clicks: list[Click], hold: Fault) -> tuple[float | None, int]:
+    """From the end of the hold to the first answer only the ledger could give; the 503s after.
+
+    Anonymous reads are left out: the seat cache may answer them. 503s after
+    the hold come from processes that have not probed yet, or a ledger
+    swamped by the clients' rush back.
+    """
+    end = hold.at + hold.held_s
+    after = [c for c in clicks if c.done >= end]
+    from_ledger = [c.done for c in after if c.action != "read" and c.status not in FAILED]
+    first = min(from_ledger) - end if from_ledger else None
+    return first, sum(c.status == 503 for c in after)
+
+
 def failed_after(clicks: list[Click], faults: list[Fault]) -> list[list[Click]]:
     """Per fault: crowd requests answered 503 or not at all, from it until the next."""
     bounds = [f.at for f in faults] + [float("inf")]
@@ -116,6 +130,7 @@ def crowd_lines(clicks: list[Click], people: int, actions: Counter, faults, t0) 
 
 def outage_lines(clicks: list[Click], hold: Fault, clients: int, timeout_s: float) -> list[str]:
     total = outage_stats(clicks, hold)
+    first, late = back_from_hold(clicks, hold)
     met = "met" if total.to_503_ms and total.p(99) < TARGET_P99_MS else "missed"
     lines = [
         f"- requests sent during the hold: {total.sent}",
@@ -128,7 +143,8 @@ def outage_lines(clicks: list[Click], hold: Fault, clients: int, timeout_s: floa
         f"- other answers during the hold: {counts(total.other)}",
         f"- answered only after the hold, not 503: {counts(total.after_hold)}",
         f"- end of the hold → a server on MongoDB's address: {duration(hold.replaced_s)}; "
-        f"→ /healthz 200: {duration(hold.healthy_s)}",
+        f"→ the first answer from the ledger: {duration(first)}; "
+        f"→ /healthz 200: {duration(hold.healthy_s)} ({late} more 503s after the hold)",
         "",
         "| request | sent | 503 | p50 ms | p99 ms | max ms | seat cache | timed out |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

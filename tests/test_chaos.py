@@ -74,7 +74,9 @@ def test_a_short_chaos_run_keeps_every_promise(tmp_path):
         r"time to a 503: p50 \d+ ms, p99 \d+ ms, max \d+ ms over [1-9]\d* 503s", summary
     )
     assert "- other answers during the hold: none" in summary
-    assert re.search(r"/healthz 200: [\d.]+ s", summary)
+    assert re.search(
+        r"the first answer from the ledger: [\d.]+ s; → /healthz 200: [\d.]+ s", summary
+    )
 
 
 def click(user: str, action: str, outcome: str, status: int, at: float = 1.0, done: float = 1.1):
