@@ -59,6 +59,7 @@ CLIENT_TIMEOUT_S = 10.0
 OUTAGE_PAUSE_S = 1.0  # each outage client asks about once a second
 OUTAGE_ASKS = ("read", "standing", "rsvp")  # in turn over the outage clients
 START_S = 120.0  # for client processes to start on a busy machine
+FAULT_GAP_S = 1.0  # at least this long between one fault's recovery and the next fault
 OUTPUTS = ("summary.md", "gunicorn.log", "fixture.json")
 
 
@@ -174,11 +175,16 @@ def plan_faults(cfg: Config) -> list[str]:
 
 
 def inject_faults(cfg: Config, site: stack.Stack, t0: float) -> list[Fault]:
-    """Each fault at its moment, spread evenly over the crowd (later if the last is slow back)."""
+    """Each fault at its moment, spread evenly over the crowd.
+
+    A fault waits for the site to be back from the one before, and FAULT_GAP_S
+    more, so that each one's failures are its own.
+    """
     kinds = plan_faults(cfg)
     faults = []
     for n, kind in enumerate(kinds, 1):
-        time.sleep(max(t0 + cfg.crowd_s * n / (len(kinds) + 1) - time.monotonic(), 0))
+        moment = t0 + cfg.crowd_s * n / (len(kinds) + 1)
+        time.sleep(max(moment - time.monotonic(), FAULT_GAP_S if faults else 0))
         kill = chaos_faults.kill_server if kind == "mongo" else chaos_faults.kill_worker
         fault = kill(site)
         replaced, healthy = map(chaos_report.duration, (fault.replaced_s, fault.healthy_s))

@@ -62,18 +62,28 @@ def outage_stats(clicks: Iterable[Click], hold: Fault) -> OutageStats:
     return stats
 
 
-def back_from_hold(clicks: list[Click], hold: Fault) -> tuple[float | None, int]:
-    """From the end of the hold to the first answer only the ledger could give; the 503s after.
+def first_answer_after(clicks: list[Click], moment: float) -> float | None:
+    """Seconds from ``moment`` to the first answer from the ledger to a request sent since.
 
-    Anonymous reads are left out: the seat cache may answer them. 503s after
-    the hold come from processes that have not probed yet, or a ledger
+    That is the site serving again, which ``/healthz`` (a ping within 0.5 s)
+    may not say while the ledger is swamped. Anonymous reads are left out:
+    the seat cache may answer them.
+    """
+    answers = [
+        c.done for c in clicks if c.at >= moment and c.action != "read" and c.status not in FAILED
+    ]
+    return min(answers) - moment if answers else None
+
+
+def back_from_hold(clicks: list[Click], hold: Fault) -> tuple[float | None, int]:
+    """From the end of the hold to the first answer from the ledger; and the 503s after it.
+
+    Those 503s come from processes that have not probed yet, or from a ledger
     swamped by the clients' rush back.
     """
     end = hold.at + hold.held_s
-    after = [c for c in clicks if c.done >= end]
-    from_ledger = [c.done for c in after if c.action != "read" and c.status not in FAILED]
-    first = min(from_ledger) - end if from_ledger else None
-    return first, sum(c.status == 503 for c in after)
+    late = sum(c.status == 503 and c.done >= end for c in clicks)
+    return first_answer_after(clicks, end), late
 
 
 def failed_after(clicks: list[Click], faults: list[Fault]) -> list[list[Click]]:
@@ -114,16 +124,17 @@ def crowd_lines(clicks: list[Click], people: int, actions: Counter, faults, t0) 
         f"most requests for one answer: {max(tries.values(), default=0)}",
         "",
         "| # | fault | pid | at (s into the crowd) | replacement in place after "
-        "| /healthz 200 after | crowd requests failed after it (503, no answer) "
-        "| longest of those |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| first answer from the ledger after | /healthz 200 after "
+        "| crowd requests failed after it (503, no answer) | longest of those |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, (fault, failed) in enumerate(zip(faults, failed_after(clicks, faults), strict=True), 1):
         replaced, healthy = duration(fault.replaced_s), duration(fault.healthy_s)
+        answered = duration(first_answer_after(clicks, fault.at))
         longest = max(((c.done - c.at) * 1000 for c in failed), default=0)
         lines.append(
             f"| {n} | {fault.what} | {fault.pid} | {fault.at - t0:.1f} | {replaced} "
-            f"| {healthy} | {len(failed)} | {longest:.0f} ms |"
+            f"| {answered} | {healthy} | {len(failed)} | {longest:.0f} ms |"
         )
     return lines
 

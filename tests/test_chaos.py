@@ -32,9 +32,12 @@ SHORT_RUN = {
     "CHAOS_OUTAGE_CLIENTS": "30",
     "CHAOS_CLIENT_PROCESSES": "2",
 }
-# A row of the faults' table: number, fault, pid, when, back after, healthy
-# after, the crowd's requests that failed after it (group 1), the longest.
-FAULT_ROW = r"\| {n} \| {what} \| \d+ \| [\d.]+ \| [\d.]+ s \| [\d.]+ s \| (\d+) \| \d+ ms \|"
+# A row of the faults' table: number, fault, pid, when, replaced after, first
+# answer after, healthy after, the crowd's requests that failed after it
+# (group 1), the longest of those.
+FAULT_ROW = (
+    r"\| {n} \| {what} \| \d+ \| [\d.]+ \| [\d.]+ s \| [\d.]+ s \| [\d.]+ s \| (\d+) \| \d+ ms \|"
+)
 
 
 def chaos_env(out) -> dict[str, str]:
