@@ -58,6 +58,7 @@ CANCEL_AFTER_S = (0.5, 3.0)
 CLIENT_TIMEOUT_S = 10.0
 OUTAGE_PAUSE_S = 1.0  # each outage client asks about once a second
 OUTAGE_ASKS = ("read", "standing", "rsvp")  # in turn over the outage clients
+OUTAGE_TAIL_S = 3.0  # the clients keep asking this long after the site is healthy again
 START_S = 120.0  # for client processes to start on a busy machine
 FAULT_GAP_S = 1.0  # at least this long between one fault's recovery and the next fault
 OUTPUTS = ("summary.md", "gunicorn.log", "fixture.json")
@@ -222,7 +223,10 @@ def outage_phase(cfg: Config, site: stack.Stack, users: list[dict], event_id: in
         _wait(lambda: clients.answered() >= len(askers), START_S, "every outage client answered")
         with chaos_faults.mongo_held_down(site) as hold:
             time.sleep(cfg.outage_s)  # the hold itself: a length, not a condition
-        clients.gate.stop.set()  # only now: the clients press on while the site recovers
+        # The clients pressed on while the site recovered, and go on a little
+        # longer, so that their rush back is measured too.
+        time.sleep(OUTAGE_TAIL_S)
+        clients.gate.stop.set()
         clicks = clients.collect(CLIENT_TIMEOUT_S + chaos_clients.STOP_S)
     say(
         f"outage over: server back {chaos_report.duration(hold.replaced_s)}, "

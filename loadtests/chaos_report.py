@@ -98,8 +98,8 @@ def failed_after(clicks: list[Click], faults: list[Fault]) -> list[list[Click]]:
     ]
 
 
-def duration(seconds: float | None) -> str:
-    return "not within 30 s" if seconds is None else f"{seconds:.2f} s"
+def duration(seconds: float | None, missing: str = "not within 30 s") -> str:
+    return missing if seconds is None else f"{seconds:.2f} s"
 
 
 def counts(counter: Counter, none: str = "none") -> str:
@@ -133,7 +133,7 @@ def crowd_lines(clicks: list[Click], people: int, actions: Counter, faults, t0) 
     ]
     for n, (fault, failed) in enumerate(zip(faults, failed_after(clicks, faults), strict=True), 1):
         replaced, healthy = duration(fault.replaced_s), duration(fault.healthy_s)
-        answered = duration(first_answer_after(clicks, fault.at))
+        answered = duration(first_answer_after(clicks, fault.at), "none")
         longest = max(((c.done - c.at) * 1000 for c in failed), default=0)
         lines.append(
             f"| {n} | {fault.what} | {fault.pid} | {fault.at - t0:.1f} | {replaced} "
@@ -158,7 +158,7 @@ def outage_lines(clicks: list[Click], hold: Fault, clients: int, timeout_s: floa
         f"- other answers during the hold: {counts(total.other)}",
         f"- answered only after the hold, not 503: {counts(total.after_hold)}",
         f"- end of the hold → a server on MongoDB's address: {duration(hold.replaced_s)}; "
-        f"→ the first answer from the ledger: {duration(first)}; "
+        f"→ the first answer from the ledger: {duration(first, 'none')}; "
         f"→ /healthz 200: {duration(hold.healthy_s)} ({late} more 503s after the hold)",
         "",
         "| request | sent | 503 | p50 ms | p99 ms | max ms | seat cache | timed out |",
