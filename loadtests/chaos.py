@@ -47,7 +47,7 @@ from pathlib import Path
 
 from loadtests import chaos_clients, chaos_faults, chaos_report, stack
 from loadtests.chaos_clients import GIVE_UP_S, Asker, Person
-from loadtests.chaos_faults import ChaosError, Fault
+from loadtests.chaos_faults import ChaosError, Fault, Probe
 from loadtests.endcheck import Click
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,41 +175,51 @@ def plan_faults(cfg: Config) -> list[str]:
     return kinds
 
 
-def inject_faults(cfg: Config, site: stack.Stack, t0: float) -> list[Fault]:
+def inject_faults(cfg: Config, site: stack.Stack, probe: Probe, t0: float) -> list[Fault]:
     """Each fault at its moment, spread evenly over the crowd.
 
-    A fault waits for the site to be back from the one before, and FAULT_GAP_S
-    more, so that each one's failures are its own.
+    A fault waits for the site to serve again after the one before, and
+    FAULT_GAP_S more, so that each one's failures are its own; not for
+    /healthz, which is watched meanwhile.
     """
     kinds = plan_faults(cfg)
-    faults = []
+    faults: list[Fault] = []
+    watch: chaos_faults.HealthWatch | None = None
     for n, kind in enumerate(kinds, 1):
         moment = t0 + cfg.crowd_s * n / (len(kinds) + 1)
         time.sleep(max(moment - time.monotonic(), FAULT_GAP_S if faults else 0))
+        if watch is not None:
+            watch.stop()
         kill = chaos_faults.kill_server if kind == "mongo" else chaos_faults.kill_worker
-        fault = kill(site)
-        replaced, healthy = map(chaos_report.duration, (fault.replaced_s, fault.healthy_s))
+        fault, watch = kill(site, probe)
+        faults.append(fault)
         say(
             f"{fault.what} (pid {fault.pid}) at {fault.at - t0:.1f}s: replacement after "
-            f"{replaced}, /healthz 200 after {healthy}"
+            f"{chaos_report.duration(fault.replaced_s)}, "
+            f"serving again after {chaos_report.duration(fault.serving_s)}"
         )
-        faults.append(fault)
+    if watch is not None:
+        watch.stop(wait_s=chaos_faults.BACK_S)
     return faults
 
 
-def crowd_phase(cfg: Config, site: stack.Stack, users: list[dict], event_id: int) -> Crowd:
-    people = plan_crowd(cfg, users)
+def crowd_phase(cfg: Config, site: stack.Stack, probe: Probe, fixture: dict) -> Crowd:
+    people = plan_crowd(cfg, fixture["users"])
     say(f"crowd: {len(people)} users over {cfg.crowd_s:.0f}s on {cfg.capacity} seats")
     with chaos_clients.running(cfg.processes) as clients:
-        clients.start(chaos_clients.crowd_person, site.url, event_id, people, CLIENT_TIMEOUT_S)
+        clients.start(
+            chaos_clients.crowd_person, site.url, fixture["event_id"], people, CLIENT_TIMEOUT_S
+        )
         _wait(clients.ready, START_S, "the crowd's client processes started")
         t0 = clients.go()
-        faults = inject_faults(cfg, site, t0)
+        faults = inject_faults(cfg, site, probe, t0)
         clicks = clients.collect(cfg.crowd_s + max(CANCEL_AFTER_S) + 2 * GIVE_UP_S + 30)
     return Crowd(people, clicks, faults, t0)
 
 
-def outage_phase(cfg: Config, site: stack.Stack, users: list[dict], event_id: int) -> Outage:
+def outage_phase(
+    cfg: Config, site: stack.Stack, probe: Probe, users: list[dict], event_id: int
+) -> Outage:
     """MongoDB held down for CHAOS_OUTAGE_S while every client keeps asking."""
     askers = [
         Asker(user["username"], user["token"], OUTAGE_ASKS[n % len(OUTAGE_ASKS)], OUTAGE_PAUSE_S)
@@ -221,7 +231,7 @@ def outage_phase(cfg: Config, site: stack.Stack, users: list[dict], event_id: in
         _wait(clients.ready, START_S, "the outage's client processes started")
         clients.go()
         _wait(lambda: clients.answered() >= len(askers), START_S, "every outage client answered")
-        with chaos_faults.mongo_held_down(site) as hold:
+        with chaos_faults.mongo_held_down(site, probe) as hold:
             time.sleep(cfg.outage_s)  # the hold itself: a length, not a condition
         # The clients pressed on while the site recovered, and go on a little
         # longer, so that their rush back is measured too.
@@ -229,19 +239,26 @@ def outage_phase(cfg: Config, site: stack.Stack, users: list[dict], event_id: in
         clients.gate.stop.set()
         clicks = clients.collect(CLIENT_TIMEOUT_S + chaos_clients.STOP_S)
     say(
-        f"outage over: server back {chaos_report.duration(hold.replaced_s)}, "
-        f"/healthz 200 {chaos_report.duration(hold.healthy_s)} after the hold"
+        f"outage over: after the hold, server back {chaos_report.duration(hold.replaced_s)}, "
+        f"serving {chaos_report.duration(hold.serving_s)}, "
+        f"/healthz 200 {chaos_report.duration(hold.healthy_s)}"
     )
     return Outage(event_id, clicks, hold, len(askers))
 
 
 def run_violations(crowd: Crowd, outage: Outage) -> list[str]:
-    """What makes the run wrong: a fault that missed the crowd, a site that did not recover."""
+    """What makes the run wrong: a fault that missed the crowd, a site that did not recover.
+
+    A /healthz still 503 is no violation: while the crowd swamps the ledger
+    its 0.5 s ping may fail, though the site serves.
+    """
     violations = []
     last_request = max((c.at for c in crowd.clicks), default=crowd.t0)
     for n, fault in enumerate([*crowd.faults, outage.hold], 1):
-        if fault.healthy_s is None or fault.replaced_s is None:
-            violations.append(f"fault {n} ({fault.what}): not back within {chaos_faults.BACK_S}s")
+        if fault.replaced_s is None or fault.serving_s is None:
+            violations.append(
+                f"fault {n} ({fault.what}): not serving again within {chaos_faults.BACK_S:.0f}s"
+            )
     for n, fault in enumerate(crowd.faults, 1):
         if fault.at > last_request:
             violations.append(f"fault {n} ({fault.what}) came after the crowd's last request")
@@ -249,7 +266,8 @@ def run_violations(crowd: Crowd, outage: Outage) -> list[str]:
         violations.append("a MongoDB server answered during the hold: the outage was not held")
     if other := chaos_report.outage_stats(outage.clicks, outage.hold).other:
         violations.append(
-            f"answered during the outage with neither 503 nor the seat cache: {other}"
+            "answered during the outage with neither 503 nor the seat cache: "
+            + chaos_report.counts(other)
         )
     return violations
 
@@ -294,8 +312,9 @@ def run(cfg: Config) -> list[str]:
         cfg.workers, log_file=cfg.out / "gunicorn.log", supervised=True, static=False
     ) as site:
         fixture, outage_event = make_fixture(cfg, site)
-        crowd = crowd_phase(cfg, site, fixture["users"], fixture["event_id"])
-        outage = outage_phase(cfg, site, fixture["users"], outage_event)
+        probe = Probe(site.url, fixture["event_id"], fixture["users"][0]["token"])
+        crowd = crowd_phase(cfg, site, probe, fixture)
+        outage = outage_phase(cfg, site, probe, fixture["users"], outage_event)
         checks = end_check(fixture, crowd, outage)
     violations = run_violations(crowd, outage)
     violations += [f"{role}: {v}" for role, check in checks.items() for v in check.violations]

@@ -65,28 +65,10 @@ def outage_stats(clicks: Iterable[Click], hold: Fault) -> OutageStats:
     return stats
 
 
-def first_answer_after(clicks: list[Click], moment: float) -> float | None:
-    """Seconds from ``moment`` to the first answer from the ledger to a request sent since.
-
-    That is the site serving again, which ``/healthz`` (a ping within 0.5 s)
-    may not say while the ledger is swamped. Anonymous reads are left out:
-    the seat cache may answer them.
-    """
-    answers = [
-        c.done for c in clicks if c.at >= moment and c.action != "read" and c.status not in FAILED
-    ]
-    return min(answers) - moment if answers else None
-
-
-def back_from_hold(clicks: list[Click], hold: Fault) -> tuple[float | None, int]:
-    """From the end of the hold to the first answer from the ledger; and the 503s after it.
-
-    Those 503s come from processes that have not probed yet, or from a ledger
-    swamped by the clients' rush back.
-    """
+def late_503s(clicks: list[Click], hold: Fault) -> int:
+    """503s answered after the hold: processes that had not probed yet, or a swamped ledger."""
     end = hold.at + hold.held_s
-    late = sum(c.status == 503 and c.done >= end for c in clicks)
-    return first_answer_after(clicks, end), late
+    return sum(c.status == 503 and c.done >= end for c in clicks)
 
 
 def failed_after(clicks: list[Click], faults: list[Fault]) -> list[list[Click]]:
@@ -99,6 +81,7 @@ def failed_after(clicks: list[Click], faults: list[Fault]) -> list[list[Click]]:
 
 
 def duration(seconds: float | None, missing: str = "not within 30 s") -> str:
+    """Seconds as the summary shows them; ``missing`` when they never came."""
     return missing if seconds is None else f"{seconds:.2f} s"
 
 
@@ -127,24 +110,23 @@ def crowd_lines(clicks: list[Click], people: int, actions: Counter, faults, t0) 
         f"most requests for one answer: {max(tries.values(), default=0)}",
         "",
         "| # | fault | pid | at (s into the crowd) | replacement in place after "
-        "| first answer from the ledger after | /healthz 200 after "
+        "| serving again after | /healthz 200 after "
         "| crowd requests failed after it (503, no answer) | longest of those |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, (fault, failed) in enumerate(zip(faults, failed_after(clicks, faults), strict=True), 1):
-        replaced, healthy = duration(fault.replaced_s), duration(fault.healthy_s)
-        answered = duration(first_answer_after(clicks, fault.at), "none")
+        replaced, serving = duration(fault.replaced_s), duration(fault.serving_s)
+        healthy = duration(fault.healthy_s, fault.health_cut or "not within 30 s")
         longest = max(((c.done - c.at) * 1000 for c in failed), default=0)
         lines.append(
             f"| {n} | {fault.what} | {fault.pid} | {fault.at - t0:.1f} | {replaced} "
-            f"| {answered} | {healthy} | {len(failed)} | {longest:.0f} ms |"
+            f"| {serving} | {healthy} | {len(failed)} | {longest:.0f} ms |"
         )
     return lines
 
 
 def outage_lines(clicks: list[Click], hold: Fault, clients: int, timeout_s: float) -> list[str]:
     total = outage_stats(clicks, hold)
-    first, late = back_from_hold(clicks, hold)
     met = "met" if total.to_503_ms and percentile(total.to_503_ms, 99) < TARGET_P99_MS else "missed"
     lines = [
         f"- requests sent during the hold: {total.sent}",
@@ -158,8 +140,8 @@ def outage_lines(clicks: list[Click], hold: Fault, clients: int, timeout_s: floa
         f"- other answers during the hold: {counts(total.other)}",
         f"- answered only after the hold, not 503: {counts(total.after_hold)}",
         f"- end of the hold → a server on MongoDB's address: {duration(hold.replaced_s)}; "
-        f"→ the first answer from the ledger: {duration(first, 'none')}; "
-        f"→ /healthz 200: {duration(hold.healthy_s)} ({late} more 503s after the hold)",
+        f"→ serving again: {duration(hold.serving_s)}; → /healthz 200: "
+        f"{duration(hold.healthy_s)} ({late_503s(clicks, hold)} more 503s after the hold)",
         "",
         "| request | sent | 503 | p50 ms | p99 ms | max ms | seat cache | timed out |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
