@@ -14,11 +14,12 @@ The steps, each a function below:
    some of those seated cancel, so the first waiting are promoted. Meanwhile
    (``inject_faults``) the MongoDB server is SIGKILLed ``CHAOS_MONGO_KILLS``
    times and a gunicorn worker ``CHAOS_WORKER_KILLS`` times, spread over the
-   crowd, each timed from the kill to ``/healthz`` 200.
+   crowd, each timed from the kill to the site serving again and to
+   ``/healthz`` 200 (``loadtests.chaos_faults``).
 4. ``outage_phase``: ``CHAOS_OUTAGE_CLIENTS`` clients keep asking (the event,
    anonymously or with a token, and RSVPs) while MongoDB is held down for
    ``CHAOS_OUTAGE_S`` seconds: how long a request waits for its 503, and how
-   long the site takes to be healthy once the hold ends.
+   long the site takes to serve and be healthy once the hold ends.
 5. ``end_check`` (``loadtests.chaos_check``): everyone told "going" and not
    cancelled is in the ledger, attendees within capacity, nobody listed twice
    or both going and waiting, no free seat while someone waits, every request
