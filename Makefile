@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: run test test-postgres lint format clean venv chromium bench loadtest node
+.PHONY: run test test-postgres lint format clean venv chromium bench loadtest chaos node
 
 $(PY):
 	@test -x "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 not found)"; exit 1; }
@@ -94,6 +94,15 @@ bench: $(VENV)/.bench
 # LOADTEST_WAVES, LOADTEST_WAITLIST=1 tune it; the report and summary land in var/loadtest/.
 loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run
+
+# Faults while a crowd clicks: the stack as `make run` runs it, MongoDB and a
+# gunicorn worker SIGKILLed mid-crowd, MongoDB held down under 300 clients, then
+# the ledger checked. About a minute. CHAOS_USERS (500), CHAOS_CAPACITY (50),
+# CHAOS_MONGO_KILLS (2), CHAOS_WORKER_KILLS (1), CHAOS_OUTAGE_S (30),
+# CHAOS_OUTAGE_CLIENTS (300) tune it (loadtests/chaos.py has the rest); the
+# summary lands in var/chaos/summary.md.
+chaos: $(VENV)/.dev
+	$(PY) -m loadtests.chaos
 
 clean:
 	rm -rf $(VENV) node_modules var/test_db_*.sqlite3* .pytest_cache .ruff_cache .hypothesis

@@ -1,17 +1,22 @@
-"""The load test's end check: what every user was told, held against the ledger.
+"""The load tests' end check: what every user was told, held against the ledger.
 
-Pure functions over the answers the locustfile collected (``Click``) and the
-ledger as the API reported it after the run (``Ledger``); no I/O, no locust,
-so a test can feed them a broken ledger or made-up answers.
+Pure functions over the answers a load tool collected (``Click``) and the
+ledger after the run (``Ledger``); no I/O, no locust, so a test can feed them
+a broken ledger or made-up answers. ``make loadtest`` (the locustfile) and
+``make chaos`` (``loadtests.chaos``) both judge with them.
 
-Each wave's clicks are answered before anyone cancels, and cancels are done
-before the next wave, so a wave's answers are exact: at most ``capacity``
-seats told, places on the list told 1..n each once, nobody turned away while
-a seat was free, and each cancel between waves seats the head of the list.
+In the locustfile each wave's clicks are answered before anyone cancels, and
+cancels are done before the next wave, so a wave's answers are exact: at most
+``capacity`` seats told, places on the list told 1..n each once, nobody turned
+away while a seat was free, and each cancel between waves seats the head of
+the list (``check_wave``, ``check_promotion``). The chaos run's answers
+interleave with cancels and faults, so it uses the checks that hold at any
+moment: the ledger's own invariants, and each user's last answer against it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 SEATED = {"confirmed", "already_going"}  # the user holds a seat
@@ -26,10 +31,10 @@ class Click:
     username: str
     wave: int
     action: str  # rsvp | join (the wave's click) | cancel (after the wave)
-    outcome: str  # one of EXPECTED, or error
-    at: float  # wall-clock time the request was sent
-    status: int
-    done: float = 0.0  # wall-clock time the answer arrived
+    outcome: str  # one of EXPECTED, or error (or, in the chaos run, why to retry)
+    at: float  # when the request was sent: one clock for every process of a run
+    status: int  # 0: no answer (refused, reset, timed out)
+    done: float = 0.0  # when the answer arrived, on the same clock
     position: int | None = None  # the place on the list the user was told
 
 
@@ -43,6 +48,14 @@ class Ledger:
     going: set[str] = field(default_factory=set)  # users whose own view says going
     positions: dict[str, int] = field(default_factory=dict)  # users waiting, and where
 
+    @classmethod
+    def from_lists(cls, capacity: int, attendees: list[str], waitlist: list[str]) -> Ledger:
+        """The ledger as its document stores it; anyone listed twice counts twice."""
+        positions: dict[str, int] = {}
+        for place, user in enumerate(waitlist, 1):
+            positions.setdefault(user, place)
+        return cls(capacity, len(attendees), len(waitlist), set(attendees), positions)
+
     @property
     def overbooked(self) -> int:
         return max(self.taken - self.capacity, 0)
@@ -54,6 +67,15 @@ class Ledger:
     @property
     def holders(self) -> set[str]:
         return self.going | set(self.positions)
+
+
+def api_outcome(status: int, body: dict, done: str) -> str:
+    """What an API answer told its user: ``done`` on 200/201, else the body's ``code``.
+
+    ``error`` for any answer the API does not give to a seat request.
+    """
+    outcome = done if status in (200, 201) else str(body.get("code", ""))
+    return outcome if status in (200, 201, 202, 404, 409) and outcome in EXPECTED else "error"
 
 
 def answers(clicks: list[Click], wave: int) -> dict[str, Click]:
@@ -90,6 +112,22 @@ def check_ledger(ledger: Ledger) -> list[str]:
             f"{taken} going + {waiting} waiting, but {len(ledger.holders)} users hold one"
         )
     return violations
+
+
+def check_lists(attendees: list, waitlist: list) -> list[str]:
+    """Nobody twice on either list (read from the document: a user's own view shows one)."""
+    violations = []
+    for name, entries in (("attendees", attendees), ("waiting list", waitlist)):
+        if twice := sorted(user for user, count in Counter(entries).items() if count > 1):
+            violations.append(f"listed twice in the {name}: {twice}")
+    return violations
+
+
+def check_cancelled(ledger: Ledger, cancelled: set[str]) -> list[str]:
+    """Users told their seat was given back hold nothing, unless they asked again since."""
+    if holding := cancelled & ledger.holders:
+        return [f"told 'cancelled' but still holding a seat or place: {sorted(holding)}"]
+    return []
 
 
 def check_told(ledger: Ledger, last: dict[str, Click]) -> list[str]:

@@ -48,7 +48,16 @@ from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.endcheck import EXPECTED, SEATED, WAITING, Click, Ledger, answers, judge
+from loadtests.endcheck import (
+    EXPECTED,
+    SEATED,
+    WAITING,
+    Click,
+    Ledger,
+    answers,
+    api_outcome,
+    judge,
+)
 
 FIXTURE = Path(os.environ.get("LOADTEST_FIXTURE", "var/loadtest/fixture.json"))
 WAVES = int(os.environ.get("LOADTEST_WAVES", "1"))
@@ -196,8 +205,8 @@ class ApiUser(RsvpUser):
         with self.client.request(method, url, name=name, catch_response=True) as response:
             body = _json(response)
             status = response.status_code
-            outcome = done if status in (200, 201) else str(body.get("code", ""))
-            if status in (200, 201, 202, 404, 409) and outcome in EXPECTED:
+            outcome = api_outcome(status, body, done)
+            if outcome != "error":
                 response.success()  # a refusal is an expected answer, not a failure
                 return outcome, status, body.get("position")
             response.failure(f"{status}: {body.get('message') or response.error}")

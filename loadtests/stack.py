@@ -8,6 +8,10 @@ processes. Django is set up in the calling process on the same databases, so
 the caller can make fixtures with the ORM and call ``events.ledger``.
 Everything started is stopped and the scratch directory removed on the way out,
 whether the block ends normally, raises, or is interrupted.
+
+With ``supervised=True`` the embedded MongoDB runs as ``make run`` runs it:
+under ``eventsite.mongo_supervisor``, whose standby takes over a server that
+dies, on the same address (``make chaos`` kills it on purpose).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 
 import requests
 
-from eventsite import embedded_mongo
+from eventsite import embedded_mongo, mongo_supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
@@ -40,11 +44,19 @@ class Stack:
     mongodb_db: str
     var_dir: Path
     gunicorn: subprocess.Popen
-    mongo: subprocess.Popen | None  # None when MONGODB_URI names an outside server
+    # The embedded server, or its supervisor when supervised; None when
+    # MONGODB_URI names an outside server.
+    mongo: subprocess.Popen | None
+    supervised: bool = False
 
     def gunicorn_pids(self) -> list[int]:
         """The master and its workers."""
         return [self.gunicorn.pid, *children(self.gunicorn.pid)]
+
+    @property
+    def mongo_dir(self) -> Path:
+        """The embedded server's var/ directory: its lock, address file and data."""
+        return self.var_dir / "mongo"
 
 
 def children(pid: int) -> list[int]:
@@ -106,8 +118,20 @@ def gunicorn(
 
 
 @contextmanager
-def running(workers: int = 2, log_file: Path | None = None) -> Iterator[Stack]:
-    """Start the stack; gunicorn's log goes to ``log_file`` (else to stderr)."""
+def running(
+    workers: int = 2,
+    log_file: Path | None = None,
+    *,
+    supervised: bool = False,
+    static: bool = True,
+) -> Iterator[Stack]:
+    """Start the stack; gunicorn's log goes to ``log_file`` (else to stderr).
+
+    ``supervised``: the embedded MongoDB under its supervisor, as ``make run``
+    has it. ``static=False`` skips collecting static files (about ten seconds
+    on a busy 2-core machine), for a tool that asks only for JSON: no page can
+    be rendered without them.
+    """
     var_dir = Path(tempfile.mkdtemp(prefix="eventsite-stack-")).resolve()
     outside_uri = os.environ.get("MONGODB_URI", "")
     mongo: subprocess.Popen | None = None
@@ -118,7 +142,8 @@ def running(workers: int = 2, log_file: Path | None = None) -> Iterator[Stack]:
             if outside_uri:
                 uri, db = outside_uri, f"eventsite_bench_{uuid.uuid4().hex[:8]}"
             else:
-                mongo = embedded_mongo.spawn(var_dir / "mongo")
+                start = mongo_supervisor.spawn if supervised else embedded_mongo.spawn
+                mongo = start(var_dir / "mongo")
                 uri, db = embedded_mongo.wait_until_up(var_dir / "mongo", mongo), "eventsite"
             os.environ.pop("DATABASE_URL", None)  # always a scratch SQLite file
             os.environ.update(
@@ -127,19 +152,19 @@ def running(workers: int = 2, log_file: Path | None = None) -> Iterator[Stack]:
                 MONGODB_URI=uri,
                 MONGODB_DB=db,
             )
-            _set_up_django(var_dir)
+            _set_up_django(var_dir, static)
             url, server = resources.enter_context(gunicorn(dict(os.environ), workers, log=log))
-            yield Stack(url, uri, db, var_dir, server, mongo)
+            yield Stack(url, uri, db, var_dir, server, mongo, supervised and mongo is not None)
         finally:
             resources.close()  # gunicorn first, before the databases it uses
             if outside_uri and db:
                 _drop_database(outside_uri, db)
             if mongo is not None:
-                embedded_mongo.stop(mongo)
+                embedded_mongo.stop(mongo)  # a supervisor stops its standby, then its server
             shutil.rmtree(var_dir, ignore_errors=True)
 
 
-def _set_up_django(var_dir: Path) -> None:
+def _set_up_django(var_dir: Path, static: bool = True) -> None:
     """Django in this process, on the scratch databases: migrate, collect static."""
     import django
     from django.conf import settings
@@ -149,7 +174,10 @@ def _set_up_django(var_dir: Path) -> None:
     if var_dir != settings.VAR_DIR:
         raise RuntimeError("Django was set up before the stack: call running() first")
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if static:
+        call_command("collectstatic", interactive=False, verbosity=0)
+    else:  # whitenoise warns in every worker about a missing one
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 def _drop_database(uri: str, db: str) -> None:
