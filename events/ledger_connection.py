@@ -7,13 +7,16 @@ so that module reads as the ledger's operations.
 before it gives up, and a request that waits holds one of gunicorn's
 threads: in an outage every request would take that long to get its 503, and
 the queue behind them longer still. So the first connection failure a
-process sees marks MongoDB down *for that process*: from then on every
+process sees (a request's, or a failed heartbeat of pymongo's own monitor)
+marks MongoDB down *for that process*: from then on every
 operation is refused at once (``LedgerUnavailable``, a 503 with
 ``Retry-After``) without touching the network, while one caller at a time, at
 most every ``PROBE_EVERY_S``, asks the server with a short ping
 (``PROBE_TIMEOUT_S``). The first ping that is answered ends the outage, so the
 site recovers by itself within about ``PROBE_EVERY_S`` of the server coming
-back. Nothing is decided from this state but "do not try now".
+back. A server that answers slowly (a ping queued behind a rush of writes)
+is up, not down: only a refused or lost connection starts or prolongs an
+outage. Nothing is decided from this state but "do not try now".
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ import time
 
 import pymongo
 from django.conf import settings
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 from pymongo.collection import Collection
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, NetworkTimeout, PyMongoError
 
 COLLECTION = "rsvp_ledger"
 PROBE_EVERY_S = 0.5
@@ -60,11 +63,37 @@ class _Outage:
             with pymongo.timeout(PROBE_TIMEOUT_S):
                 client.admin.command("ping")
         except PyMongoError as exc:
-            self.begin()
-            raise LedgerUnavailable(f"MongoDB is still unreachable: {exc}") from exc
+            if _unreachable(exc):
+                self.begin()
+                raise LedgerUnavailable(f"MongoDB is still unreachable: {exc}") from exc
+            # Reached but slow to answer (a rush queues the ping behind the
+            # writes): that is up; requests wait their own timeouts again.
         finally:
             self.probing.release()
         self.end()
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """MongoDB refused us or is not there, as opposed to answering slowly."""
+    return isinstance(exc, ConnectionFailure) and not isinstance(exc, NetworkTimeout)
+
+
+class _OutageOnFailedHeartbeat(monitoring.ServerHeartbeatListener):
+    """pymongo's monitor finds a dead server before any request does: answer 503 from then on.
+
+    Without it, every request that starts before this process's first failed
+    call waits the whole server selection timeout for its 503.
+    """
+
+    def started(self, event: monitoring.ServerHeartbeatStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.ServerHeartbeatSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.ServerHeartbeatFailedEvent) -> None:
+        if _unreachable(event.reply):
+            _outage.begin()
 
 
 _client: MongoClient | None = None
@@ -88,6 +117,7 @@ def _connect(uri: str) -> MongoClient:
                 serverSelectionTimeoutMS=timeout,
                 connectTimeoutMS=timeout,
                 socketTimeoutMS=max(timeout * 5, 10_000),
+                event_listeners=[_OutageOnFailedHeartbeat()],
             )
             _client_uri, _outage = uri, _Outage()
     return _client
@@ -112,7 +142,8 @@ def translate_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ConnectionFailure as exc:
-            _outage.begin()
+            if _unreachable(exc):
+                _outage.begin()
             raise LedgerUnavailable(str(exc)) from exc
 
     return wrapper

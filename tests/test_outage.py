@@ -39,10 +39,11 @@ def test_mongodb_stopped_gives_503_and_restart_recovers(spare_mongo, settings, c
     assert health.status_code == 503
     assert health.json()["mongodb"].startswith("unavailable")
     assert health.json()["database"] == "ok"
-    # Only the first request waited for the server; the others were refused
-    # at once, from this process's memory of the outage.
+    # At most the first request waited for the server (pymongo's monitor may
+    # have found it gone even before that); the others were refused at once,
+    # from this process's memory of the outage.
     reasons = [r.getMessage() for r in caplog.records if r.name == "events.middleware"]
-    assert len(reasons) == 3 and "a moment ago" not in reasons[0]
+    assert len(reasons) == 3
     assert all("unreachable a moment ago" in reason for reason in reasons[1:]), reasons
 
     spare_mongo.start()
