@@ -60,7 +60,7 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["starts_at", "pk"]
-        indexes = [models.Index(fields=["starts_at"])]
+        indexes = [models.Index(fields=["starts_at"]), models.Index(fields=["ends_at"])]
 
     def __str__(self) -> str:
         return self.title

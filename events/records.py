@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -97,17 +98,19 @@ def _set(event_id: int, user_ids, status: Status, version: int) -> None:
 
     Two statements (an insert that skips existing rows, then a conditional
     update): Django's upsert cannot say "only if older", and either order is
-    safe when two writes race, since each statement keeps the newer copy.
+    safe when two writes race, since each statement keeps the newer copy. One
+    transaction, so one commit (SQLite syncs the disk on each).
     """
     now = timezone.now()
     rows = [
         Rsvp(event_id=event_id, user_id=u, status=status, ledger_version=version, updated_at=now)
         for u in user_ids
     ]
-    Rsvp.objects.bulk_create(rows, ignore_conflicts=True)
-    _older(event_id, user_ids, version).update(
-        status=status, ledger_version=version, updated_at=now
-    )
+    with transaction.atomic():
+        Rsvp.objects.bulk_create(rows, ignore_conflicts=True)
+        _older(event_id, user_ids, version).update(
+            status=status, ledger_version=version, updated_at=now
+        )
 
 
 def _counts(event_id: int) -> tuple[int, int]:
