@@ -92,7 +92,7 @@ class Bench:
 
     # ---------------------------------------------------------------- events
 
-    def _create(self, title: str, capacity: int) -> int:
+    def _create(self, title: str, capacity: int, days: float = 30) -> int:
         from django.utils import timezone
 
         from events import services
@@ -102,7 +102,7 @@ class Bench:
             title=title,
             venue="Benchmark hall",
             organiser=self.organiser,
-            starts_at=timezone.now() + timedelta(days=30),
+            starts_at=timezone.now() + timedelta(days=days),
         )
         self.events.append(event.pk)
         return event.pk
@@ -148,9 +148,9 @@ class Bench:
             batch_size=1_000,
         )
 
-    def new_event(self, title: str, fill: int = 0) -> int:
+    def new_event(self, title: str, fill: int = 0, *, days: float = 30) -> int:
         """An event nobody is turned away from, with ``fill`` attendees already going."""
-        event_id = self._create(title, HUGE)
+        event_id = self._create(title, HUGE, days)
         if fill:
             self._fill(event_id, self.fresh_ids(fill))
         return event_id
