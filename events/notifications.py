@@ -98,7 +98,11 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
 
 @task
 def send_seat_email(*, kind: str, event_id: int, user_id: int, attempt: int = 1) -> bool:
-    """Email the user about their seat at the event. False if there is nobody or nothing to tell."""
+    """Email the user about their seat: True once sent (or queued to try again).
+
+    A failed send is queued again for later; the last one raises, so the task
+    backend records it as failed (with its traceback) rather than as done.
+    """
     event = Event.objects.filter(pk=event_id).first()
     user = get_user_model().objects.filter(pk=user_id).first()
     if event is None or user is None or not user.email:
@@ -106,20 +110,20 @@ def send_seat_email(*, kind: str, event_id: int, user_id: int, attempt: int = 1)
     try:
         build_email(Kind(kind), event, user).send()
     except Exception:
-        _retry_or_give_up(kind=kind, event_id=event_id, user_id=user_id, attempt=attempt)
-        return False
+        if not _retry(kind=kind, event_id=event_id, user_id=user_id, attempt=attempt):
+            raise
     return True
 
 
-def _retry_or_give_up(*, kind: str, event_id: int, user_id: int, attempt: int) -> None:
-    """Queue the send again after a delay, or log that it is lost (with the traceback)."""
+def _retry(*, kind: str, event_id: int, user_id: int, attempt: int) -> bool:
+    """Queue the send again after a delay; False (and an error logged) when giving up."""
     what = f"the {kind} email of user {user_id} for event {event_id} (attempt {attempt})"
     backend = send_seat_email.get_backend()
     # A backend that runs tasks at once (ImmediateBackend) cannot wait: a retry
     # there would hold up the request that queued the email.
     if attempt >= MAX_ATTEMPTS or not backend.supports_defer:
         logger.error("Could not send %s; giving up", what, exc_info=True)
-        return
+        return False
     delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
     logger.warning("Could not send %s; retrying in %s", what, delay, exc_info=True)
     try:
@@ -127,7 +131,9 @@ def _retry_or_give_up(*, kind: str, event_id: int, user_id: int, attempt: int) -
             kind=kind, event_id=event_id, user_id=user_id, attempt=attempt + 1
         )
     except Exception:
-        logger.exception("Could not queue a retry of %s; it is lost", what)
+        logger.exception("Could not queue a retry of %s; giving up", what)
+        return False
+    return True
 
 
 def queue_seat_email(kind: Kind, *, event_id: int, user_id: int) -> None:
