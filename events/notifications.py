@@ -22,6 +22,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -139,6 +140,9 @@ def _retry(*, kind: str, event_id: int, user_id: int, attempt: int) -> bool:
 def queue_seat_email(kind: Kind, *, event_id: int, user_id: int) -> None:
     """Queue an email after a ledger write; a queue that fails is logged, the write stands."""
     try:
-        send_seat_email.enqueue(kind=str(kind), event_id=event_id, user_id=user_id)
+        # A savepoint: inside the admin's transaction, a queue that fails (the
+        # database backend's insert) must not break the rest of that transaction.
+        with transaction.atomic():
+            send_seat_email.enqueue(kind=str(kind), event_id=event_id, user_id=user_id)
     except Exception:
         logger.exception("Could not queue the %s email of user %s", kind, user_id)

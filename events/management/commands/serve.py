@@ -23,6 +23,8 @@ from django.core.management.base import BaseCommand, CommandError
 from eventsite import embedded_mongo, mongo_supervisor
 from eventsite.env import env_str
 
+WORKER_RESTART_PAUSE = 5  # seconds
+
 
 class Command(BaseCommand):
     help = "Serve the site with gunicorn on http://127.0.0.1:$PORT (default 8000)."
@@ -71,6 +73,15 @@ class Command(BaseCommand):
             env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
         )
 
+    def _restart_worker(self, worker: subprocess.Popen) -> subprocess.Popen | None:
+        """A new worker for one that stopped; queued emails wait in the database meanwhile."""
+        self.stderr.write(
+            f"The task worker stopped (exit code {worker.returncode}): restarting it."
+        )
+        # A worker that dies at once (a broken database, say) is not restarted in a tight loop.
+        time.sleep(WORKER_RESTART_PAUSE)
+        return self._start_worker()
+
     def _serve(self, mongo: subprocess.Popen | None) -> int:
         """gunicorn until it exits, a stop signal, or the embedded MongoDB's supervisor gives up."""
         port = env_str("PORT", "8000")
@@ -95,10 +106,7 @@ class Command(BaseCommand):
                     embedded_mongo.stop(gunicorn, timeout=15)
                     return 1
                 if worker is not None and worker.poll() is not None:
-                    self.stderr.write(
-                        f"The task worker stopped ({worker.returncode}): restarting it."
-                    )
-                    worker = self._start_worker()
+                    worker = self._restart_worker(worker)
                 time.sleep(0.2)  # children to watch; a signal ends the wait at once
             return code
         except KeyboardInterrupt:
