@@ -10,7 +10,7 @@ user's zone.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 import icalendar
@@ -27,6 +27,7 @@ CANCEL = "CANCEL"
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 GOOGLE_DATE = "%Y%m%dT%H%M%SZ"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+FEED_REFRESH = timedelta(hours=1)
 
 
 def site_host() -> str:
@@ -86,6 +87,10 @@ def event_ics(event: Event, *, method: str = PUBLISH) -> bytes:
 def feed_ics(events: Iterable[Event], *, name: str) -> bytes:
     """A subscribable calendar of several events (no METHOD: it is a feed, not a message)."""
     cal = _calendar(None, name)
+    # How often subscribers should fetch it again (apps otherwise pick their own,
+    # Google's being about a day): an RSVP shows in the calendar within the hour.
+    cal.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", icalendar.vDuration(FEED_REFRESH).to_ical().decode())
     for event in events:
         cal.add_component(_vevent(event))
     return cal.to_ical()

@@ -152,6 +152,7 @@ def test_the_feed_lists_only_what_the_user_is_going_to(organiser, fast_password_
     assert response["Content-Type"].startswith("text/calendar")
     cal = icalendar.Calendar.from_ical(response.content)
     assert "METHOD" not in cal, "a feed is not a message"
+    assert cal.decoded("REFRESH-INTERVAL") == timedelta(hours=1)
     titles = sorted(str(vevent["SUMMARY"]) for vevent in cal.walk("VEVENT"))
     assert titles == ["Going", "Last week"]
     uids = {str(vevent["UID"]) for vevent in cal.walk("VEVENT")}
