@@ -1,5 +1,6 @@
 """An event's descriptive fields. Its capacity and attendees live in the ledger."""
 
+import secrets
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -13,6 +14,18 @@ from events import times
 MARKDOWN_HELP = (
     "Markdown: *italic*, **bold**, [a link](https://example.org), lists, ## headings, "
     "`code`. HTML is shown as typed, not run."
+)
+
+
+# The fields an .ics file carries: changing one raises the event's sequence.
+CALENDAR_FIELDS = (
+    "title",
+    "description",
+    "time_zone",
+    "starts_at",
+    "ends_at",
+    "venue",
+    "online_url",
 )
 
 
@@ -55,6 +68,10 @@ class Event(models.Model):
         "show who is going", default=False, help_text="List attendees on the event page."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # iCalendar's SEQUENCE: calendar apps replace their copy of an event only
+    # when a newer file carries a higher number, so it rises with each change
+    # an attendee's calendar shows (see save()).
+    sequence = models.PositiveIntegerField(default=0, editable=False)
 
     objects = EventQuerySet.as_manager()
 
@@ -64,6 +81,13 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and self._calendar_changed():
+            self.sequence += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "sequence"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("events:detail", args=[self.pk])
@@ -76,6 +100,13 @@ class Event(models.Model):
             errors["rsvp_deadline"] = "RSVPs must close by the start of the event."
         if errors:
             raise ValidationError(errors)
+
+    def _calendar_changed(self) -> bool:
+        """Whether a field an .ics file carries differs from the saved row."""
+        saved = Event.objects.filter(pk=self.pk).values(*CALENDAR_FIELDS).first()
+        if saved is None:
+            return False
+        return any(saved[name] != getattr(self, name) for name in CALENDAR_FIELDS)
 
     @property
     def is_past(self) -> bool:
@@ -127,3 +158,25 @@ class Rsvp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.status} at {self.event_id}"
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """A user's secret calendar feed address: whoever has the token reads the feed.
+
+    Calendar apps cannot log in, so the token in the URL is the key. Resetting
+    gives a new token; the old address then answers 404.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    # When the current token was made (a reset replaces it).
+    issued_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user_id}"

@@ -1,38 +1,148 @@
 """Emails to attendees, sent as tasks (``django.tasks``) after the ledger decided.
 
-By default the tasks run at once in the process that enqueued them (Django's
-ImmediateBackend, see ``TASKS`` in settings); a failure is logged by
-``django.tasks`` with its traceback and changes nothing in the ledger.
+Each email says what just happened to the person's seat (going, cancelled,
+waiting, a seat freed up for them, removed by the organiser), gives the
+event's time in its zone, its venue and link, and carries the event as an
+.ics attachment so a calendar app can add it (or, for a cancel, remove it).
+
+The default task backend (``django_tasks_db``) runs the tasks in a worker
+process (``manage.py db_worker``, started by ``make run``): an RSVP never waits
+for a mail server. A send that fails is logged and queued again later, a few
+times with growing delays; the last failure is logged as an error. Nothing
+here can touch a seat.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+from email.utils import formataddr, parseaddr
+from enum import StrEnum
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.tasks import task
 from django.template.loader import render_to_string
+from django.utils import timezone
 
+from events import calendar
 from events.models import Event
+
+logger = logging.getLogger(__name__)
+
+# Attempts in all, and the wait before each retry: a mail server that is down
+# for a minute or restarting loses nothing, a dead one is given up on within
+# the hour and said so in the log.
+MAX_ATTEMPTS = 4
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+
+
+class Kind(StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    WAITLISTED = "waitlisted"
+    PROMOTED = "promoted"
+    REMOVED = "removed"
+
+
+SUBJECTS = {
+    Kind.CONFIRMED: "You're going: {title}",
+    Kind.CANCELLED: "RSVP cancelled: {title}",
+    Kind.WAITLISTED: "You're on the waiting list: {title}",
+    Kind.PROMOTED: "You're in: a seat freed up for {title}",
+    Kind.REMOVED: "Your seat was cancelled by the organiser: {title}",
+}
+# The calendar file tells the app to drop the event when the seat is gone.
+METHODS = {
+    Kind.CONFIRMED: calendar.PUBLISH,
+    Kind.CANCELLED: calendar.CANCEL,
+    Kind.WAITLISTED: calendar.PUBLISH,
+    Kind.PROMOTED: calendar.PUBLISH,
+    Kind.REMOVED: calendar.CANCEL,
+}
+
+
+def sender() -> str:
+    """DEFAULT_FROM_EMAIL under the site's name, unless it already carries a name."""
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return settings.DEFAULT_FROM_EMAIL if name else formataddr((settings.SITE_NAME, address))
+
+
+def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
+    """The message with its text and HTML parts and the event's .ics attached."""
+    context = {
+        "kind": kind,
+        "event": event,
+        "user": user,
+        "event_url": calendar.event_url(event),
+        "google_url": calendar.google_url(event),
+        "site_name": settings.SITE_NAME,
+    }
+    subject = SUBJECTS[kind].format(title=event.title)
+    message = EmailMultiAlternatives(
+        subject=f"[{settings.SITE_NAME}] {subject}",
+        body=render_to_string("events/email/seat.txt", context),
+        from_email=sender(),
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string("events/email/seat.html", context), "text/html")
+    method = METHODS[kind]
+    message.attach(
+        calendar.filename(event),
+        calendar.event_ics(event, method=method),
+        f"text/calendar; method={method}; charset=utf-8",
+    )
+    return message
 
 
 @task
-def send_promotion_email(*, event_id: int, user_id: int) -> bool:
-    """Tell someone that a seat freed up and is now theirs. False if nobody to tell."""
+def send_seat_email(*, kind: str, event_id: int, user_id: int, attempt: int = 1) -> bool:
+    """Email the user about their seat: True once sent (or queued to try again).
+
+    A failed send is queued again for later; the last one raises, so the task
+    backend records it as failed (with its traceback) rather than as done.
+    """
     event = Event.objects.filter(pk=event_id).first()
     user = get_user_model().objects.filter(pk=user_id).first()
     if event is None or user is None or not user.email:
         return False
-    context = {
-        "event": event,
-        "user": user,
-        "event_url": settings.SITE_URL + event.get_absolute_url(),
-        "site_name": settings.SITE_NAME,
-    }
-    send_mail(
-        subject=f"You're in: a seat freed up for {event.title}",
-        message=render_to_string("events/email/promoted.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+    try:
+        build_email(Kind(kind), event, user).send()
+    except Exception:
+        if not _retry(kind=kind, event_id=event_id, user_id=user_id, attempt=attempt):
+            raise
     return True
+
+
+def _retry(*, kind: str, event_id: int, user_id: int, attempt: int) -> bool:
+    """Queue the send again after a delay; False (and an error logged) when giving up."""
+    what = f"the {kind} email of user {user_id} for event {event_id} (attempt {attempt})"
+    backend = send_seat_email.get_backend()
+    # A backend that runs tasks at once (ImmediateBackend) cannot wait: a retry
+    # there would hold up the request that queued the email.
+    if attempt >= MAX_ATTEMPTS or not backend.supports_defer:
+        logger.error("Could not send %s; giving up", what, exc_info=True)
+        return False
+    delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
+    logger.warning("Could not send %s; retrying in %s", what, delay, exc_info=True)
+    try:
+        send_seat_email.using(run_after=timezone.now() + delay).enqueue(
+            kind=kind, event_id=event_id, user_id=user_id, attempt=attempt + 1
+        )
+    except Exception:
+        logger.exception("Could not queue a retry of %s; giving up", what)
+        return False
+    return True
+
+
+def queue_seat_email(kind: Kind, *, event_id: int, user_id: int) -> None:
+    """Queue an email after a ledger write; a queue that fails is logged, the write stands."""
+    try:
+        # A savepoint: inside the admin's transaction, a queue that fails (the
+        # database backend's insert) must not break the rest of that transaction.
+        with transaction.atomic():
+            send_seat_email.enqueue(kind=str(kind), event_id=event_id, user_id=user_id)
+    except Exception:
+        logger.exception("Could not queue the %s email of user %s", kind, user_id)

@@ -182,6 +182,20 @@ def past_rsvps(user: AbstractBaseUser) -> QuerySet[Event]:
     ).order_by("-starts_at", "-pk")
 
 
+# How far back a calendar feed reaches: recent events stay in a subscriber's
+# calendar (apps drop what a feed no longer lists), old ones keep it small.
+FEED_PAST = timedelta(days=90)
+
+
+def feed_events(user: AbstractBaseUser) -> QuerySet[Event]:
+    """Events the user is going to, upcoming and recent, from the SQL record."""
+    return Event.objects.filter(
+        starts_at__gte=timezone.now() - FEED_PAST,
+        rsvps__user=user,
+        rsvps__status=Rsvp.Status.GOING,
+    ).order_by("starts_at", "pk")
+
+
 def past_cards(events: list[Event]) -> list[EventCard]:
     """Cards for past RSVPs: no seats to show, the viewer held one."""
     return [EventCard(event, NO_LEDGER, going=True) for event in events]

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 
 from events import ledger, ledger_audit, notifications, records, seat_cache
 from events.ledger import Outcome, Result, Seats
-from events.models import Event, Rsvp
+from events.models import CalendarFeed, Event, Rsvp, new_feed_token
 
 logger = logging.getLogger(__name__)
 Status = Rsvp.Status
@@ -77,6 +77,7 @@ def _after_write(
     """
     _record(event_id, result, user_id, ended)
     seat_cache.refresh(event_id, result.seats)
+    _tell_user(event_id, result, user_id, ended)
     _tell_promoted(event_id, result)
     return result
 
@@ -91,13 +92,31 @@ def _record(event_id: int, result: Result, user_id: int | None, ended: Status) -
         logger.warning("Record of event %s repaired from the ledger: %s", event_id, repair)
 
 
+# What the write did to the user who asked for it, and the email that says so.
+# Refusals and "already going" change nothing, so they send nothing.
+_EMAILS = {
+    Outcome.CONFIRMED: notifications.Kind.CONFIRMED,
+    Outcome.CANCELLED: notifications.Kind.CANCELLED,
+    Outcome.WAITLISTED: notifications.Kind.WAITLISTED,
+}
+
+
+def _tell_user(event_id: int, result: Result, user_id: int | None, ended: Status) -> None:
+    """Email the user whose seat or place the write changed, once the ledger has it."""
+    kind = _EMAILS.get(result.outcome)
+    if kind is None or user_id is None:
+        return
+    if kind is notifications.Kind.CANCELLED and ended == Status.REMOVED:
+        kind = notifications.Kind.REMOVED
+    notifications.queue_seat_email(kind, event_id=event_id, user_id=user_id)
+
+
 def _tell_promoted(event_id: int, result: Result) -> None:
     """Email whoever the write seated, after the seat is theirs (never inside the write)."""
     for promoted in result.promoted:
-        try:
-            notifications.send_promotion_email.enqueue(event_id=event_id, user_id=promoted)
-        except Exception:
-            logger.exception("Could not queue the promotion email of user %s", promoted)
+        notifications.queue_seat_email(
+            notifications.Kind.PROMOTED, event_id=event_id, user_id=promoted
+        )
 
 
 def rsvp(*, event_id: int, user_id: int) -> Result:
@@ -245,3 +264,17 @@ def set_waitlist_limit(*, event_id: int, limit: int | None) -> None:
 def delete_events(*, event_ids: list[int]) -> None:
     Event.objects.filter(pk__in=event_ids).delete()
     ledger.delete_events(event_ids)
+
+
+def calendar_feed(*, user) -> CalendarFeed:
+    """The user's feed address, made on first use."""
+    feed, _ = CalendarFeed.objects.get_or_create(user=user)
+    return feed
+
+
+def reset_calendar_feed(*, user) -> CalendarFeed:
+    """A new secret address for the user's feed; the old one stops working at once."""
+    feed = calendar_feed(user=user)
+    feed.token = new_feed_token()
+    feed.save(update_fields=["token", "issued_at"])
+    return feed

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import views
+from events import calendar_views, views
 
 app_name = "events"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("events/<int:pk>/cancel/", views.cancel_rsvp, name="cancel"),
     path("events/<int:pk>/waitlist/", views.join_waitlist, name="join_waitlist"),
     path("events/<int:pk>/waitlist/leave/", views.leave_waitlist, name="leave_waitlist"),
+    path("events/<int:pk>/calendar.ics", calendar_views.event_ics, name="event_ics"),
+    path("calendar/<str:token>.ics", calendar_views.feed, name="calendar_feed"),
+    path("me/calendar/", calendar_views.feed_settings, name="calendar_feed_settings"),
     path("me/rsvps/", views.my_rsvps, name="my_rsvps"),
     path("me/rsvps/past/", views.my_past_rsvps, name="my_past_rsvps"),
 ]

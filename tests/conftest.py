@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django.test import override_settings
 
 from eventsite import embedded_mongo
 from loadtests.stack import free_port
@@ -46,6 +47,7 @@ class EmbeddedServer:
 
 
 _session_server: EmbeddedServer | None = None
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,6 +57,10 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["MONGODB_URI"] = _session_server.start()
     settings.MONGODB_URI = os.environ["MONGODB_URI"]
     settings.MONGODB_DB = os.environ["MONGODB_DB"] = f"eventsite_test_{uuid.uuid4().hex[:8]}"
+    # Emails are sent at once, in the test's process, into the locmem outbox;
+    # the servers a test starts do the same rather than queue for no worker.
+    os.environ["TASKS_BACKEND"] = "immediate"
+    override_settings(TASKS=IMMEDIATE_TASKS).enable()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

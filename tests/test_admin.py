@@ -146,13 +146,19 @@ def test_removing_an_attendee_confirms_then_seats_the_first_waiting(admin_client
     confirm = client.get(url).content.decode()
     assert guest.username in confirm and "Yes, remove them" in confirm
     assert [a.user_id for a in ledger.attendees(event.pk)] == [guest.pk], "a GET changes nothing"
+    mailoutbox.clear()
 
     response = client.post(url, follow=True)
 
     assert "The first person waiting got the seat." in response.content.decode()
     assert [a.user_id for a in ledger.attendees(event.pk)] == [first.pk]
     assert ledger.waitlist(event.pk) == [second.pk]
-    assert [m.to for m in mailoutbox] == [[first.email]]
+    # The removed guest is told (their calendar drops the event), the first waiting seated.
+    told = {m.to[0]: m.subject for m in mailoutbox}
+    assert told == {
+        guest.email: "[Eventsite] Your seat was cancelled by the organiser: Door",
+        first.email: "[Eventsite] You're in: a seat freed up for Door",
+    }
     assert client.get(url).status_code == 404
 
 

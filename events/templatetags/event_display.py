@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from events import markup, times
+from events import calendar, markup, times
 from events.models import Event
 
 register = template.Library()
@@ -75,3 +75,8 @@ def preview(event: Event) -> str:
     opening = markup.excerpt(event.description)
     where = f"{times.span(event.starts_at, event.ends_at, event.zone)} · {event.venue}"
     return f"{where}. {opening}" if opening else where
+
+
+@register.filter
+def google_calendar_url(event: Event) -> str:
+    return calendar.google_url(event)

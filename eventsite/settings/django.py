@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "accounts",
     "events",
+    "django_tasks_db",  # the task queue of emails (settings/mail.py)
     # The JSON API: allauth's headless mode issues its tokens (settings/auth.py),
     # Django REST framework and drf-spectacular serve it (settings/api.py).
     "allauth.headless",

@@ -1,5 +1,7 @@
 """Outgoing mail (account emails, "a seat freed up for you") and the tasks that send it."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from eventsite.env import IS_PRODUCTION, env_bool, env_int, env_str
 from eventsite.settings import production
 
@@ -31,7 +33,18 @@ SITE_NAME = env_str("SITE_NAME", "Eventsite")
 # someone else's request (their cancel), so it cannot take the host from it.
 SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_str('PORT', '8000')}").rstrip("/")
 
-# Background work (emails) through django.tasks. The ImmediateBackend runs a
-# task at once in the process that enqueues it, after the ledger has decided;
-# a task backend with workers can replace it here without touching the callers.
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Background work (emails) through django.tasks. The database backend
+# (django-tasks-db) keeps queued tasks in the SQL database and a worker process
+# runs them (`manage.py db_worker`, started beside gunicorn by `make run`), so
+# an RSVP never waits for a mail server. TASKS_BACKEND=immediate runs each task
+# at once in the process that queued it instead (no worker needed; the tests).
+TASKS_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+}
+_TASKS_BACKEND = env_str("TASKS_BACKEND", "database").strip().lower()
+if _TASKS_BACKEND not in TASKS_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(TASKS_BACKENDS)}, not {_TASKS_BACKEND!r}."
+    )
+TASKS = {"default": {"BACKEND": TASKS_BACKENDS[_TASKS_BACKEND]}}

@@ -1,11 +1,13 @@
-"""Run the site as deployed: migrate, collect static files, seed the demo, gunicorn.
+"""Run the site as deployed: migrate, collect static files, seed the demo, gunicorn
+and the task worker that sends emails.
 
 ``make run`` calls this. With MONGODB_URI unset it starts the embedded MongoDB
 under its supervisor (``eventsite.mongo_supervisor``), which restarts a server
 that dies on the same address and data file; gunicorn's workers inherit that
 address and reconnect by themselves. Ctrl-C (or SIGTERM, SIGHUP) stops
-gunicorn, then the supervisor and its server. If the supervisor gives up (the
-server crashes as soon as it starts), the site stops too.
+gunicorn and the worker, then the supervisor and its server. If the supervisor
+gives up (the server crashes as soon as it starts), the site stops too. A
+worker that dies is started again: queued emails wait in the database for it.
 """
 
 import os
@@ -20,6 +22,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from eventsite import embedded_mongo, mongo_supervisor
 from eventsite.env import env_str
+
+WORKER_RESTART_PAUSE = 5  # seconds
 
 
 class Command(BaseCommand):
@@ -59,6 +63,25 @@ class Command(BaseCommand):
         settings.MONGODB_URI = os.environ["MONGODB_URI"] = uri
         return supervisor
 
+    def _start_worker(self) -> subprocess.Popen | None:
+        """The worker that runs queued tasks (emails), when the tasks wait in the database."""
+        if not settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
+            return None  # an immediate backend runs each task where it is queued
+        manage = settings.BASE_DIR / "manage.py"
+        return subprocess.Popen(
+            [sys.executable, str(manage), "db_worker", "--no-reload", "--verbosity", "1"],
+            env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
+        )
+
+    def _restart_worker(self, worker: subprocess.Popen) -> subprocess.Popen | None:
+        """A new worker for one that stopped; queued emails wait in the database meanwhile."""
+        self.stderr.write(
+            f"The task worker stopped (exit code {worker.returncode}): restarting it."
+        )
+        # A worker that dies at once (a broken database, say) is not restarted in a tight loop.
+        time.sleep(WORKER_RESTART_PAUSE)
+        return self._start_worker()
+
     def _serve(self, mongo: subprocess.Popen | None) -> int:
         """gunicorn until it exits, a stop signal, or the embedded MongoDB's supervisor gives up."""
         port = env_str("PORT", "8000")
@@ -68,6 +91,7 @@ class Command(BaseCommand):
             [sys.executable, "-m", "gunicorn", "-c", str(config), "eventsite.wsgi"],
             env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
         )
+        worker = self._start_worker()
         # A polite kill or a closed terminal stops everything just as Ctrl-C does,
         # also when this process was started with SIGINT ignored (in the background).
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -81,9 +105,14 @@ class Command(BaseCommand):
                     )
                     embedded_mongo.stop(gunicorn, timeout=15)
                     return 1
-                time.sleep(0.2)  # two children to watch; a signal ends the wait at once
+                if worker is not None and worker.poll() is not None:
+                    worker = self._restart_worker(worker)
+                time.sleep(0.2)  # children to watch; a signal ends the wait at once
             return code
         except KeyboardInterrupt:
             embedded_mongo.stop(gunicorn, timeout=15)
             self.stdout.write("Stopped.")
             return 0
+        finally:
+            if worker is not None:
+                embedded_mongo.stop(worker, timeout=15)

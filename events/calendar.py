@@ -1,0 +1,117 @@
+"""Events as iCalendar (RFC 5545) files and Google Calendar links.
+
+Every .ics the site hands out (the event page's download, a personal feed,
+the file attached to an email) is built here with the ``icalendar`` package,
+so an event looks the same in each. Times are written in UTC ("...Z"): every
+calendar app reads them without a VTIMEZONE block, and shows them in its
+user's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode, urlsplit
+
+import icalendar
+from django.conf import settings
+from django.utils import timezone
+
+from events.models import Event
+from events.selectors import ends_at
+
+PRODID = "-//Eventsite//Events//EN"
+PUBLISH = "PUBLISH"
+REQUEST = "REQUEST"
+CANCEL = "CANCEL"
+GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
+GOOGLE_DATE = "%Y%m%dT%H%M%SZ"
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+FEED_REFRESH = timedelta(hours=1)
+
+
+def site_host() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def uid(event: Event) -> str:
+    """Stable for the event's life: calendar apps match updates and cancels by it."""
+    return f"event-{event.pk}@{site_host()}"
+
+
+def event_url(event: Event) -> str:
+    return settings.SITE_URL + event.get_absolute_url()
+
+
+def _details(event: Event) -> str:
+    """The description followed by the event page's address (where the RSVP lives)."""
+    parts = [event.description.strip(), event_url(event)]
+    return "\n\n".join(part for part in parts if part)
+
+
+def _vevent(event: Event, *, cancelled: bool = False) -> icalendar.Event:
+    vevent = icalendar.Event()
+    vevent.add("uid", uid(event))
+    vevent.add("dtstamp", timezone.now().astimezone(UTC))
+    vevent.add("dtstart", event.starts_at.astimezone(UTC))
+    vevent.add("dtend", ends_at(event).astimezone(UTC))
+    vevent.add("summary", event.title)
+    vevent.add("location", event.venue)
+    vevent.add("description", _details(event))
+    vevent.add("url", event_url(event))
+    # A cancel must outrank the invitation it withdraws, even when the event
+    # itself did not change since: one above the event's own sequence.
+    vevent.add("sequence", event.sequence + 1 if cancelled else event.sequence)
+    vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    return vevent
+
+
+def _calendar(method: str | None, name: str | None = None) -> icalendar.Calendar:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    if method:
+        cal.add("method", method)
+    if name:
+        cal.add("x-wr-calname", name)
+    return cal
+
+
+def event_ics(event: Event, *, method: str = PUBLISH) -> bytes:
+    """One event as a .ics file; METHOD:CANCEL marks it cancelled."""
+    cal = _calendar(method)
+    cal.add_component(_vevent(event, cancelled=method == CANCEL))
+    return cal.to_ical()
+
+
+def feed_ics(events: Iterable[Event], *, name: str) -> bytes:
+    """A subscribable calendar of several events (no METHOD: it is a feed, not a message)."""
+    cal = _calendar(None, name)
+    # How often subscribers should fetch it again (apps otherwise pick their own,
+    # Google's being about a day): an RSVP shows in the calendar within the hour.
+    cal.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", icalendar.vDuration(FEED_REFRESH).to_ical().decode())
+    for event in events:
+        cal.add_component(_vevent(event))
+    return cal.to_ical()
+
+
+def _google_date(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(GOOGLE_DATE)
+
+
+def google_url(event: Event) -> str:
+    """A link that opens Google Calendar's "new event" form filled in with this event."""
+    dates = f"{_google_date(event.starts_at)}/{_google_date(ends_at(event))}"
+    query = {
+        "action": "TEMPLATE",
+        "text": event.title,
+        "dates": dates,
+        "details": _details(event),
+        "location": event.venue,
+    }
+    return f"{GOOGLE_TEMPLATE}?{urlencode(query)}"
+
+
+def filename(event: Event) -> str:
+    return f"event-{event.pk}.ics"
