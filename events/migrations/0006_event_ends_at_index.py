@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0004_event_times_deadline_join_link'),
+        ('events', '0005_calendar'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
