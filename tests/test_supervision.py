@@ -1,4 +1,5 @@
-"""`make run` keeps its embedded MongoDB up: a SIGKILLed server comes back on its address.
+"""`make run` keeps its embedded MongoDB up (a SIGKILLed server comes back on its
+address) and runs the task worker that sends mail; Ctrl-C stops it all.
 
 The site runs as `make run` runs it (``manage.py serve`` with MONGODB_URI unset,
 its own var/ directory and port), once for the module: starting it costs about
@@ -84,6 +85,10 @@ def make_run_env(var_dir: Path, port: int) -> dict[str, str]:
     outer = {"MONGODB_URI", "MONGODB_DB", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
     env = {k: v for k, v in os.environ.items() if k not in outer}
     env.update(EVENTSITE_VAR_DIR=str(var_dir), PORT=str(port), WEB_CONCURRENCY="2")
+    # As deployed: mail queued in the database for the worker beside gunicorn,
+    # which prints it (development's console backend) into the site's log.
+    env.update(TASKS_BACKEND="database")
+    env.pop("EMAIL_BACKEND", None)
     return env
 
 
@@ -276,13 +281,45 @@ def test_a_crash_loop_gives_up_with_a_message(tmp_path):
     assert mongo_supervisor.supervisor_pid(tmp_path) is None, "its lock is free again"
 
 
-def test_ctrl_c_stops_gunicorn_the_supervisor_and_the_server(site):
+QUEUE_AN_RSVP = """
+from datetime import timedelta
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from events import services
+users = get_user_model().objects
+organiser = users.create_user("worker-org", "org@example.com", "pw")
+alice = users.create_user("worker-alice", "alice@example.com", "pw")
+event = services.create_event(
+    capacity=1, organiser=organiser, title="Queued", venue="Hall",
+    starts_at=timezone.now() + timedelta(days=2),
+)
+print(services.rsvp(event_id=event.pk, user_id=alice.pk).outcome)
+"""
+
+
+def is_task_worker(pid: int) -> bool:
+    return b"db_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def test_the_task_worker_beside_gunicorn_sends_queued_mail(site):
+    assert len([pid for pid in children(site.serve.pid) if is_task_worker(pid)]) == 1
+
+    queued = manage(site, "shell", "-c", QUEUE_AN_RSVP)
+
+    assert queued.stdout.strip().endswith("confirmed"), queued.stdout + queued.stderr
+    subject = "Subject: [Eventsite] You're going: Queued"
+    wait_for(lambda: subject in site.log(), 30, "the worker sent the email")
+    assert "METHOD:PUBLISH" in (site.var_dir / "serve.log").read_text()
+
+
+def test_ctrl_c_stops_gunicorn_the_worker_the_supervisor_and_the_server(site):
     """Last: it stops the module's site."""
     supervisor = mongo_supervisor.supervisor_pid(site.var_dir)
     servers = children(supervisor)  # the server and its standby
     gunicorn = [pid for pid in children(site.serve.pid) if pid != supervisor]
-    workers = [w for pid in gunicorn for w in children(pid)]
-    assert record(site.var_dir)["pid"] in servers and gunicorn and workers
+    workers = [w for pid in gunicorn for w in children(pid)]  # gunicorn's
+    assert record(site.var_dir)["pid"] in servers and workers
+    assert any(is_task_worker(pid) for pid in gunicorn)  # among serve's children
 
     os.killpg(site.serve.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
 
