@@ -171,14 +171,21 @@ def gunicorn_workers(site: Site) -> set[int]:
 
 
 def going(site: Site, event_id: int, users: list[dict]) -> set[int]:
-    """The users (by index) the site says hold a seat, each asking with their own token."""
+    """The users (by index) the site says hold a seat, each asking with their own token.
+
+    A worker that has not yet probed MongoDB since the restart may still
+    answer 503 for up to half a second: asked again, as a client would.
+    """
     url = f"{site.url}/api/events/{event_id}/"
+
+    def ask(user: dict) -> dict | None:
+        answer = requests.get(url, headers={"Authorization": f"Bearer {user['token']}"}, timeout=30)
+        return answer.json() if answer.status_code == 200 else None
+
     return {
         n
         for n, user in enumerate(users)
-        if requests.get(
-            url, headers={"Authorization": f"Bearer {user['token']}"}, timeout=30
-        ).json()["going"]
+        if wait_for(lambda u=user: ask(u), BACK_S, "an answer")["going"]
     }
 
 
