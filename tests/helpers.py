@@ -15,6 +15,7 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -149,3 +150,10 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+def logged_in(user, **options) -> Client:
+    """A test client with ``user`` logged in (``options`` go to ``Client``)."""
+    client = Client(**options)
+    client.force_login(user)
+    return client

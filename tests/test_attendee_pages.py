@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from events import errors, ledger, selectors, services, views
 from events.models import Event
-from tests.helpers import csrf_token, make_event, make_users, outcomes
+from tests.helpers import csrf_token, logged_in, make_event, make_users, outcomes
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +31,6 @@ DATA_STATE = re.compile(r'id="seats"[^>]* data-state="([^"]*)"')
 @pytest.fixture
 def organiser():
     return get_user_model().objects.create_user("org", "org@example.com", "pw", is_staff=True)
-
-
-def logged_in(user, **options) -> Client:
-    client = Client(**options)
-    client.force_login(user)
-    return client
 
 
 def text_of(response) -> str:

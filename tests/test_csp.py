@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from events import services
-from tests.helpers import make_event, make_users
+from tests.helpers import logged_in, make_event, make_users
 
 pytestmark = pytest.mark.django_db
 
@@ -126,12 +126,6 @@ def full_event(organiser):
     services.rsvp(event_id=event.pk, user_id=going.pk)
     services.join_waitlist(event_id=event.pk, user_id=waiting.pk)
     return event, going, waiting
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize(

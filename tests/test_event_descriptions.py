@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from events import markup, services
 from events.models import Event
 from events.templatetags.event_display import when_text
-from tests.helpers import bearer, make_event, make_users
+from tests.helpers import bearer, logged_in, make_event, make_users
 
 pytestmark = pytest.mark.django_db
 
@@ -52,12 +52,6 @@ def organiser(django_user_model):
 @pytest.fixture
 def members(fast_password_hashing):
     return make_users(3, prefix="desc")
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def description_html(client: Client, event) -> str:
@@ -148,12 +142,12 @@ def test_the_join_link_is_shown_only_to_people_going(organiser, members):
     assert services.rsvp(event_id=event.pk, user_id=alice.pk).outcome == "confirmed"
     assert services.join_waitlist(event_id=event.pk, user_id=bob.pk).outcome == "waitlisted"
     shown = "room-42"
-    assert shown in signed_in(alice).get(event.get_absolute_url()).content.decode()
-    for client in (Client(), signed_in(bob), signed_in(carol)):
+    assert shown in logged_in(alice).get(event.get_absolute_url()).content.decode()
+    for client in (Client(), logged_in(bob), logged_in(carol)):
         assert shown not in client.get(event.get_absolute_url()).content.decode()
     services.cancel_rsvp(event_id=event.pk, user_id=alice.pk)  # bob takes the seat
-    assert shown not in signed_in(alice).get(event.get_absolute_url()).content.decode()
-    assert shown in signed_in(bob).get(event.get_absolute_url()).content.decode()
+    assert shown not in logged_in(alice).get(event.get_absolute_url()).content.decode()
+    assert shown in logged_in(bob).get(event.get_absolute_url()).content.decode()
 
 
 def test_the_api_gives_the_join_link_to_the_caller_going_only(organiser, members):

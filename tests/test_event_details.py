@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from events import ledger, services, times
 from events.models import Event
-from tests.helpers import bearer, make_event, make_users, outcomes
+from tests.helpers import bearer, logged_in, make_event, make_users, outcomes
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HOUR = timedelta(hours=1)
@@ -98,12 +98,6 @@ def members(fast_password_hashing):
     return make_users(3, prefix="details")
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def berlin_event(organiser, **fields) -> Event:
     """Tue 2 Dec 2031, 18:30 – 21:00 in Berlin: far enough ahead to stay upcoming."""
     fields = {
@@ -124,7 +118,7 @@ def berlin_event(organiser, **fields) -> Event:
 @pytest.mark.django_db
 def test_event_page_list_and_my_rsvps_show_local_time_and_zone(organiser, members):
     event = berlin_event(organiser)
-    client = signed_in(members[0])
+    client = logged_in(members[0])
     client.post(reverse("events:rsvp", args=[event.pk]))
     shown = '<time datetime="2031-12-02T18:30:00+01:00">Tue 2 Dec 2031, 18:30 – 21:00 CET</time>'
     for url in (event.get_absolute_url(), reverse("events:list"), reverse("events:my_rsvps")):
@@ -157,7 +151,7 @@ def test_after_the_deadline_rsvp_and_joining_are_refused_on_the_page(organiser, 
     assert services.rsvp(event_id=full.pk, user_id=alice.pk).outcome == "confirmed"
     close_rsvps(open_one)
     close_rsvps(full)
-    client = signed_in(bob)
+    client = logged_in(bob)
     for event, action in ((open_one, "rsvp"), (full, "join_waitlist")):
         page = client.post(reverse(f"events:{action}", args=[event.pk]), follow=True)
         html = unescape(page.content.decode())
@@ -202,7 +196,7 @@ def test_cancelling_and_leaving_stay_possible_after_the_deadline(organiser, memb
     close_rsvps(event)
     leave = bearer(bob).delete(f"/api/events/{event.pk}/waitlist")
     assert leave.status_code == 200
-    cancelled = signed_in(alice).post(reverse("events:cancel", args=[event.pk]), follow=True)
+    cancelled = logged_in(alice).post(reverse("events:cancel", args=[event.pk]), follow=True)
     assert outcomes(cancelled.content.decode()) == ["cancelled"]
     assert ledger.attendees(event.pk) == [] and ledger.waitlist(event.pk) == []
 
@@ -237,7 +231,7 @@ def test_the_api_shows_zone_end_and_deadline_with_offsets(organiser):
 @pytest.fixture
 def boss() -> tuple[Client, object]:
     user = get_user_model().objects.create_superuser("details-boss", "b@example.com", "pw")
-    return signed_in(user), user
+    return logged_in(user), user
 
 
 def admin_form(boss_user, **changes) -> dict:

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from events import ledger
-from tests.helpers import make_event, make_users, outcomes
+from tests.helpers import logged_in, make_event, make_users, outcomes
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +23,6 @@ def organiser():
 @pytest.fixture
 def alice_bob():
     return make_users(2, prefix="member")
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post_rsvp(client: Client, event, action: str = "rsvp") -> list[str]:
