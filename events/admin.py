@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from events import selectors, services, times
+from events import exports, selectors, services, times
 from events.forms import EventTimesForm
 from events.ledger import Outcome
 from events.models import Event
@@ -170,6 +170,7 @@ class EventAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     list_select_related = ["organiser"]
     readonly_fields = ["attendee_list", "waitlist_list"]
+    actions = ["export_attendees"]
     fieldsets = [
         (None, {"fields": ["title", "description", "venue", "online_url", "organiser"]}),
         ("When", {"fields": ["time_zone", "starts_at", "ends_at", "rsvp_deadline"]}),
@@ -179,7 +180,9 @@ class EventAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         remove = self.admin_site.admin_view(self.remove_attendee_view)
+        export = self.admin_site.admin_view(self.export_view)
         return [
+            path("<int:event_id>/export/", export, name="events_event_export"),
             path(
                 "<int:event_id>/attendees/<int:user_id>/remove/",
                 remove,
@@ -286,9 +289,10 @@ class EventAdmin(admin.ModelAdmin):
         return format_html(
             '<table class="attendees"><thead><tr><th>User</th><th>Email</th>'
             "<th>Seat since</th><th></th></tr></thead><tbody>{}</tbody></table>"
-            "<p>{} going.</p>",
+            '<p>{} going. <a href="{}">Export who is going and waiting (CSV)</a></p>',
             body,
             len(rows),
+            reverse("admin:events_event_export", args=[event.pk]),
         )
 
     @admin.display(description="who is waiting")
@@ -359,6 +363,17 @@ class EventAdmin(admin.ModelAdmin):
                 capacity=form.cleaned_data["capacity"],
                 waitlist_limit=form.ledger_waitlist_limit,
             )
+
+    @admin.action(description="Export attendees and waiting lists (CSV)")
+    def export_attendees(self, request, queryset: QuerySet[Event]):
+        # The queryset went through get_queryset: an organiser's own events only.
+        return exports.csv_response("attendees.csv", queryset.order_by("starts_at", "pk"))
+
+    def export_view(self, request: HttpRequest, event_id: int):
+        event = self.get_object(request, event_id)  # someone else's event: 404
+        if event is None or not self.has_view_permission(request, event):
+            raise Http404("No such event.")
+        return exports.csv_response(f"event-{event.pk}-attendees.csv", [event])
 
     def delete_model(self, request, obj: Event) -> None:
         services.delete_events(event_ids=[obj.pk])

@@ -1,0 +1,81 @@
+"""Organisers export who is going and who waits as CSV, streamed, their own events only."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from events import services
+from events.apps import ORGANISERS_GROUP
+from tests.helpers import logged_in, make_event, make_users
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+
+
+def organiser(name: str):
+    user = get_user_model().objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
+    return user
+
+
+def read_csv(response) -> list[list[str]]:
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(body)))
+
+
+@pytest.fixture
+def full_event():
+    """Two seats taken, then two people waiting; one username looks like a formula."""
+    alice = organiser("export-alice")
+    event = make_event(alice, 2, title="Packed")
+    first, second, third = make_users(3, prefix="exp")
+    sly = get_user_model().objects.create_user("=HYPERLINK(1)", "sly@example.com", "pw")
+    services.rsvp(event_id=event.pk, user_id=first.pk)
+    services.rsvp(event_id=event.pk, user_id=sly.pk)
+    services.join_waitlist(event_id=event.pk, user_id=second.pk)
+    services.join_waitlist(event_id=event.pk, user_id=third.pk)
+    return alice, event, [first, sly, second, third]
+
+
+def test_one_events_export_lists_going_then_waiting_in_order(full_event):
+    alice, event, (first, sly, second, third) = full_event
+
+    rows = read_csv(logged_in(alice).get(reverse("admin:events_event_export", args=[event.pk])))
+
+    assert rows[0] == [
+        "event id", "event", "status", "position", "name", "username", "email", "RSVP time",
+    ]  # fmt: skip
+    people = [(r[2], r[3], r[5], r[6]) for r in rows[1:]]
+    assert people == [
+        ("going", "1", first.username, first.email),
+        ("going", "2", "'" + sly.username, sly.email),  # text, not a formula
+        ("waiting", "1", second.username, second.email),
+        ("waiting", "2", third.username, third.email),
+    ]
+    assert rows[1][7] and not rows[3][7]  # a seat has its time; a place in line has none
+
+
+def test_the_bulk_action_exports_several_events_but_only_the_organisers_own(full_event):
+    alice, event, _ = full_event
+    other = make_event(alice, 3, title="Roomy")
+    (carol,) = make_users(1, prefix="exp-other")
+    services.rsvp(event_id=other.pk, user_id=carol.pk)
+    bob = organiser("export-bob")
+    bobs = make_event(bob, 3, title="Bob's")
+    services.rsvp(event_id=bobs.pk, user_id=carol.pk)
+    changelist = reverse("admin:events_event_changelist")
+    chosen = {"action": "export_attendees", "_selected_action": [event.pk, other.pk, bobs.pk]}
+
+    rows = read_csv(logged_in(alice).post(changelist, chosen))
+
+    assert {r[1] for r in rows[1:]} == {"Packed", "Roomy"}
+    assert len(rows) == 1 + 4 + 1
+    answer = logged_in(bob).get(reverse("admin:events_event_export", args=[event.pk]))
+    assert answer.status_code in (302, 404)  # someone else's event, as Django's admin answers
