@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from accounts.tokens import issue_access_token
 from events import ledger, selectors, services
-from tests.helpers import PASSWORD, bearer, live_gunicorn, make_event, make_users
+from tests.helpers import PASSWORD, bearer, live_gunicorn, make_event, make_users, wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
@@ -342,6 +342,8 @@ def test_mongodb_unreachable_is_503_json_then_recovers(spare_mongo, settings, or
         assert response["Retry-After"]
 
     spare_mongo.start()
+    # The process remembers the outage for up to half a second, then probes.
+    assert wait_for(lambda: client.get("/healthz").status_code == 200, seconds=10)
     assert client.post(rsvp_url(event.pk)).status_code == 201
 
 
