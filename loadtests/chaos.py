@@ -127,7 +127,7 @@ def _interrupt(signum, frame) -> None:
 
 
 def _wait(condition, seconds: float, what: str) -> None:
-    if not chaos_faults.wait_for(condition, seconds):
+    if not stack.wait_for(condition, seconds):
         raise ChaosError(f"not within {seconds:.0f}s: {what}")
 
 

@@ -65,16 +65,6 @@ class Fault:
     came_back_early: bool = False  # a hold only: a server answered before its end
 
 
-def wait_for[T](condition: Callable[[], T], seconds: float) -> T | None:
-    """Poll until ``condition`` returns something true; None after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(POLL_S)
-    return condition() or None
-
-
 @dataclass(frozen=True)
 class Probe:
     """How the run asks whether the site is back: as a user would, and as a load balancer."""
@@ -102,7 +92,7 @@ class Probe:
 
 
 def _seconds_until(start: float, condition: Callable[[], object]) -> float | None:
-    return time.monotonic() - start if wait_for(condition, BACK_S) else None
+    return time.monotonic() - start if stack.wait_for(condition, BACK_S) else None
 
 
 class HealthWatch:
@@ -141,7 +131,7 @@ def _sigkill(pid: int) -> float:
 
 def serving_pid(site: stack.Stack) -> int:
     """The pid of the server answering on the stack's MongoDB address now."""
-    serving = wait_for(lambda: embedded_mongo.running_uri(site.mongo_dir), BACK_S)
+    serving = stack.wait_for(lambda: embedded_mongo.running_uri(site.mongo_dir), BACK_S)
     record = embedded_mongo.read_record(site.mongo_dir)
     if not serving or record is None:
         raise ChaosError(f"no MongoDB server answers for {site.mongo_dir}")
@@ -202,7 +192,7 @@ def _warm_standby(site: stack.Stack, server: int) -> int:
         others = [pid for pid in stack.children(site.mongo.pid) if pid != server]
         return next((pid for pid in others if _age_s(pid) >= STANDBY_WARM_S), None)
 
-    pid = wait_for(standby, STANDBY_WARM_S + BACK_S)
+    pid = stack.wait_for(standby, STANDBY_WARM_S + BACK_S)
     if pid is None:
         raise ChaosError("the MongoDB supervisor has no standby")
     return pid
@@ -222,7 +212,10 @@ def mongo_held_down(site: stack.Stack, probe: Probe) -> Iterator[Fault]:
     try:
         os.kill(standby, signal.SIGSTOP)
         fault.at = _sigkill(server)
-        if wait_for(lambda: embedded_mongo.running_uri(site.mongo_dir) is None, BACK_S) is None:
+        if (
+            stack.wait_for(lambda: embedded_mongo.running_uri(site.mongo_dir) is None, BACK_S)
+            is None
+        ):
             raise ChaosError(f"MongoDB still answers after SIGKILL of pid {server}")
         yield fault
         fault.came_back_early = embedded_mongo.running_uri(site.mongo_dir) is not None

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +71,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for[T](condition: Callable[[], T], seconds: float, poll_s: float = 0.02) -> T | None:
+    """Poll until ``condition`` returns something true (returned); None after ``seconds``.
+
+    The one way the load tools and the tests wait for a condition, never a bare sleep.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(poll_s)
+    return condition() or None
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen, workers: int, healthy: bool) -> None:

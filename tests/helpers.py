@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from accounts.tokens import issue_access_token
 from events import services
 from events.models import Event
 from loadtests import fixtures, stack
+from loadtests.stack import wait_for as wait_for  # the one polling helper, for the tests too
 
 PASSWORD = "correct horse battery staple"
 OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)"')
@@ -140,16 +140,6 @@ def csrf_token(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "page should carry a CSRF token"
     return match.group(1)
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    """Poll ``condition`` until it holds (True) or ``seconds`` pass (False)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def logged_in(user, **options) -> Client:

@@ -26,6 +26,7 @@ from pymongo import MongoClient
 
 from events import ledger
 from eventsite import embedded_mongo, mongo_supervisor
+from loadtests import stack
 from loadtests.stack import children, free_port
 from tests.helpers import ROOT, api_call, fire_together
 
@@ -50,13 +51,11 @@ class Site:
 
 
 def wait_for[T](condition: Callable[[], T], seconds: float, what: str) -> T:
-    """Poll ``condition`` until it returns something true, or fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"not within {seconds}s: {what}")
+    """``stack.wait_for`` that fails the test, naming ``what``, when time runs out."""
+    found = stack.wait_for(condition, seconds)
+    if not found:
+        raise AssertionError(f"not within {seconds}s: {what}")
+    return found
 
 
 def healthy(url: str) -> bool:
