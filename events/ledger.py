@@ -47,11 +47,12 @@ from events.ledger_connection import collection as _collection
 from events.ledger_connection import ping as ping
 from events.ledger_connection import translate_errors as _translate_errors
 from events.ledger_schema import LedgerDamaged as LedgerDamaged
-from events.ledger_schema import checked, ensure_validator, refused
+from events.ledger_schema import checked, refused
 
-# Where seat times lived before they moved into the ledger; read once, by
-# ``upgrade_documents`` at migrate time.
-LEGACY_TIMES = "rsvp_times"
+# Migrate-time work on the documents (events.apps): a part of the ledger too.
+from events.ledger_upgrade import LEGACY_TIMES as LEGACY_TIMES
+from events.ledger_upgrade import ensure_schema as ensure_schema
+from events.ledger_upgrade import upgrade_documents as upgrade_documents
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class Outcome(StrEnum):
     # Decided by events.services from the event's dates, before the ledger is asked.
     EVENT_PAST = "event_past"
     RSVPS_CLOSED = "rsvps_closed"
+    # The event is cancelled: its ledger refuses every change (pipelines.cancel).
+    EVENT_CANCELLED = "event_cancelled"
 
 
 @dataclass(frozen=True)
@@ -189,42 +192,6 @@ def _transition(event_id: int, pipeline: list[dict], user_id: int | None = None)
     return _result(_write(event_id, pipeline), user_id)
 
 
-@_translate_errors
-def ensure_schema() -> str:
-    """The ledger collection's validator (at migrate time); what was done."""
-    return ensure_validator(_collection().database)
-
-
-@_translate_errors
-def upgrade_documents() -> int:
-    """Bring ledgers written by earlier versions to today's shape; how many changed.
-
-    Run at migrate time (every deploy migrates before it serves). Seat times
-    move in from ``rsvp_times`` and the counts are added. Each document is
-    rewritten only if its lists are still those read (compare-and-set in the
-    filter), so a write of the running site in between is never undone: that
-    document keeps unknown times instead. No seat changes hands here.
-
-    The ledger's ``attendees`` gets no multikey index: on the embedded server it
-    made every RSVP rewrite the index entries of the whole list.
-    """
-    changed = 0
-    for doc in _collection().find({"seated_at": {"$exists": False}}):
-        try:
-            checked(doc, "capacity", "attendees")
-        except LedgerDamaged as exc:  # left for manage.py check_ledger; never guessed at
-            logger.error("not upgraded: %s", exc)
-            continue
-        going, waiting = doc.get("attendees", []), doc.get("waitlist") or []
-        times = {t["user"]: t["at"] for t in _collection(LEGACY_TIMES).find({"event": doc["_id"]})}
-        seated_at = [float(_ms(times[u])) if u in times else None for u in going]
-        update = {"seated_at": seated_at, "waitlist": waiting, "taken": len(going)}
-        update |= {"waiting": len(waiting), "waitlist_limit": doc.get("waitlist_limit")}
-        unchanged = {"_id": doc["_id"], "attendees": going, "seated_at": {"$exists": False}}
-        changed += _collection().update_one(unchanged, {"$set": update}).modified_count
-    return changed
-
-
 def _empty(capacity: int, waitlist_limit: int | None, version: int = 1) -> dict:
     return {
         "capacity": capacity,
@@ -300,6 +267,18 @@ def leave_waitlist(event_id: int, user_id: int) -> Result:
 def set_capacity(event_id: int, capacity: int) -> Result:
     """New capacity unless more people are going; a raise seats the first waiting."""
     return _transition(event_id, pipelines.set_capacity(capacity, _now_ms()))
+
+
+@_translate_errors
+def cancel(event_id: int) -> Roster | None:
+    """Close the event's lists for good; who was going and waiting, as the write left them.
+
+    Idempotent: a second call returns the same lists. None if there is no ledger.
+    """
+    doc = _write(event_id, pipelines.cancel())
+    if doc is None:
+        return None
+    return Roster(_attendees(doc), list(doc.get("waitlist") or []), doc.get("version", 0))
 
 
 @_translate_errors

@@ -150,8 +150,21 @@ _count = {
 }
 
 
+# A cancelled event's lists are final, kept for the record: every transition
+# is refused, and nobody is promoted into a seat after everyone was told.
+_cancelled = {"$eq": ["$cancelled", True]}
+_not_refused_as_cancelled = {"$ne": [OUTCOME, "event_cancelled"]}
+
+
 def _transition(decide: dict, apply: list[dict], now_ms: float) -> list[dict]:
-    return [_normalise, _decide(decide), *apply, *_promote(now_ms), _count]
+    decide = {"$cond": [_cancelled, "event_cancelled", decide]}
+    promote = _promote(now_ms, when=_not_refused_as_cancelled)
+    return [_normalise, _decide(decide), *apply, *promote, _count]
+
+
+def cancel() -> list[dict]:
+    """Close the event for good; the lists stay as they are. Repeating it changes nothing."""
+    return [_normalise, {"$set": {"cancelled": True}}, _decide("event_cancelled"), _count]
 
 
 def _seat(outcome: str, user_id: int, now_ms: float) -> dict:
@@ -201,7 +214,13 @@ def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
     outcome = {"$cond": [_has(user_id, ATTENDEES), "cancelled", "not_going"]}
     index = "$last_write.index"
     remove = [
-        {"$set": {"last_write.index": {"$indexOfArray": [ATTENDEES, user_id]}}},
+        {
+            "$set": {
+                "last_write.index": _if(
+                    "cancelled", {"$indexOfArray": [ATTENDEES, user_id]}, {"$literal": -1}
+                )
+            }
+        },
         {
             "$set": {
                 "attendees": _without_index(ATTENDEES, index),
@@ -216,7 +235,9 @@ def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
 def leave_waitlist(user_id: int, now_ms: float) -> list[dict]:
     outcome = {"$cond": [_has(user_id, WAITLIST), "left_waitlist", "not_waiting"]}
     without = {"$filter": {"input": WAITLIST, "cond": {"$ne": ["$$this", user_id]}}}
-    return _transition(outcome, [{"$set": {"waitlist": without}}], now_ms)
+    return _transition(
+        outcome, [{"$set": {"waitlist": _if("left_waitlist", without, WAITLIST)}}], now_ms
+    )
 
 
 def set_capacity(capacity: int, now_ms: float) -> list[dict]:
@@ -305,6 +326,6 @@ def repair_lists(now_ms: float) -> list[dict]:
             }
         },
         {"$unset": ["last_write.kept", "last_write.before"]},
-        *_promote(now_ms, when=repaired),
+        *_promote(now_ms, when={"$and": [repaired, {"$eq": [_cancelled, False]}]}),
         _count,
     ]

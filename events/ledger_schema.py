@@ -44,6 +44,7 @@ VALIDATOR = {
             "taken": {"bsonType": _INT, "minimum": 0},
             "waiting": {"bsonType": _INT, "minimum": 0},
             "version": {"bsonType": _INT},
+            "cancelled": {"bsonType": "bool"},
             "last_write": {"bsonType": "object"},
         },
     }

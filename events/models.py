@@ -33,9 +33,22 @@ class EventQuerySet(models.QuerySet):
     def upcoming(self) -> "EventQuerySet":
         return self.filter(starts_at__gte=timezone.now())
 
+    def public(self) -> "EventQuerySet":
+        """What anyone may see: published and cancelled events, never drafts."""
+        return self.exclude(status=Event.Status.DRAFT)
+
 
 class Event(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "draft (only organisers see it)"
+        PUBLISHED = "published"
+        # Final: RSVPs and the waiting list are closed (in the ledger too),
+        # the lists are kept for the record and everyone on them was emailed.
+        CANCELLED = "cancelled"
+
     title = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PUBLISHED)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
     # An IANA name, not a choice list: the tz database changes with the
     # system, and a migration must not freeze (or churn on) its contents.
@@ -121,6 +134,14 @@ class Event(models.Model):
     def zone(self) -> ZoneInfo:
         return times.zone(self.time_zone)
 
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
 
 class Rsvp(models.Model):
     """Who holds (or held) a seat or a place, mirrored from the ledger for queries.
@@ -180,3 +201,89 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.user_id}"
+
+
+class CheckIn(models.Model):
+    """Someone going was let in at the door. A row exists or not: setting it twice is a no-op."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="check_ins")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="check_ins"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="one_check_in")]
+        verbose_name = "check-in"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} checked in at {self.event_id}"
+
+
+class Mailing(models.Model):
+    """One email to an event's people, sent in the background, kept as the organiser's log.
+
+    The recipients are fixed when it is written (from the ledger's lists), and
+    the subject, text and any calendar file are stored whole, so it can be sent
+    (and resumed after a crash) even once the event itself is deleted.
+    """
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message", "message from the organiser"
+        CANCELLATION = "cancellation", "event cancelled"
+        DELETION = "deletion", "event deleted"
+
+    class Audience(models.TextChoices):
+        GOING = "going", "everyone going"
+        WAITING = "waiting", "everyone waiting"
+        BOTH = "both", "everyone going or waiting"
+
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="mailings"
+    )
+    event_title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind, default=Kind.MESSAGE)
+    audience = models.CharField(max_length=7, choices=Audience, default=Audience.BOTH)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    # An .ics attached to every copy (a cancellation's METHOD:CANCEL), if any.
+    calendar = models.TextField(blank=True)
+    recipients = models.JSONField(default=list)  # user pks, in the order they are sent
+    sent = models.PositiveIntegerField(default=0)  # how many of recipients have been sent
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.event_title})"
+
+
+class SeatSample(models.Model):
+    """The seats after one ledger write, for the organiser's chart of the rush.
+
+    Copied from the document the write returned; ``version`` orders them (two
+    writes' clocks may disagree, their versions never do).
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="seat_samples")
+    version = models.PositiveBigIntegerField()
+    at = models.DateTimeField()
+    capacity = models.PositiveIntegerField()
+    taken = models.PositiveIntegerField()
+    waiting = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "version"], name="one_sample_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} v{self.version}: {self.taken}/{self.capacity}"

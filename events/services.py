@@ -14,7 +14,7 @@ import logging
 from django.db import DatabaseError, transaction
 from django.utils.translation import ngettext
 
-from events import ledger, ledger_audit, notifications, records, seat_cache
+from events import ledger, ledger_audit, notifications, records, rush, seat_cache
 from events.ledger import Outcome, Result, Seats
 from events.models import CalendarFeed, Event, Rsvp, new_feed_token
 
@@ -28,6 +28,7 @@ MESSAGES: dict[Outcome, str] = {
     Outcome.UNKNOWN_EVENT: "Event not found",
     Outcome.EVENT_PAST: "This event has already started, so RSVPs are closed.",
     Outcome.RSVPS_CLOSED: "RSVPs for this event have closed.",
+    Outcome.EVENT_CANCELLED: "This event has been cancelled.",
     Outcome.CANCELLED: "Your RSVP is cancelled and your seat is free for someone else.",
     Outcome.NOT_GOING: "You have no RSVP for this event.",
     Outcome.WAITLISTED: (
@@ -56,9 +57,11 @@ def _closed_or_missing(event_id: int, *, taking: bool = False) -> Outcome | None
     deadline stops; giving one back stays possible until the event starts, so
     someone who cannot come after all still frees their seat for the next in line.
     """
-    event = Event.objects.filter(pk=event_id).only("starts_at", "rsvp_deadline").first()
-    if event is None:
+    event = Event.objects.filter(pk=event_id).only("starts_at", "rsvp_deadline", "status").first()
+    if event is None or event.is_draft:  # a draft is not there for the public
         return Outcome.UNKNOWN_EVENT
+    if event.is_cancelled:  # the ledger refuses too; this answers without asking it
+        return Outcome.EVENT_CANCELLED
     if event.is_past:
         return Outcome.EVENT_PAST
     if taking and event.rsvps_closed:
@@ -76,6 +79,7 @@ def _after_write(
     ledger later, a cached count expires, an email is a courtesy).
     """
     _record(event_id, result, user_id, ended)
+    rush.record_sample(event_id, result)
     seat_cache.refresh(event_id, result.seats)
     _tell_user(event_id, result, user_id, ended)
     _tell_promoted(event_id, result)
@@ -152,17 +156,59 @@ def remove_attendee(*, event_id: int, user_id: int) -> Result:
     return _after_write(event_id, result, user_id, Status.REMOVED)
 
 
-@transaction.atomic
+def add_attendee(*, event_id: int, user_id: int) -> Result:
+    """An organiser gives someone a seat by hand: only a free one, guarded like an RSVP.
+
+    The RSVP deadline does not stop an organiser; a start, a draft or a
+    cancellation does (a seat at an event nobody can attend means nothing).
+    """
+    if refusal := _closed_or_missing(event_id):
+        return Result(refusal)
+    return _after_write(event_id, ledger.add_attendee(event_id, user_id), user_id)
+
+
 def create_event(*, capacity: int, waitlist_limit: int | None = None, **fields) -> Event:
-    """Save the event and open its ledger; if MongoDB refuses, nothing is saved."""
-    event = Event.objects.create(**fields)
+    """Save a new event and open its ledger; if MongoDB refuses, nothing is saved."""
+    return save_new_event(event=Event(**fields), capacity=capacity, waitlist_limit=waitlist_limit)
+
+
+@transaction.atomic
+def save_new_event(*, event: Event, capacity: int, waitlist_limit: int | None = None) -> Event:
+    """Save an unsaved event (the admin's form builds one) and open its ledger, as one.
+
+    The SQL row is written first, inside a transaction: if MongoDB then
+    refuses, the row is rolled back and nothing is left half-made.
+    """
+    if capacity < 0:
+        raise CapacityError("Capacity cannot be negative.")
+    event.save()
     ledger.create_event(event.pk, capacity, waitlist_limit)
     return event
 
 
-def open_ledger(*, event: Event, capacity: int, waitlist_limit: int | None = None) -> None:
-    """Open the ledger of an event saved elsewhere (the admin's form)."""
-    ledger.create_event(event.pk, capacity, waitlist_limit)
+@transaction.atomic
+def update_event(
+    *, event: Event, capacity: int | None = None, waitlist_limit: int | bool | None = False
+) -> Event:
+    """Save an event's fields and, if given, its new capacity and waiting list limit, as one.
+
+    ``capacity`` None: unchanged. ``waitlist_limit`` False: unchanged (None
+    means no limit, 0 no list). The SQL row is saved first in a transaction;
+    a capacity the ledger's guard refuses raises ``CapacityError`` and rolls
+    the row back, so a refused change leaves both stores as they were.
+    """
+    event.save()
+    if capacity is not None:
+        set_capacity(event_id=event.pk, capacity=capacity)
+    if waitlist_limit is not False:
+        set_waitlist_limit(event_id=event.pk, limit=waitlist_limit)
+    return event
+
+
+def publish_events(*, event_ids: list[int]) -> int:
+    """Drafts become public; how many did (published and cancelled ones stay as they are)."""
+    drafts = Event.objects.filter(pk__in=event_ids, status=Event.Status.DRAFT)
+    return drafts.update(status=Event.Status.PUBLISHED)
 
 
 def reopen_ledger(*, event_id: int, capacity: int, waitlist_limit: int | None = None) -> bool:

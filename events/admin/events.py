@@ -18,6 +18,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from events import exports, selectors, services, times
+from events.admin.checkin import CheckInAdmin
+from events.admin.copies import CopyAdmin
+from events.admin.mailings import MailingAdmin
+from events.admin.rush import RushAdmin
 from events.forms import EventTimesForm
 from events.ledger import Outcome
 from events.models import Event
@@ -154,7 +158,7 @@ def _username(row: selectors.AttendeeRow) -> str:
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin, admin.ModelAdmin):
     form = EventAdminForm
     list_display = [
         "title",
@@ -169,13 +173,15 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["title", "venue", "description", "organiser__username"]
     date_hierarchy = "starts_at"
     list_select_related = ["organiser"]
-    readonly_fields = ["attendee_list", "waitlist_list"]
+    readonly_fields = ["attendee_list", "waitlist_list", "rush_chart", "mailing_log"]
     actions = ["export_attendees"]
     fieldsets = [
         (None, {"fields": ["title", "description", "venue", "online_url", "organiser"]}),
         ("When", {"fields": ["time_zone", "starts_at", "ends_at", "rsvp_deadline"]}),
         ("Seats", {"fields": ["capacity", "attendees_public", "attendee_list"]}),
         ("Waiting list", {"fields": ["waitlist", "waitlist_limit", "waitlist_list"]}),
+        ("The rush", {"fields": ["rush_chart"]}),
+        ("Messages", {"fields": ["mailing_log"]}),
     ]
 
     def get_urls(self):
@@ -353,16 +359,17 @@ class EventAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Event, form, change: bool) -> None:
         if not change and not request.user.is_superuser:
             obj.organiser = request.user
-        super().save_model(request, obj, form, change)
-        if change and form.ledger_missing:  # reopened by the form's clean (_reopen)
-            capacity = form.cleaned_data["capacity"]
-            self.message_user(request, f"Ledger reopened: capacity {capacity}, nobody going yet.")
         if not change:
-            services.open_ledger(
+            services.save_new_event(
                 event=obj,
                 capacity=form.cleaned_data["capacity"],
                 waitlist_limit=form.ledger_waitlist_limit,
             )
+            return
+        super().save_model(request, obj, form, change)
+        if form.ledger_missing:  # reopened by the form's clean (_reopen)
+            capacity = form.cleaned_data["capacity"]
+            self.message_user(request, f"Ledger reopened: capacity {capacity}, nobody going yet.")
 
     @admin.action(description="Export attendees and waiting lists (CSV)")
     def export_attendees(self, request, queryset: QuerySet[Event]):
