@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from events import calendar, selectors, services
 from events.errors import allow
-from events.models import CalendarFeed, Event
+from events.models import CalendarFeed
 
 
 def _ics_response(body: bytes, filename: str) -> HttpResponse:
@@ -23,7 +23,9 @@ def _ics_response(body: bytes, filename: str) -> HttpResponse:
 
 @allow("GET")
 def event_ics(request: HttpRequest, pk: int) -> HttpResponse:
-    event = get_object_or_404(Event, pk=pk)
+    event = selectors.visible_event(pk, request.user)
+    if event is None:
+        raise Http404("No such event.")
     return _ics_response(calendar.event_ics(event), calendar.filename(event))
 
 

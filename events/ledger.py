@@ -263,33 +263,19 @@ def leave_waitlist(event_id: int, user_id: int) -> Result:
     return _transition(event_id, pipelines.leave_waitlist(user_id, _now_ms()), user_id)
 
 
-@_translate_errors
-def set_capacity(event_id: int, capacity: int) -> Result:
-    """New capacity unless more people are going; a raise seats the first waiting."""
-    return _transition(event_id, pipelines.set_capacity(capacity, _now_ms()))
+KEEP = pipelines.KEEP  # set_seats: leave this number as it is
 
 
 @_translate_errors
-def cancel(event_id: int) -> Roster | None:
-    """Close the event's lists for good; who was going and waiting, as the write left them.
+def set_seats(
+    event_id: int, capacity: int | str = KEEP, waitlist_limit: int | str | None = KEEP
+) -> Result:
+    """New capacity and list limit in one write, unless more people are going.
 
-    Idempotent: a second call returns the same lists. None if there is no ledger.
+    Refused as a whole (``CAPACITY_BELOW_GOING``), so the limit never changes
+    without the capacity asked for with it. A raise seats the first waiting.
     """
-    doc = _write(event_id, pipelines.cancel())
-    if doc is None:
-        return None
-    return Roster(_attendees(doc), list(doc.get("waitlist") or []), doc.get("version", 0))
-
-
-@_translate_errors
-def set_waitlist_limit(event_id: int, limit: int | None) -> bool:
-    """Cap the list (0 turns it off); whoever already waits keeps their place.
-
-    A plain ``$set``: no seat changes, and every join reads the limit in its
-    own atomic write. False if there is no such event.
-    """
-    found = _collection().update_one({"_id": event_id}, {"$set": {"waitlist_limit": limit}})
-    return found.matched_count == 1
+    return _transition(event_id, pipelines.set_seats(capacity, waitlist_limit, _now_ms()))
 
 
 _COUNTS = {"capacity": 1, "taken": 1, "waiting": 1, "waitlist_limit": 1}

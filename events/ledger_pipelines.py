@@ -240,11 +240,24 @@ def leave_waitlist(user_id: int, now_ms: float) -> list[dict]:
     )
 
 
-def set_capacity(capacity: int, now_ms: float) -> list[dict]:
-    """Any capacity not below the number going; a raise of N seats up to N waiting."""
-    fits = {"$lte": [_size(ATTENDEES), capacity]}
+KEEP = "$$KEEP"  # set_seats: leave this number as it is
+
+
+def set_seats(capacity: int | str, waitlist_limit: int | str | None, now_ms: float) -> list[dict]:
+    """Capacity and the list's limit together: both or neither.
+
+    Any capacity not below the number going (a raise of N seats seats up to N
+    waiting); a limit caps the list (0: no list) and whoever already waits
+    keeps their place. ``KEEP`` leaves either as it is.
+    """
+    capacity_expr = "$capacity" if capacity == KEEP else capacity
+    limit_expr = "$waitlist_limit" if waitlist_limit == KEEP else {"$literal": waitlist_limit}
+    fits = {"$lte": [_size(ATTENDEES), capacity_expr]} if capacity != KEEP else True
     outcome = {"$cond": [fits, "capacity_set", "capacity_below_going"]}
-    change = {"capacity": _if("capacity_set", capacity, "$capacity")}
+    change = {
+        "capacity": _if("capacity_set", capacity_expr, "$capacity"),
+        "waitlist_limit": _if("capacity_set", limit_expr, "$waitlist_limit"),
+    }
     return _transition(outcome, [{"$set": change}], now_ms)
 
 

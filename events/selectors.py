@@ -154,6 +154,24 @@ def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
     return [card for card in cards if card.going or card.waiting]
 
 
+def upcoming_events() -> QuerySet[Event]:
+    """The public list: published (and cancelled, marked so) events yet to start."""
+    return Event.objects.public().upcoming()
+
+
+def may_preview(event: Event, user: AbstractBaseUser | None) -> bool:
+    """Whether ``user`` may see ``event`` while it is a draft: its organiser, or a superuser."""
+    return _signed_in(user) and (user.is_superuser or user.pk == event.organiser_id)
+
+
+def visible_event(pk: int, user: AbstractBaseUser | None = None) -> Event | None:
+    """The event if this viewer may see it: anyone unless it is a draft, then its organisers."""
+    event = Event.objects.select_related("organiser").filter(pk=pk).first()
+    if event is None or (event.is_draft and not may_preview(event, user)):
+        return None
+    return event
+
+
 def happening_now(user: AbstractBaseUser | None = None) -> list[EventCard]:
     """Events that have started and not ended, soonest end first, for the home page.
 
@@ -167,7 +185,7 @@ def happening_now(user: AbstractBaseUser | None = None) -> list[EventCard]:
         Q(ends_at__gt=now, starts_at__lte=now)
         | Q(starts_at__gt=now - DEFAULT_DURATION, starts_at__lte=now)
     ).order_by()  # sorted below: an ORDER BY would make SQLite walk the whole index
-    running = [event for event in events if now < ends_at(event)]
+    running = [event for event in events if now < ends_at(event) and not event.is_draft]
     return sorted(event_cards(running, user), key=lambda card: ends_at(card.event))
 
 

@@ -46,6 +46,9 @@ def message(result: Result) -> str:
     return MESSAGES[result.outcome].format(position=result.position)
 
 
+KEEP = ledger.KEEP  # set_seats / update_event: leave this number as it is
+
+
 class CapacityError(ValueError):
     """A capacity the ledger refused: below the number of people already going."""
 
@@ -188,20 +191,18 @@ def save_new_event(*, event: Event, capacity: int, waitlist_limit: int | None = 
 
 @transaction.atomic
 def update_event(
-    *, event: Event, capacity: int | None = None, waitlist_limit: int | bool | None = False
+    *, event: Event, capacity: int | str = KEEP, waitlist_limit: int | str | None = KEEP
 ) -> Event:
-    """Save an event's fields and, if given, its new capacity and waiting list limit, as one.
+    """Save an event's fields and its seats' numbers, as one.
 
-    ``capacity`` None: unchanged. ``waitlist_limit`` False: unchanged (None
-    means no limit, 0 no list). The SQL row is saved first in a transaction;
-    a capacity the ledger's guard refuses raises ``CapacityError`` and rolls
-    the row back, so a refused change leaves both stores as they were.
+    The SQL row is saved first inside a transaction, then the ledger's one
+    guarded write (``set_seats``) decides; if it refuses (``CapacityError``)
+    or MongoDB is down, the row is rolled back, so both stores stay as they
+    were. Nothing needs undoing in MongoDB: its write is the last step.
     """
     event.save()
-    if capacity is not None:
-        set_capacity(event_id=event.pk, capacity=capacity)
-    if waitlist_limit is not False:
-        set_waitlist_limit(event_id=event.pk, limit=waitlist_limit)
+    if capacity != KEEP or waitlist_limit != KEEP:
+        set_seats(event_id=event.pk, capacity=capacity, waitlist_limit=waitlist_limit)
     return event
 
 
@@ -277,13 +278,24 @@ def repair_record(*, event_id: int) -> records.RecordDiff | None:
     return found
 
 
-def set_capacity(*, event_id: int, capacity: int) -> Seats:
-    """Change capacity in one guarded write; a raise seats the first waiting at once."""
-    if capacity < 0:
+def set_seats(
+    *, event_id: int, capacity: int | str = KEEP, waitlist_limit: int | str | None = KEEP
+) -> Seats:
+    """Capacity and waiting list limit (0: no list; None: no limit) in one guarded write.
+
+    Refused as a whole if fewer seats than people going are asked for
+    (``CapacityError``); a raise seats the first waiting at once, and they
+    are emailed. Whoever already waits keeps their place under a new limit.
+    """
+    if capacity != KEEP and capacity < 0:
         raise CapacityError("Capacity cannot be negative.")
-    result = ledger.set_capacity(event_id, capacity)
+    if waitlist_limit not in (KEEP, None) and waitlist_limit < 0:
+        raise CapacityError("A waiting list limit cannot be negative.")
+    result = ledger.set_seats(event_id, capacity, waitlist_limit)
     if result.outcome is Outcome.UNKNOWN_EVENT:
         raise CapacityError("This event has no ledger.")
+    if result.outcome is Outcome.EVENT_CANCELLED:
+        raise CapacityError("This event is cancelled: its seats are kept as they were.")
     if result.outcome is Outcome.CAPACITY_BELOW_GOING:
         going = result.seats.taken
         raise CapacityError(
@@ -298,12 +310,12 @@ def set_capacity(*, event_id: int, capacity: int) -> Seats:
     return result.seats
 
 
-def set_waitlist_limit(*, event_id: int, limit: int | None) -> None:
-    """Cap the waiting list (0: no list); people already waiting keep their place."""
-    if limit is not None and limit < 0:
-        raise ValueError("A waiting list limit cannot be negative.")
-    ledger.set_waitlist_limit(event_id, limit)
-    seat_cache.forget(event_id)
+def set_capacity(*, event_id: int, capacity: int) -> Seats:
+    return set_seats(event_id=event_id, capacity=capacity)
+
+
+def set_waitlist_limit(*, event_id: int, limit: int | None) -> Seats:
+    return set_seats(event_id=event_id, waitlist_limit=limit)
 
 
 @transaction.atomic

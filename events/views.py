@@ -8,7 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -47,9 +47,17 @@ _STANDING_SAID = {
 }
 
 
+def _visible_event(request: HttpRequest, pk: int) -> Event:
+    """The event, or 404: a draft is shown only to its organisers (their preview)."""
+    event = selectors.visible_event(pk, request.user)
+    if event is None:
+        raise Http404("No such event.")
+    return event
+
+
 @allow("GET")
 def event_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(Event.objects.upcoming(), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.upcoming_events(), PAGE_SIZE).get_page(request.GET.get("page"))
     cards = selectors.event_cards(list(page.object_list), request.user)
     # Started events leave the upcoming list; until they end they head its first page.
     happening = selectors.happening_now(request.user) if page.number == 1 else []
@@ -59,7 +67,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 @allow("GET")
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    event = get_object_or_404(Event.objects.select_related("organiser"), pk=pk)
+    event = _visible_event(request, pk)
     card = selectors.event_card(event, request.user)
     attendees = selectors.attendee_rows(event.pk) if event.attendees_public else None
     # Reading the messages here leaves them to the template, which shows them.
@@ -72,7 +80,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @allow("GET")
 def event_seats(request: HttpRequest, pk: int) -> HttpResponse:
     """The event page's seat line and buttons alone, for its live update (live-seats.js)."""
-    event = get_object_or_404(Event, pk=pk)
+    event = _visible_event(request, pk)
     card = selectors.event_card(event, request.user)
     return render(request, "events/_live_seats.html", {"card": card})
 
@@ -107,7 +115,7 @@ def cancel_rsvp(request: HttpRequest, pk: int) -> HttpResponse:
         return _seat_action(request, pk, services.cancel_rsvp)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    event = get_object_or_404(Event, pk=pk)
+    event = _visible_event(request, pk)
     card = selectors.event_card(event, request.user)
     if not card.going or event.is_past:  # nothing to give back: the page says why
         return redirect(event)

@@ -90,6 +90,7 @@ def change_form(event: Event, organiser, capacity: int) -> dict:
     local = timezone.localtime(event.starts_at)
     return {
         "title": event.title,
+        "status": event.status,
         "description": event.description,
         "starts_at_0": local.strftime("%Y-%m-%d"),
         "starts_at_1": local.strftime("%H:%M:%S"),

@@ -40,6 +40,7 @@ def test_create_event_opens_its_ledger(admin_client_):
         reverse("admin:events_event_add"),
         {
             "title": "Made in admin",
+            "status": "published",
             "description": "",
             "starts_at_0": starts.strftime("%Y-%m-%d"),
             "starts_at_1": starts.strftime("%H:%M:%S"),

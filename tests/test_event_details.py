@@ -237,6 +237,7 @@ def boss() -> tuple[Client, object]:
 def admin_form(boss_user, **changes) -> dict:
     return {
         "title": "From the admin",
+        "status": "published",
         "description": "",
         "time_zone": "Europe/Berlin",
         **{"starts_at_0": "2031-12-02", "starts_at_1": "18:30:00"},

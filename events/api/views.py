@@ -124,7 +124,7 @@ class EventListView(ListAPIView):
     serializer_class = EventSerializer
 
     def get_queryset(self) -> EventQuerySet:
-        return Event.objects.upcoming()
+        return selectors.upcoming_events()
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -138,7 +138,7 @@ class EventListView(ListAPIView):
 )
 class EventDetailView(APIView):
     def get(self, request: Request, event_id: int) -> Response:
-        event = Event.objects.filter(pk=event_id).first()
+        event = selectors.visible_event(event_id, request.user)
         if event is None:
             raise NotFound(services.MESSAGES[Outcome.UNKNOWN_EVENT])
         card = selectors.event_card(event, request.user)

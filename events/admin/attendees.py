@@ -1,0 +1,111 @@
+"""An organiser manages the list by hand: remove someone, or give someone a free seat.
+
+Each is one guarded ledger write through the services, like an RSVP: a
+removal hands the seat to the first waiting in the same write; an addition
+takes a seat only if one is free (and so nobody waits for it).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from events import selectors, services
+from events.admin.base import EventToolMixin
+from events.ledger import Outcome
+
+
+def username(row: selectors.AttendeeRow) -> str:
+    return row.user.get_username() if row.user else f"deleted user #{row.user_id}"
+
+
+class AddAttendeeForm(forms.Form):
+    who = forms.CharField(
+        label="Username or email", max_length=254, help_text="An account on this site."
+    )
+
+    def clean_who(self):
+        who = self.cleaned_data["who"].strip()
+        users = get_user_model().objects.filter(
+            Q(username__iexact=who) | Q(email__iexact=who), is_active=True
+        )
+        found = list(users[:2])
+        if not found:
+            raise forms.ValidationError("Nobody here has that username or email.")
+        if len(found) > 1:
+            raise forms.ValidationError("More than one account has that email: use the username.")
+        return found[0]
+
+
+# What an organiser is told after asking for a seat for someone.
+ADD_ANSWERS = {
+    Outcome.CONFIRMED: (messages.SUCCESS, "{who} now has a seat; they are emailed."),
+    Outcome.ALREADY_GOING: (messages.WARNING, "{who} is already going."),
+    Outcome.ALREADY_WAITING: (
+        messages.WARNING,
+        "{who} is on the waiting list: they get the next free seat.",
+    ),
+    Outcome.FULL: (
+        messages.ERROR,
+        "No seat is free: raise the capacity or remove someone first.",
+    ),
+    Outcome.UNKNOWN_EVENT: (
+        messages.ERROR,
+        "Nobody can be seated at a draft (publish it first) or at an event with no ledger.",
+    ),
+}
+
+
+class AttendeeAdmin(EventToolMixin):
+    def get_urls(self):
+        remove = self.admin_site.admin_view(self.remove_attendee_view)
+        add = self.admin_site.admin_view(self.add_attendee_view)
+        return [
+            path(
+                "<int:event_id>/attendees/<int:user_id>/remove/",
+                remove,
+                name="events_event_remove_attendee",
+            ),
+            path("<int:event_id>/attendees/add/", add, name="events_event_add_attendee"),
+            *super().get_urls(),
+        ]
+
+    def remove_attendee_view(self, request: HttpRequest, event_id: int, user_id: int):
+        """Confirm, then take the seat away; the first in line gets it in the same write."""
+        event = self.tool_event(request, event_id)
+        context = self.tool_context(request, event, "Remove an attendee")
+        if request.method == "POST":
+            result = services.remove_attendee(event_id=event_id, user_id=user_id)
+            if result.outcome is Outcome.CANCELLED:
+                promoted = " The first person waiting got the seat." if result.promoted else ""
+                self.message_user(request, f"Removed from {event}.{promoted}", messages.SUCCESS)
+            else:
+                self.message_user(request, services.message(result), messages.WARNING)
+            return HttpResponseRedirect(context["change_url"])
+        row = next((r for r in selectors.attendee_rows(event_id) if r.user_id == user_id), None)
+        if row is None:
+            raise Http404("That person is not going to this event.")
+        context |= {"row": row, "username": username(row)}
+        return TemplateResponse(request, "admin/events/event/remove_attendee.html", context)
+
+    def add_attendee_view(self, request: HttpRequest, event_id: int):
+        """Give someone a free seat, guarded like an RSVP (the deadline does not apply)."""
+        event = self.tool_event(request, event_id)
+        context = self.tool_context(request, event, "Add an attendee")
+        form = AddAttendeeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            user = form.cleaned_data["who"]
+            result = services.add_attendee(event_id=event_id, user_id=user.pk)
+            level, text = ADD_ANSWERS.get(
+                result.outcome, (messages.ERROR, services.message(result))
+            )
+            self.message_user(request, text.format(who=user.get_username()), level)
+            if result.outcome is Outcome.CONFIRMED:
+                return HttpResponseRedirect(context["change_url"])
+        context |= {"form": form, "seats": selectors.seats_of([event_id]).get(event_id)}
+        return TemplateResponse(request, "admin/events/event/add_attendee.html", context)
