@@ -8,7 +8,6 @@ action and lookup starts from ``get_queryset`` and the object permissions.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -188,14 +187,8 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
             services.update_event(event=obj)
             self._reopen_ledger(request, obj, form)
         else:
-            try:
-                services.update_event(event=obj, **form.seat_changes())
-            except services.CapacityError as exc:
-                # The service rolled its row back; this undoes the admin's own
-                # writes in the same transaction (its log entry), and
-                # response_change says why instead of "changed successfully".
-                transaction.set_rollback(True)
-                request.event_not_saved = str(exc)
+            # A capacity the ledger refuses raises CapacityError: see changeform_view.
+            services.update_event(event=obj, **form.seat_changes())
 
     def _reopen_ledger(self, request: HttpRequest, obj: Event, form: EventAdminForm) -> None:
         capacity = form.cleaned_data["capacity"]
@@ -207,11 +200,14 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
         else:
             self.message_user(request, "This event has a ledger by now.", messages.WARNING)
 
-    def response_change(self, request: HttpRequest, obj: Event):
-        if refused := getattr(request, "event_not_saved", None):
-            self.message_user(request, f"Nothing was saved: {refused}", messages.ERROR)
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.CapacityError as exc:
+            # Raised by save_model inside the admin's transaction, which rolled
+            # back as the error left it: no row, no log entry, no ledger change.
+            self.message_user(request, f"Nothing was saved: {exc}", messages.ERROR)
             return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
 
     @admin.action(description="Publish selected drafts")
     def publish(self, request, queryset: QuerySet[Event]) -> None:
