@@ -263,6 +263,18 @@ def leave_waitlist(event_id: int, user_id: int) -> Result:
     return _transition(event_id, pipelines.leave_waitlist(user_id, _now_ms()), user_id)
 
 
+@_translate_errors
+def cancel(event_id: int) -> Roster | None:
+    """Close the event's lists for good; who was going and waiting, as the write left them.
+
+    Idempotent: a second call returns the same lists. None if there is no ledger.
+    """
+    doc = _write(event_id, pipelines.cancel())
+    if doc is None:
+        return None
+    return Roster(_attendees(doc), list(doc.get("waitlist") or []), doc.get("version", 0))
+
+
 KEEP = pipelines.KEEP  # set_seats: leave this number as it is
 
 

@@ -89,3 +89,47 @@ def test_upgrade_moves_old_seat_times_in_and_leaves_changed_documents_alone(orga
     assert (document(old)["taken"], document(old)["waiting"]) == (2, 0)
     assert ledger.attendees(busy.pk)[0].at is None  # not overwritten: times stay unknown
     assert services.rsvp(event_id=old.pk, user_id=alice.pk).outcome is Outcome.ALREADY_GOING
+
+
+def test_a_cancelled_ledger_refuses_every_change_and_seats_nobody(organiser):
+    """Cancelling is one write; afterwards no transition moves anyone, whatever it asks."""
+    event = make_event(organiser, 2)
+    alice, bob, carol, dan = make_users(4, prefix="closed")
+    for user in (alice, bob):
+        ledger.add_attendee(event.pk, user.pk)
+    ledger.join_waitlist(event.pk, carol.pk)
+
+    roster = ledger.cancel(event.pk)
+    assert [a.user_id for a in roster.attendees] == [alice.pk, bob.pk]
+    assert roster.waitlist == [carol.pk]
+
+    attempts = [
+        ledger.add_attendee(event.pk, dan.pk),
+        ledger.join_waitlist(event.pk, dan.pk),
+        ledger.remove_attendee(event.pk, alice.pk),  # would promote carol if open
+        ledger.leave_waitlist(event.pk, carol.pk),
+        ledger.set_seats(event.pk, capacity=5),  # would seat carol if open
+    ]
+    assert {r.outcome for r in attempts} == {Outcome.EVENT_CANCELLED}
+    assert all(r.promoted == () for r in attempts)
+    assert [a.user_id for a in ledger.attendees(event.pk)] == [alice.pk, bob.pk]
+    assert ledger.waitlist(event.pk) == [carol.pk]
+    assert ledger.seats([event.pk])[event.pk].capacity == 2
+    again = ledger.cancel(event.pk)  # idempotent: the same lists
+    assert again.waitlist == [carol.pk] and len(again.attendees) == 2
+
+
+def test_capacity_and_list_limit_change_together_or_not_at_all(organiser):
+    event = make_event(organiser, 2)
+    alice, bob = make_users(2, prefix="together")
+    for user in (alice, bob):
+        ledger.add_attendee(event.pk, user.pk)
+
+    refused = ledger.set_seats(event.pk, capacity=1, waitlist_limit=0)
+    assert refused.outcome is Outcome.CAPACITY_BELOW_GOING
+    assert refused.seats.capacity == 2 and refused.seats.waitlist_limit is None
+
+    done = ledger.set_seats(event.pk, capacity=3, waitlist_limit=4)
+    assert done.outcome is Outcome.CAPACITY_SET
+    assert (done.seats.capacity, done.seats.waitlist_limit) == (3, 4)
+    assert ledger.set_seats(event.pk, waitlist_limit=None).seats == ledger.Seats(3, 2, 0, None)
