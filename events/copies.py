@@ -123,6 +123,8 @@ def series_times(event: Event, every: Every | str, count: int) -> list[Times]:
 
     The end and the RSVP deadline keep their wall-clock distance from the start.
     """
+    if every not in Every:
+        raise CopyError("Repeat every week or every month.")
     every, zone = Every(every), event.zone
     start = _wall(event.starts_at, zone)
     gaps = {

@@ -130,8 +130,8 @@ def test_the_change_page_draws_the_rush_and_its_figures():
     assert SeatSample.objects.filter(event=event).count() == 8
     assert '<svg xmlns="http://www.w3.org/2000/svg" role="img"' in page
     assert 'data-samples="8"' in page
-    # Step lines: a sample is one point, and each later one two (across, then up or down).
-    assert point_count(page) == {"taken": 15, "waiting": 15, "capacity": 15}
+    # Step lines: two points a sample (across, then up or down; the last on to the edge).
+    assert point_count(page) == {"taken": 16, "waiting": 16, "capacity": 16}
     assert "Fill rate: 100% (5 of 5 seats taken)." in page
     assert "Time to fill: 2 min from the first RSVP." in page
     assert "Peak waiting list: 2." in page

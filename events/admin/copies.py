@@ -19,13 +19,14 @@ REFUSED = "The ledger (MongoDB) did not answer, so no copy was made: try again i
 
 class RepeatForm(forms.Form):
     every = forms.ChoiceField(
+        label="Repeat",
         choices=[(copies.Every.WEEK, "every week"), (copies.Every.MONTH, "every month")],
         initial=copies.Every.WEEK,
         help_text="A monthly copy keeps the day of the month, or the month's last day if "
         "shorter (31 January: 28 February, 31 March).",
     )
     count = forms.IntegerField(
-        label="copies",
+        label="How many copies",
         min_value=1,
         max_value=copies.MAX_REPEATS,
         initial=4,

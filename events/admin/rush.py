@@ -50,11 +50,12 @@ class Chart:
 
 
 def _steps(xs: list[float], ys: list[float]) -> list[Point]:
-    """A step line: each value holds until the next sample, then jumps (2n - 1 points)."""
+    """A step line: each value holds until the next sample, then jumps; the last runs on
+    to the right edge, so that even one sample draws a line (2n points for n samples)."""
     points = [(xs[0], ys[0])]
     for x, before, now in zip(xs[1:], ys, ys[1:], strict=False):
         points += [(x, before), (x, now)]
-    return points
+    return [*points, (float(WIDTH - RIGHT), ys[-1])]
 
 
 def _label(moment: datetime, zone: ZoneInfo, span: timedelta) -> str:
