@@ -198,3 +198,17 @@ def test_a_refused_ledger_keeps_no_copy(alice, monkeypatch):
     assert list(Event.objects.values_list("pk", flat=True)) == [source.pk]
     assert len(opened) == 2 and not any(ledger.exists(event_id) for event_id in opened)
     assert ledger.exists(source.pk)
+
+
+def test_an_event_without_a_readable_ledger_is_not_copied(alice):
+    source = london_event(alice, datetime(2027, 10, 19, 19, 0, tzinfo=LONDON))
+    ledger.delete_events([source.pk])  # lost, as check_ledger would report it
+    client = logged_in(alice)
+
+    response = client.post(reverse("admin:events_event_duplicate", args=[source.pk]))
+
+    assert response.url == reverse("admin:events_event_change", args=[source.pk])
+    assert "no readable ledger" in said(response)
+    with pytest.raises(copies.CopyError):
+        copies.repeat_event(event_id=source.pk, every="week", count=2)
+    assert list(Event.objects.values_list("pk", flat=True)) == [source.pk]
