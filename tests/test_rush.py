@@ -168,15 +168,15 @@ async def screenshot_chart(site_url: str, session: dict, path: str) -> list[str]
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_screenshot_of_the_rush_chart(live_site):
-    """30 RSVPs, a waiting list and a few cancellations, spread as if over an afternoon."""
+    """12 RSVPs, a waiting list and a few cancellations, spread as if over an afternoon."""
     boss = superuser("chart-boss")
-    event = make_event(boss, 24, title="Workshop: Django and MongoDB", time_zone="Europe/London")
-    people = make_users(34, prefix="crowd")
-    for user in people[:30]:
+    event = make_event(boss, 10, title="Workshop: Django and MongoDB", time_zone="Europe/London")
+    people = make_users(15, prefix="crowd")
+    for user in people[:12]:
         services.join_waitlist(event_id=event.pk, user_id=user.pk)  # a seat, or the list
-    for user in people[3:8]:
+    for user in people[3:6]:
         services.cancel_rsvp(event_id=event.pk, user_id=user.pk)
-    for user in people[30:]:
+    for user in people[12:]:
         services.join_waitlist(event_id=event.pk, user_id=user.pk)
     steps = random.Random(11)
     at = BASE
