@@ -26,6 +26,7 @@ from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
 from django.utils.html import format_html, linebreaks
+from django.utils.safestring import mark_safe
 
 from events import calendar, ledger, seat_cache, times
 from events.models import Event, Mailing
@@ -265,7 +266,7 @@ def _email(mailing: Mailing, user) -> EmailMultiAlternatives:
     html = format_html(
         "<p>Hello {},</p>{}<hr><p>{}</p>{}<p>{}</p>",
         name,
-        linebreaks(mailing.body.strip(), autoescape=True),
+        mark_safe(linebreaks(mailing.body.strip(), autoescape=True)),  # escaped by linebreaks
         why,
         format_html('<p><a href="{}">{}</a></p>', link, link) if link else "",
         site,
