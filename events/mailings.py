@@ -29,7 +29,7 @@ from django.utils.html import format_html, linebreaks
 from django.utils.safestring import mark_safe
 
 from events import calendar, ledger, seat_cache, times
-from events.models import Event, Mailing
+from events.models import Event, Mailing, Rsvp
 from events.notifications import sender
 
 logger = logging.getLogger(__name__)
@@ -148,10 +148,23 @@ def notify_deletion(*, event_ids: list[int], deleted_by=None) -> list[Mailing]:
     """
     mailings = []
     for event in Event.objects.filter(pk__in=event_ids).exclude(status=Event.Status.CANCELLED):
-        people = recipients(ledger.cancel(event.pk), Audience.BOTH)
+        try:
+            people = recipients(ledger.cancel(event.pk), Audience.BOTH)
+        except ledger.LedgerDamaged:  # still deletable: who was there, as the record has it
+            logger.warning("Ledger of event %s damaged: telling its record's people", event.pk)
+            people = _recorded(event)
         if people:
             mailings.append(_queue(_notice(event, Kind.DELETION, people, deleted_by)))
     return mailings
+
+
+def _recorded(event: Event) -> list[int]:
+    """Going then waiting, from the SQL record (when the ledger cannot be read)."""
+    people = []
+    for status in (Rsvp.Status.GOING, Rsvp.Status.WAITING):
+        rows = event.rsvps.filter(status=status).order_by("updated_at", "pk")
+        people += rows.values_list("user_id", flat=True)
+    return list(dict.fromkeys(people))
 
 
 _NOTICES = {

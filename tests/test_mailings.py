@@ -206,6 +206,21 @@ def test_deleting_an_event_tells_its_people_after_the_row_is_gone(
     assert kept.event is None and kept.kind == Mailing.Kind.DELETION and kept.finished_at
 
 
+def test_an_event_with_a_damaged_ledger_is_still_deleted_and_its_record_told(
+    full, django_capture_on_commit_callbacks
+):
+    ledger._collection().update_one(
+        {"_id": full.event.pk}, {"$set": {"capacity": "2"}}, bypass_document_validation=True
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_events(event_ids=[full.event.pk], deleted_by=full.alice)
+
+    assert not Event.objects.filter(pk=full.event.pk).exists()
+    # From the SQL record: going first, then waiting.
+    assert [m.to[0] for m in mail.outbox] == [u.email for u in full.going + full.waiting]
+
+
 def test_a_failed_send_keeps_the_rest_and_resumes_skipping_people_without_email(full, settings):
     nobody = get_user_model().objects.create_user("mail-noaddress", "", "pw")
     people = [*full.going, nobody, *full.waiting]
@@ -243,10 +258,11 @@ def test_a_failed_send_keeps_the_rest_and_resumes_skipping_people_without_email(
 def test_message_form_screenshot(live_site):
     full = packed("shot")
     url = f"{live_site.url}{reverse('admin:events_event_message', args=[full.event.pk])}"
+    cookie = session_cookie(full.alice)  # the ORM before the event loop, not inside it
 
     async def shoot() -> str:
         async with chromium() as browser:
-            context = await new_context(browser, live_site.url, session_cookie(full.alice))
+            context = await new_context(browser, live_site.url, cookie)
             page = await context.new_page()
             await page.goto(url)
             await page.fill("#id_subject", "Doors open at six")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin import helpers
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -16,9 +17,14 @@ from django.utils.translation import ngettext
 
 from events import mailings, selectors
 from events.admin.base import EventToolMixin
+from events.ledger import LedgerDamaged
 from events.models import Event, Mailing
 
 Audience = Mailing.Audience
+DAMAGED = (
+    "This event's ledger document is damaged, so it was not cancelled: "
+    "run manage.py check_ledger, then cancel it again."
+)
 
 
 def _people(count: int) -> str:
@@ -32,12 +38,12 @@ def _counts(event: Event) -> dict[str, int]:
 
 
 class MessageForm(forms.Form):
-    audience = forms.ChoiceField(widget=forms.RadioSelect, initial=Audience.GOING)
-    subject = forms.CharField(max_length=200)
+    audience = forms.ChoiceField(label="To", widget=forms.RadioSelect, initial=Audience.GOING)
+    subject = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
     body = forms.CharField(
-        label="text",
+        label="Text",
         widget=forms.Textarea(attrs={"rows": 12, "cols": 72}),
-        help_text="Plain text. Each person's copy starts with “Hello <their name>,”.",
+        help_text="Plain text. Each person's copy starts with “Hello” and their name.",
     )
 
     def __init__(self, *args, going: int, waiting: int, **kwargs):
@@ -85,7 +91,12 @@ class MailingAdmin(EventToolMixin):
                 count = len(mailing.recipients)
                 self.message_user(request, f"Message queued for {_people(count)}.")
                 return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
-        context = {**self.tool_context(request, event, "Message attendees"), "form": form}
+        fieldsets = [(None, {"fields": list(form.fields)})]
+        context = {
+            **self.tool_context(request, event, "Message attendees"),
+            "form": form,
+            "adminform": helpers.AdminForm(form, fieldsets, {}),  # the admin's own layout
+        }
         return TemplateResponse(request, "admin/events/event/message.html", context)
 
     def cancel_view(self, request: HttpRequest, event_id: int):
@@ -96,7 +107,11 @@ class MailingAdmin(EventToolMixin):
             self.message_user(request, f"{event} was already cancelled.", messages.WARNING)
             return HttpResponseRedirect(change_url)
         if request.method == "POST":
-            mailing = mailings.cancel_event(event_id=event.pk, cancelled_by=request.user)
+            try:
+                mailing = mailings.cancel_event(event_id=event.pk, cancelled_by=request.user)
+            except LedgerDamaged:  # rolled back: nothing changed, nobody emailed
+                self.message_user(request, DAMAGED, messages.ERROR)
+                return HttpResponseRedirect(change_url)
             if mailing is None:  # cancelled by someone else since the page was read
                 self.message_user(request, f"{event} was already cancelled.", messages.WARNING)
             else:
