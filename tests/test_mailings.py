@@ -172,6 +172,27 @@ def test_cancelling_emails_a_calendar_cancel_to_everyone_and_keeps_the_lists(
     assert Mailing.objects.filter(event=event, kind=Mailing.Kind.CANCELLATION).count() == 1
 
 
+def test_the_changelist_action_cancels_after_a_confirmation_only_the_organisers_own(
+    full, django_capture_on_commit_callbacks
+):
+    bobs = make_event(organiser("mail-bob"), 3, title="Bob's night")
+    services.rsvp(event_id=bobs.pk, user_id=full.going[0].pk)
+    mail.outbox.clear()
+    chosen = {"action": "cancel_selected", "_selected_action": [full.event.pk, bobs.pk]}
+    changelist = reverse("admin:events_event_changelist")
+
+    confirm = full.client.post(changelist, chosen).content.decode()
+    assert "mail night</strong>: 2 going, 2 waiting" in confirm and "Bob" not in confirm
+    assert not Event.objects.filter(status=Event.Status.CANCELLED).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = full.client.post(changelist, {**chosen, "confirmed": "yes"}, follow=True)
+
+    assert "1 cancelled. Emailing 4 people." in done.content.decode()
+    assert Event.objects.get(pk=full.event.pk).is_cancelled
+    assert not Event.objects.get(pk=bobs.pk).is_cancelled
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(emails(full.going + full.waiting))
+
+
 def test_a_cancel_mongodb_refuses_leaves_the_event_as_it_was(full, settings):
     settings.MONGODB_URI = f"mongodb://127.0.0.1:{free_port()}/"  # nobody listens there
     settings.MONGODB_TIMEOUT_MS = 300

@@ -7,8 +7,10 @@ The pages read counts through the selectors and write through
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IS_POPUP_VAR, ActionLocation
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -120,6 +122,47 @@ class MailingAdmin(EventToolMixin):
             return HttpResponseRedirect(change_url)
         context = {**self.tool_context(request, event, "Cancel this event"), **_counts(event)}
         return TemplateResponse(request, "admin/events/event/cancel.html", context)
+
+    def get_actions(self, request: HttpRequest, action_location=ActionLocation.CHANGE_LIST):
+        """The changelist's actions, and "Cancel selected events" for whoever may change them."""
+        actions = super().get_actions(request, action_location)
+        wanted = action_location == ActionLocation.CHANGE_LIST and IS_POPUP_VAR not in request.GET
+        if wanted and self.actions is not None and self.has_change_permission(request):
+            action = self.get_action("cancel_selected", action_location)
+            actions[action.name] = action
+        return actions
+
+    @admin.action(description="Cancel selected events (emails everyone going or waiting)")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Event]):
+        """Confirm on a page of its own (as deleting does), then cancel each, one by one."""
+        # The queryset went through get_queryset: an organiser's own events only.
+        events = [event for event in queryset if not event.is_cancelled]
+        if not events:
+            self.message_user(request, "Those events were already cancelled.", messages.WARNING)
+            return None
+        if request.POST.get("confirmed") != "yes":
+            seats = selectors.seats_of([event.pk for event in events])
+            rows = [(event, seats.get(event.pk) or selectors.NO_LEDGER) for event in events]
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Cancel events",
+                "rows": rows,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/events/event/cancel_selected.html", context)
+        cancelled = [self._cancel_one(request, event) for event in events]
+        done = [mailing for mailing in cancelled if mailing is not None]
+        told = _people(sum(len(mailing.recipients) for mailing in done))
+        self.message_user(request, f"{len(done)} cancelled. Emailing {told}.")
+        return None
+
+    def _cancel_one(self, request: HttpRequest, event: Event) -> Mailing | None:
+        try:
+            return mailings.cancel_event(event_id=event.pk, cancelled_by=request.user)
+        except LedgerDamaged:  # that one rolled back; the others go ahead
+            self.message_user(request, f"{event}: {DAMAGED}", messages.ERROR)
+            return None
 
     def render_delete_form(self, request: HttpRequest, context: dict):
         """The delete page says who would be told, and offers cancelling instead."""
