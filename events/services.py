@@ -319,7 +319,18 @@ def set_waitlist_limit(*, event_id: int, limit: int | None) -> Seats:
 
 
 @transaction.atomic
-def delete_events(*, event_ids: list[int]) -> None:
+def delete_events(*, event_ids: list[int], deleted_by=None) -> None:
+    """Delete events and their ledgers; everyone going or waiting is told, after the commit.
+
+    The deletion mailings are written first, while the lists and the events'
+    details are there to read; their emails are sent once this commits, from
+    what each mailing keeps. If MongoDB refuses, all of it rolls back.
+    """
+    # Imported here only to leave this module's imports alone while issue 11's
+    # parts are merged; it can move to the top (mailings imports no services).
+    from events import mailings
+
+    mailings.notify_deletion(event_ids=event_ids, deleted_by=deleted_by)
     Event.objects.filter(pk__in=event_ids).delete()
     ledger.delete_events(event_ids)
 

@@ -28,6 +28,7 @@ _LEVELS = {
     Outcome.FULL: messages.ERROR,
     Outcome.EVENT_PAST: messages.ERROR,
     Outcome.RSVPS_CLOSED: messages.ERROR,
+    Outcome.EVENT_CANCELLED: messages.ERROR,
     Outcome.WAITLISTED: messages.SUCCESS,
     Outcome.LEFT_WAITLIST: messages.SUCCESS,
     Outcome.ALREADY_WAITING: messages.INFO,

@@ -112,6 +112,7 @@ class ErrorSerializer(serializers.Serializer):
                     Outcome.ALREADY_GOING,
                     Outcome.EVENT_PAST,
                     Outcome.RSVPS_CLOSED,
+                    Outcome.EVENT_CANCELLED,
                     Outcome.UNKNOWN_EVENT,
                     Outcome.NOT_GOING,
                     Outcome.ALREADY_WAITING,

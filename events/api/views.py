@@ -37,6 +37,7 @@ REFUSED: dict[Outcome, int] = {
     Outcome.ALREADY_GOING: status.HTTP_409_CONFLICT,
     Outcome.EVENT_PAST: status.HTTP_409_CONFLICT,
     Outcome.RSVPS_CLOSED: status.HTTP_409_CONFLICT,
+    Outcome.EVENT_CANCELLED: status.HTTP_409_CONFLICT,
     Outcome.ALREADY_WAITING: status.HTTP_409_CONFLICT,
     Outcome.WAITLIST_CLOSED: status.HTTP_409_CONFLICT,
     Outcome.UNKNOWN_EVENT: status.HTTP_404_NOT_FOUND,
@@ -87,7 +88,11 @@ BODY_ERRORS = {
     403: NO_CSRF,
     415: _error("A body that is not JSON."),
 }
-EVENT_STARTED = _error("The event has started: the list is final.", Outcome.EVENT_PAST)
+EVENT_STARTED = _error(
+    "The event has started or was cancelled: the list is final.",
+    Outcome.EVENT_PAST,
+    Outcome.EVENT_CANCELLED,
+)
 
 
 def _refusal(result: Result) -> Response:
@@ -156,12 +161,13 @@ class RsvpView(APIView):
             404: NOT_FOUND,
             409: _error(
                 "Full, already going, already waiting, RSVPs have closed, "
-                "or the event has started.",
+                "the event has started, or it was cancelled.",
                 Outcome.FULL,
                 Outcome.ALREADY_GOING,
                 Outcome.ALREADY_WAITING,
                 Outcome.RSVPS_CLOSED,
                 Outcome.EVENT_PAST,
+                Outcome.EVENT_CANCELLED,
             ),
             **BODY_ERRORS,
             **COMMON,
@@ -204,12 +210,13 @@ class WaitlistView(APIView):
             404: NOT_FOUND,
             409: _error(
                 "Already going, already waiting, the list is closed or full, "
-                "RSVPs have closed, or the event has started.",
+                "RSVPs have closed, the event has started, or it was cancelled.",
                 Outcome.ALREADY_GOING,
                 Outcome.ALREADY_WAITING,
                 Outcome.WAITLIST_CLOSED,
                 Outcome.RSVPS_CLOSED,
                 Outcome.EVENT_PAST,
+                Outcome.EVENT_CANCELLED,
             ),
             **BODY_ERRORS,
             **COMMON,
