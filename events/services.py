@@ -14,7 +14,7 @@ import logging
 from django.db import DatabaseError, transaction
 from django.utils.translation import ngettext
 
-from events import ledger, ledger_audit, notifications, records, rush, seat_cache
+from events import ledger, ledger_audit, mailings, notifications, records, rush, seat_cache
 from events.ledger import Outcome, Result, Seats
 from events.models import CalendarFeed, Event, Rsvp, new_feed_token
 
@@ -326,10 +326,6 @@ def delete_events(*, event_ids: list[int], deleted_by=None) -> None:
     details are there to read; their emails are sent once this commits, from
     what each mailing keeps. If MongoDB refuses, all of it rolls back.
     """
-    # Imported here only to leave this module's imports alone while issue 11's
-    # parts are merged; it can move to the top (mailings imports no services).
-    from events import mailings
-
     mailings.notify_deletion(event_ids=event_ids, deleted_by=deleted_by)
     Event.objects.filter(pk__in=event_ids).delete()
     ledger.delete_events(event_ids)

@@ -226,7 +226,8 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
         return exports.csv_response(f"event-{event.pk}-attendees.csv", [event])
 
     def delete_model(self, request, obj: Event) -> None:
-        services.delete_events(event_ids=[obj.pk])
+        services.delete_events(event_ids=[obj.pk], deleted_by=request.user)
 
     def delete_queryset(self, request, queryset: QuerySet[Event]) -> None:
-        services.delete_events(event_ids=list(queryset.values_list("pk", flat=True)))
+        event_ids = list(queryset.values_list("pk", flat=True))
+        services.delete_events(event_ids=event_ids, deleted_by=request.user)
