@@ -46,7 +46,7 @@ class CheckInAdmin(EventToolMixin):
             return self._check_in_post(request, event)
         q = request.GET.get("q", "").strip()
         context = {
-            **self.tool_context(request, event, "Check-in"),
+            **self.tool_context(request, event, f"Check-in: {event}"),
             "door": checkins.door(event.pk, q),
             "q": q,
             "page_rows": checkins.PAGE_ROWS,
