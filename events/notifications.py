@@ -87,7 +87,14 @@ class SeatEmail(EmailMultiAlternatives):
         if html is None:
             return msg
         for cid, data, subtype in self.related:
-            html.add_related(data, "image", subtype, cid=f"<{cid}>", filename=f"{cid}.{subtype}")
+            html.add_related(
+                data,
+                "image",
+                subtype,
+                cid=f"<{cid}>",
+                disposition="inline",  # shown in the HTML, not listed as a file
+                filename=f"check-in-code.{subtype}",
+            )
         return msg
 
 

@@ -150,6 +150,7 @@ def test_the_confirmation_carries_the_code_in_text_ics_and_an_inline_qr_image(do
     assert f"Check-in code: {code}" in str(vevent["DESCRIPTION"])
     (image,) = parts["image/png"]
     assert image.get_content().startswith(b"\x89PNG")
+    assert image.get_content_disposition() == "inline"
     cid = image["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in parts["text/html"][0].get_content()
     (related,) = parts["multipart/related"]  # the image beside the HTML that shows it
