@@ -43,13 +43,16 @@ def event_url(event: Event) -> str:
     return settings.SITE_URL + event.get_absolute_url()
 
 
-def _details(event: Event) -> str:
-    """The description followed by the event page's address (where the RSVP lives)."""
-    parts = [event.description.strip(), event_url(event)]
+def _details(event: Event, check_in_code: str | None = None) -> str:
+    """The description, the event page's address (where the RSVP lives), any check-in code."""
+    code = f"Check-in code: {check_in_code}" if check_in_code else ""
+    parts = [event.description.strip(), event_url(event), code]
     return "\n\n".join(part for part in parts if part)
 
 
-def _vevent(event: Event, *, cancelled: bool = False) -> icalendar.Event:
+def _vevent(
+    event: Event, *, cancelled: bool = False, check_in_code: str | None = None
+) -> icalendar.Event:
     vevent = icalendar.Event()
     vevent.add("uid", uid(event))
     vevent.add("dtstamp", timezone.now().astimezone(UTC))
@@ -57,7 +60,7 @@ def _vevent(event: Event, *, cancelled: bool = False) -> icalendar.Event:
     vevent.add("dtend", ends_at(event).astimezone(UTC))
     vevent.add("summary", event.title)
     vevent.add("location", event.venue)
-    vevent.add("description", _details(event))
+    vevent.add("description", _details(event, check_in_code))
     vevent.add("url", event_url(event))
     # A cancel must outrank the invitation it withdraws, even when the event
     # itself did not change since: one above the event's own sequence.
@@ -77,10 +80,13 @@ def _calendar(method: str | None, name: str | None = None) -> icalendar.Calendar
     return cal
 
 
-def event_ics(event: Event, *, method: str = PUBLISH) -> bytes:
-    """One event as a .ics file; METHOD:CANCEL marks it cancelled."""
+def event_ics(event: Event, *, method: str = PUBLISH, check_in_code: str | None = None) -> bytes:
+    """One event as a .ics file; METHOD:CANCEL marks it cancelled.
+
+    ``check_in_code``: the attendee's own code, in the description (their email's copy).
+    """
     cal = _calendar(method)
-    cal.add_component(_vevent(event, cancelled=method == CANCEL))
+    cal.add_component(_vevent(event, cancelled=method == CANCEL, check_in_code=check_in_code))
     return cal.to_ical()
 
 

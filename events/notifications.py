@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from email.utils import formataddr, parseaddr
+from email.message import EmailMessage as MimeMessage
+from email.utils import formataddr, make_msgid, parseaddr
 from enum import StrEnum
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from events import calendar
+from events import calendar, checkins
 from events.models import Event
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,39 @@ METHODS = {
 }
 
 
+# The emails that give a seat carry the attendee's check-in code (and its QR).
+WITH_CHECK_IN = {Kind.CONFIRMED, Kind.PROMOTED}
+
+
+class SeatEmail(EmailMultiAlternatives):
+    """An email whose HTML part may show images carried inside it (``cid:`` links).
+
+    Mail clients block data: URIs and remote images, so the QR code travels
+    as a part of its own: the HTML part becomes multipart/related with the
+    image beside it, as RFC 2387 has it.
+    """
+
+    def __init__(self, *args, related: list[tuple[str, bytes, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.related = list(related)  # (content id without <>, bytes, image subtype)
+
+    def message(self, **kwargs) -> MimeMessage:
+        msg = super().message(**kwargs)
+        html = msg.get_body(preferencelist=("html",))
+        if html is None:
+            return msg
+        for cid, data, subtype in self.related:
+            html.add_related(
+                data,
+                "image",
+                subtype,
+                cid=f"<{cid}>",
+                disposition="inline",  # shown in the HTML, not listed as a file
+                filename=f"check-in-code.{subtype}",
+            )
+        return msg
+
+
 def sender() -> str:
     """DEFAULT_FROM_EMAIL under the site's name, unless it already carries a name."""
     name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
@@ -80,18 +114,26 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
         "google_url": calendar.google_url(event),
         "site_name": settings.SITE_NAME,
     }
+    related = []
+    code = None
+    if kind in WITH_CHECK_IN:
+        code = checkins.code_for(event.pk, user.pk)
+        cid = make_msgid("check-in", domain=calendar.site_host())[1:-1]
+        context.update(check_in_code=code, check_in_cid=cid)
+        related.append((cid, checkins.qr_png(code), "png"))
     subject = SUBJECTS[kind].format(title=event.title)
-    message = EmailMultiAlternatives(
+    message = SeatEmail(
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=render_to_string("events/email/seat.txt", context),
         from_email=sender(),
         to=[user.email],
+        related=related,
     )
     message.attach_alternative(render_to_string("events/email/seat.html", context), "text/html")
     method = METHODS[kind]
     message.attach(
         calendar.filename(event),
-        calendar.event_ics(event, method=method),
+        calendar.event_ics(event, method=method, check_in_code=code),
         f"text/calendar; method={method}; charset=utf-8",
     )
     return message

@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from events import services
+from events import checkins, services
 from events.apps import ORGANISERS_GROUP
+from events.models import CheckIn
 from tests.helpers import logged_in, make_event, make_users
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -51,6 +52,7 @@ def test_one_events_export_lists_going_then_waiting_in_order(full_event):
 
     assert rows[0] == [
         "event id", "event", "status", "position", "name", "username", "email", "RSVP time",
+        "checked in",
     ]  # fmt: skip
     people = [(r[2], r[3], r[5], r[6]) for r in rows[1:]]
     assert people == [
@@ -79,3 +81,19 @@ def test_the_bulk_action_exports_several_events_but_only_the_organisers_own(full
     assert len(rows) == 1 + 4 + 1
     answer = logged_in(bob).get(reverse("admin:events_event_export", args=[event.pk]))
     assert answer.status_code in (302, 404)  # someone else's event, as Django's admin answers
+
+
+def test_the_checked_in_column_has_the_time_of_those_checked_in_only(full_event):
+    alice, event, (first, sly, second, third) = full_event
+    checkins.check_in(event_id=event.pk, user_id=first.pk, by=alice, checked_in=True)
+    came = CheckIn.objects.get(event=event, user=first).at
+
+    rows = read_csv(logged_in(alice).get(reverse("admin:events_event_export", args=[event.pk])))
+
+    checked_in = {r[5]: r[8] for r in rows[1:]}
+    assert checked_in == {
+        first.username: came.isoformat(),
+        "'" + sly.username: "",  # going, not here yet
+        second.username: "",  # waiting: never checked in
+        third.username: "",
+    }
