@@ -16,6 +16,12 @@ class EventSerializer(serializers.Serializer):
     title = serializers.CharField(source="event.title")
     start = serializers.DateTimeField(source="event.starts_at")
     venue = serializers.CharField(source="event.venue")
+    status = serializers.ChoiceField(
+        source="event.status",
+        choices=["published", "cancelled"],
+        help_text="`cancelled`: the organiser cancelled it; RSVPs, cancels and joins are "
+        "refused (`event_cancelled`) and the lists are kept as they were.",
+    )
     capacity = serializers.IntegerField(source="seats.capacity")
     seats_left = serializers.IntegerField(source="seats.left")
     seats_taken = serializers.IntegerField(
