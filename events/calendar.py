@@ -86,7 +86,8 @@ def event_ics(event: Event, *, method: str = PUBLISH, check_in_code: str | None 
     ``check_in_code``: the attendee's own code, in the description (their email's copy).
     """
     cal = _calendar(method)
-    cal.add_component(_vevent(event, cancelled=method == CANCEL, check_in_code=check_in_code))
+    cancelled = method == CANCEL or event.is_cancelled
+    cal.add_component(_vevent(event, cancelled=cancelled, check_in_code=check_in_code))
     return cal.to_ical()
 
 
@@ -97,8 +98,8 @@ def feed_ics(events: Iterable[Event], *, name: str) -> bytes:
     # Google's being about a day): an RSVP shows in the calendar within the hour.
     cal.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", icalendar.vDuration(FEED_REFRESH).to_ical().decode())
-    for event in events:
-        cal.add_component(_vevent(event))
+    for event in events:  # a cancelled event stays, marked so, until apps drop it
+        cal.add_component(_vevent(event, cancelled=event.is_cancelled))
     return cal.to_ical()
 
 
