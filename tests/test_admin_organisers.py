@@ -201,3 +201,29 @@ def test_an_event_whose_organiser_left_the_group_stays_editable(boss):
     assert boss.client.post(url, form).status_code == 302
     event.refresh_from_db()
     assert (event.title, event.organiser_id) == ("Still theirs", former.user.pk)
+
+
+# Every organiser's tool on one event, as (URL name, extra arguments, a POST to try).
+TOOLS = [
+    ("admin:events_event_check_in", (), {"user_id": "1", "checked_in": "1"}),
+    ("admin:events_event_message", (), {"audience": "both", "subject": "Hi", "body": "x"}),
+    ("admin:events_event_cancel", (), {}),
+    ("admin:events_event_duplicate", (), {}),
+    ("admin:events_event_repeat", (), {"every": "week", "count": "2"}),
+    ("admin:events_event_export", (), None),
+    ("admin:events_event_add_attendee", (), {"who": "bob"}),
+]
+
+
+def test_every_tool_works_on_your_own_event_and_no_one_elses(alice, bob):
+    """Each tool page opens on your own event; on someone else's, GET and POST are refused."""
+    theirs, own = bob.events[0], alice.events[0]
+    before = Event.objects.count()
+    for name, extra, post in TOOLS:
+        assert alice.client.get(reverse(name, args=[own.pk, *extra])).status_code == 200, name
+        url = reverse(name, args=[theirs.pk, *extra])
+        assert refused(alice.client.get(url)), name
+        if post is not None:
+            assert refused(alice.client.post(url, post)), name
+    theirs.refresh_from_db()
+    assert theirs.status == Event.Status.PUBLISHED and Event.objects.count() == before
