@@ -90,10 +90,15 @@ def empty_cache() -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def fast_password_hashing(settings) -> None:
-    """For tests that make users often: the real hasher spends a second a test on it."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request: pytest.FixtureRequest, settings) -> None:
+    """Passwords made in a test are hashed with MD5: the real hasher costs a second a user.
+
+    A test whose users log in to a live server through its login page marks
+    itself ``real_password_hashing``: the server checks with the real hasher.
+    """
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

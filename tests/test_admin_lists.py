@@ -55,7 +55,7 @@ def seated(event_id: int) -> list[int]:
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_removals_seat_the_first_waiting_while_additions_and_rsvps_find_it_full(
-    live_site, django_user_model, fast_password_hashing
+    live_site, django_user_model
 ):
     """10 going, 8 waiting: 5 removals, 5 additions by hand and 10 RSVPs, all at once.
 
@@ -97,9 +97,7 @@ def test_removals_seat_the_first_waiting_while_additions_and_rsvps_find_it_full(
 
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
-def test_additions_by_hand_take_only_the_free_seats(
-    live_site, django_user_model, fast_password_hashing
-):
+def test_additions_by_hand_take_only_the_free_seats(live_site, django_user_model):
     """3 seats free: 10 additions by hand and 10 RSVPs at once seat exactly 3."""
     boss = django_user_model.objects.create_superuser("adds-boss", "a@example.com", "x")
     event = make_event(boss, 5)
@@ -127,9 +125,7 @@ def test_additions_by_hand_take_only_the_free_seats(
 
 
 @pytest.mark.django_db
-def test_adding_by_hand_confirms_and_emails_or_says_why_not(
-    django_user_model, fast_password_hashing
-):
+def test_adding_by_hand_confirms_and_emails_or_says_why_not(django_user_model):
     boss = django_user_model.objects.create_superuser("hand-boss", "h@example.com", "x")
     event = make_event(boss, 1, rsvp_deadline=None)
     guest, late = make_users(2, prefix="hand-")
@@ -169,9 +165,7 @@ def test_a_draft_is_its_organisers_until_published(django_user_model):
 
 
 @pytest.mark.django_db
-def test_the_form_warns_early_but_the_guarded_write_decides(
-    django_user_model, monkeypatch, fast_password_hashing
-):
+def test_the_form_warns_early_but_the_guarded_write_decides(django_user_model, monkeypatch):
     """Two RSVPs land after the form's early check: the save refuses, and keeps nothing."""
     boss = django_user_model.objects.create_superuser("cap-boss", "c@example.com", "x")
     event = make_event(boss, 3, title="Before")

@@ -22,7 +22,7 @@ from accounts.tokens import issue_access_token
 from events import ledger, selectors, services
 from tests.helpers import PASSWORD, bearer, live_gunicorn, make_event, make_users, wait_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 LOGIN_URL = "/_allauth/app/v1/auth/login"
 REFRESH_URL = "/_allauth/app/v1/tokens/refresh"

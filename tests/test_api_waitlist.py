@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from events import ledger
 from tests.helpers import bearer, make_event, make_users
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

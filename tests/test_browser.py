@@ -32,7 +32,11 @@ from events import ledger
 from tests.browser import TIMEOUT_MS, chromium
 from tests.helpers import PASSWORD, make_event, make_users
 
-pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.real_password_hashing,  # they log in through the login page
+]
 
 # Runs in every page before its own scripts. A listener on window hears a
 # submit after static/js/rsvp.js (which listens on document) has handled it,

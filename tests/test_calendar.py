@@ -129,7 +129,7 @@ def feed_page(user) -> tuple[Client, str, str]:
     return client, path, html
 
 
-def test_the_feed_lists_only_what_the_user_is_going_to(organiser, fast_password_hashing):
+def test_the_feed_lists_only_what_the_user_is_going_to(organiser):
     alice, bob = make_users(2, prefix="feed")
     going = make_event(organiser, 2, title="Going")
     cancelled = make_event(organiser, 2, title="Cancelled")
@@ -159,7 +159,7 @@ def test_the_feed_lists_only_what_the_user_is_going_to(organiser, fast_password_
     assert uids == {calendar.uid(going), calendar.uid(past)}
 
 
-def test_resetting_the_feed_retires_the_old_address(fast_password_hashing):
+def test_resetting_the_feed_retires_the_old_address():
     (alice,) = make_users(1, prefix="reset")
     client, old_path, _ = feed_page(alice)
     assert Client().get(old_path).status_code == 200

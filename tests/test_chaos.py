@@ -86,7 +86,7 @@ def click(user: str, action: str, outcome: str, status: int, at: float = 1.0, do
 
 
 @pytest.mark.django_db
-def test_the_end_check_names_each_broken_promise(fast_password_hashing):
+def test_the_end_check_names_each_broken_promise():
     organiser, *users = make_users(5, prefix="chaos-check-")
     names = {user.pk: user.username for user in users}
     a, b, c, d = (user.pk for user in users)

@@ -33,7 +33,6 @@ from tests.helpers import (
 )
 from tests.test_csp import assert_obeys_policy
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 

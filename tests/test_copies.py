@@ -16,7 +16,7 @@ from events.apps import ORGANISERS_GROUP
 from events.models import Event, Rsvp
 from tests.helpers import logged_in, make_users
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 LONDON = ZoneInfo("Europe/London")
 COPIED = [

@@ -40,7 +40,7 @@ def site(settings):
 
 
 @pytest.fixture
-def people(fast_password_hashing):
+def people():
     return make_users(3, prefix="mail")
 
 

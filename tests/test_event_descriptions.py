@@ -50,7 +50,7 @@ def organiser(django_user_model):
 
 
 @pytest.fixture
-def members(fast_password_hashing):
+def members():
     return make_users(3, prefix="desc")
 
 

@@ -94,7 +94,7 @@ def organiser(django_user_model):
 
 
 @pytest.fixture
-def members(fast_password_hashing):
+def members():
     return make_users(3, prefix="details")
 
 

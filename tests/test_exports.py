@@ -17,7 +17,7 @@ from events.ledger_benchmark import fill_for_benchmark
 from events.models import CheckIn
 from tests.helpers import logged_in, make_event, make_users
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 
 def organiser(name: str):

@@ -22,7 +22,7 @@ from loadtests.stack import free_port
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import bearer, logged_in, make_event, make_users, session_cookie
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 
 def organiser(name: str):

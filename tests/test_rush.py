@@ -18,8 +18,6 @@ from events.models import CheckIn, Event, SeatSample
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import logged_in, make_event, make_users, session_cookie
 
-pytestmark = [pytest.mark.usefixtures("fast_password_hashing")]
-
 BASE = datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("UTC"))
 POINTS = re.compile(r'class="rush-(taken|waiting|capacity)"[^>]*points="([^"]*)"')
 
