@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -30,7 +29,7 @@ from django.utils.safestring import mark_safe
 
 from events import calendar, ledger, seat_cache, times
 from events.models import Event, Mailing, Rsvp
-from events.notifications import sender
+from events.notifications import retry_later, sender
 
 logger = logging.getLogger(__name__)
 Audience = Mailing.Audience
@@ -39,10 +38,8 @@ Kind = Mailing.Kind
 # Messages per round trip of the progress: a crash or a failed send repeats
 # at most this many (the chunk that was under way), never the whole list.
 CHUNK = 100
-# Consecutive failed attempts (without a chunk getting through) before giving
-# up, and the waits between them: as for the seat emails (notifications).
-MAX_ATTEMPTS = 4
-RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+# A failed chunk is tried again as a seat email is (notifications.retry_later);
+# the count of attempts starts over whenever a chunk gets through.
 _METHOD = re.compile(r"^METHOD:(\w+)", re.MULTILINE)
 
 
@@ -251,21 +248,7 @@ def _retry(mailing: Mailing, attempt: int) -> bool:
     """Queue the rest again after a delay; False (and an error logged) when giving up."""
     left = len(mailing.recipients) - mailing.sent
     what = f"mailing {mailing.pk} ({left} left, attempt {attempt})"
-    backend = send_mailing.get_backend()
-    # A backend that runs tasks at once cannot wait; the row keeps its place.
-    if attempt >= MAX_ATTEMPTS or not backend.supports_defer:
-        logger.error("Could not send %s; giving up", what, exc_info=True)
-        return False
-    delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
-    logger.warning("Could not send %s; retrying in %s", what, delay, exc_info=True)
-    try:
-        send_mailing.using(run_after=timezone.now() + delay).enqueue(
-            mailing_id=mailing.pk, attempt=attempt + 1
-        )
-    except Exception:
-        logger.exception("Could not queue a retry of %s; giving up", what)
-        return False
-    return True
+    return retry_later(send_mailing, what=what, attempt=attempt, mailing_id=mailing.pk)
 
 
 def _email(mailing: Mailing, user) -> EmailMultiAlternatives:

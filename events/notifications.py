@@ -159,20 +159,26 @@ def send_seat_email(*, kind: str, event_id: int, user_id: int, attempt: int = 1)
 
 
 def _retry(*, kind: str, event_id: int, user_id: int, attempt: int) -> bool:
-    """Queue the send again after a delay; False (and an error logged) when giving up."""
     what = f"the {kind} email of user {user_id} for event {event_id} (attempt {attempt})"
-    backend = send_seat_email.get_backend()
+    arguments = {"kind": kind, "event_id": event_id, "user_id": user_id}
+    return retry_later(send_seat_email, what=what, attempt=attempt, **arguments)
+
+
+def retry_later(mail_task, *, what: str, attempt: int, **arguments) -> bool:
+    """Queue ``mail_task`` again after a delay; False (and an error logged) when giving up.
+
+    For a task that sends mail and failed on its ``attempt``-th try: it runs
+    again with ``arguments`` and ``attempt + 1`` after ``RETRY_DELAYS``.
+    """
     # A backend that runs tasks at once (ImmediateBackend) cannot wait: a retry
     # there would hold up the request that queued the email.
-    if attempt >= MAX_ATTEMPTS or not backend.supports_defer:
+    if attempt >= MAX_ATTEMPTS or not mail_task.get_backend().supports_defer:
         logger.error("Could not send %s; giving up", what, exc_info=True)
         return False
     delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
     logger.warning("Could not send %s; retrying in %s", what, delay, exc_info=True)
     try:
-        send_seat_email.using(run_after=timezone.now() + delay).enqueue(
-            kind=kind, event_id=event_id, user_id=user_id, attempt=attempt + 1
-        )
+        mail_task.using(run_after=timezone.now() + delay).enqueue(**arguments, attempt=attempt + 1)
     except Exception:
         logger.exception("Could not queue a retry of %s; giving up", what)
         return False
