@@ -401,8 +401,10 @@ def test_event_list_is_paginated_upcoming_events_with_seats(organiser, members):
     assert [e["title"] for e in body["results"]] == ["Soon", "Later"]
     first = body["results"][0]
     assert set(first) == {
-        "id", "title", "start", "venue", "capacity", "seats_left", "seats_taken", "waiting"
+        "id", "title", "start", "venue", "status", "capacity", "seats_left", "seats_taken",
+        "waiting",
     }  # fmt: skip
+    assert first["status"] == "published"
     assert (first["id"], first["capacity"], first["seats_left"]) == (soon.pk, 2, 1)
     assert (first["seats_taken"], first["waiting"]) == (1, 0)
     assert body["results"][1]["id"] == later.pk

@@ -60,6 +60,7 @@ def user_ids(fixture: dict) -> list[int]:
 
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.real_password_hashing  # its page clients log in through the login page
 def test_locust_fires_together_and_finds_no_overbooking(live_site, tmp_path):
     fixture = make_fixture(live_site, tmp_path / "fixture.json", users=30, capacity=5)
     result, report, output = run_locust(live_site, tmp_path, 30)
@@ -72,6 +73,7 @@ def test_locust_fires_together_and_finds_no_overbooking(live_site, tmp_path):
 
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.real_password_hashing  # its page clients log in through the login page
 def test_locust_waitlist_waves_promote_the_first_waiting(live_site, tmp_path):
     """30 join 5 seats: 5 seated, 25 waiting; the 5 cancel, the first 5 waiting are seated."""
     fixture = make_fixture(live_site, tmp_path / "fixture.json", users=30, capacity=5)
@@ -92,6 +94,7 @@ def test_locust_waitlist_waves_promote_the_first_waiting(live_site, tmp_path):
 
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.real_password_hashing  # its page clients log in through the login page
 def test_end_check_fails_on_an_overbooked_ledger(live_site, tmp_path):
     """5 attendees forced into 3 seats: counted from the ledger, not from seats_left (0)."""
     fixture = make_fixture(live_site, tmp_path / "fixture.json", users=8, capacity=3)
