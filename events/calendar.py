@@ -91,15 +91,22 @@ def event_ics(event: Event, *, method: str = PUBLISH, check_in_code: str | None 
     return cal.to_ical()
 
 
-def feed_ics(events: Iterable[Event], *, name: str) -> bytes:
-    """A subscribable calendar of several events (no METHOD: it is a feed, not a message)."""
+def feed_ics(
+    events: Iterable[Event], *, name: str, check_in_codes: dict[int, str] | None = None
+) -> bytes:
+    """A subscribable calendar of several events (no METHOD: it is a feed, not a message).
+
+    ``check_in_codes``: the subscriber's own code per event pk, in each description.
+    """
+    codes = check_in_codes or {}
     cal = _calendar(None, name)
     # How often subscribers should fetch it again (apps otherwise pick their own,
     # Google's being about a day): an RSVP shows in the calendar within the hour.
     cal.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", icalendar.vDuration(FEED_REFRESH).to_ical().decode())
     for event in events:  # a cancelled event stays, marked so, until apps drop it
-        cal.add_component(_vevent(event, cancelled=event.is_cancelled))
+        code = codes.get(event.pk)
+        cal.add_component(_vevent(event, cancelled=event.is_cancelled, check_in_code=code))
     return cal.to_ical()
 
 
