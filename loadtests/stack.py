@@ -9,6 +9,10 @@ the caller can make fixtures with the ORM and call ``events.ledger``.
 Everything started is stopped and the scratch directory removed on the way out,
 whether the block ends normally, raises, or is interrupted.
 
+A ``STRATEGY`` in the environment (``STRATEGY=naive make loadtest``) is
+passed on to gunicorn with the proving-ground marker that lets the settings
+honour it (eventsite/env.py); a site started any other way refuses it.
+
 With ``supervised=True`` the embedded MongoDB runs as ``make run`` runs it:
 under ``eventsite.mongo_supervisor``, whose standby takes over a server that
 dies, on the same address (``make chaos`` kills it on purpose).
@@ -32,6 +36,7 @@ from pathlib import Path
 import requests
 
 from eventsite import embedded_mongo, mongo_supervisor
+from eventsite.env import PROVING_GROUND
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
@@ -159,6 +164,8 @@ def running(
                 mongo = start(var_dir / "mongo")
                 uri, db = embedded_mongo.wait_until_up(var_dir / "mongo", mongo), "eventsite"
             os.environ.pop("DATABASE_URL", None)  # always a scratch SQLite file
+            if os.environ.get("STRATEGY"):  # STRATEGY=naive make loadtest: honoured here only
+                os.environ[PROVING_GROUND] = "1"
             os.environ.update(
                 DJANGO_SETTINGS_MODULE="eventsite.settings",
                 EVENTSITE_VAR_DIR=str(var_dir),
