@@ -36,7 +36,6 @@ from pathlib import Path
 import requests
 
 from eventsite import embedded_mongo, mongo_supervisor
-from eventsite.env import PROVING_GROUND
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
@@ -164,14 +163,13 @@ def running(
                 mongo = start(var_dir / "mongo")
                 uri, db = embedded_mongo.wait_until_up(var_dir / "mongo", mongo), "eventsite"
             os.environ.pop("DATABASE_URL", None)  # always a scratch SQLite file
-            if os.environ.get("STRATEGY"):  # STRATEGY=naive make loadtest: honoured here only
-                os.environ[PROVING_GROUND] = "1"
             os.environ.update(
                 DJANGO_SETTINGS_MODULE="eventsite.settings",
                 EVENTSITE_VAR_DIR=str(var_dir),
                 MONGODB_URI=uri,
                 MONGODB_DB=db,
             )
+            _mark_proving_ground()
             _set_up_django(var_dir, static)
             url, server = resources.enter_context(gunicorn(dict(os.environ), workers, log=log))
             yield Stack(url, uri, db, var_dir, server, mongo, supervised and mongo is not None)
@@ -182,6 +180,18 @@ def running(
             if mongo is not None:
                 embedded_mongo.stop(mongo)  # a supervisor stops its standby, then its server
             shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _mark_proving_ground() -> None:
+    """``STRATEGY=naive make loadtest``: a STRATEGY is honoured on servers started here.
+
+    Imported here, not at the top: eventsite.env reads ``EVENTSITE_VAR_DIR``
+    when first imported, and ``running`` sets it just before.
+    """
+    from eventsite.env import PROVING_GROUND
+
+    if os.environ.get("STRATEGY"):
+        os.environ[PROVING_GROUND] = "1"
 
 
 def _set_up_django(var_dir: Path, static: bool = True) -> None:
