@@ -22,12 +22,11 @@ from accounts.tokens import issue_access_token
 from events import services
 from events.models import Event
 from eventsite.env import PROVING_GROUND
-from loadtests import fixtures, stack
+from loadtests import fixtures, forms, stack
 from loadtests.stack import wait_for as wait_for  # the one polling helper, for the tests too
 
 PASSWORD = "correct horse battery staple"
 OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)"')
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,9 +148,9 @@ def outcomes(html: str) -> list[str]:
 
 
 def csrf_token(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "page should carry a CSRF token"
-    return match.group(1)
+    token = forms.csrf_token(html)
+    assert token, "page should carry a CSRF token"
+    return token
 
 
 def logged_in(user, **options) -> Client:
