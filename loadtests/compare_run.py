@@ -173,7 +173,8 @@ def raw_crowd(strategy) -> dict:
 
 def raw_cost(name: str) -> float:
     """Median ms of one RSVP on an event already holding ``COST_AT`` attendees."""
-    from events import ledger, ledger_benchmark, ledger_strategies
+    from events import ledger, ledger_strategies
+    from loadtests import ledger_benchmark
 
     strategy = ledger_strategies.get(name, **({"delay_s": 0.0} if name == "naive" else {}))
     event_id = RAW_FIRST_ID + 1
