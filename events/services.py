@@ -14,16 +14,9 @@ import logging
 from django.db import DatabaseError, transaction
 from django.utils.translation import ngettext
 
-from events import (
-    ledger,
-    ledger_audit,
-    ledger_strategies,
-    notifications,
-    records,
-    rush,
-    seat_cache,
-)
+from events import ledger, ledger_audit, notifications, records, rush, seat_cache
 from events.ledger import Outcome, Result, Seats
+from events.ledger_strategies import configured as configured_strategy
 from events.models import CalendarFeed, Event, Rsvp, new_feed_token
 
 logger = logging.getLogger(__name__)
@@ -143,7 +136,7 @@ def rsvp(*, event_id: int, user_id: int) -> Result:
     """
     if refusal := _closed_or_missing(event_id, taking=True):
         return Result(refusal)
-    result = ledger_strategies.configured().take_seat(event_id, user_id)
+    result = configured_strategy().take_seat(event_id, user_id)
     return _after_write(event_id, result, user_id)
 
 
@@ -151,7 +144,7 @@ def cancel_rsvp(*, event_id: int, user_id: int) -> Result:
     """Give the user's seat back (to the first waiting); once started the list is final."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    result = ledger_strategies.configured().give_back(event_id, user_id)
+    result = configured_strategy().give_back(event_id, user_id)
     return _after_write(event_id, result, user_id)
 
 
