@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: run test test-postgres lint format clean venv chromium bench loadtest chaos node
+.PHONY: run test test-postgres lint format clean venv chromium bench loadtest chaos compare node
 
 $(PY):
 	@test -x "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 not found)"; exit 1; }
@@ -89,9 +89,21 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
 bench: $(VENV)/.bench
 	$(PY) -m loadtests.bench
 
+# The seat strategies side by side (events/ledger_strategies.py): for each in
+# turn, a fresh embedded MongoDB and gunicorn started with that STRATEGY, USERS
+# (500) users released together on CAPACITY (50) seats over HTTP, the same race
+# without HTTP, and one RSVP's cost at 1,000 attendees. WORKERS (3) as in
+# `make loadtest`; COMPARE_STRATEGIES=naive,atomic picks some. Redis: the one on
+# 127.0.0.1:6379, else a redis-server of its own. About 5 minutes; results in
+# var/compare/ (results.md, results.json, results.png).
+compare: $(VENV)/.bench
+	$(PY) -m loadtests.compare
+
 # Simultaneous clicks at scale: the whole stack, a fixture, locust headless.
 # USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES (2),
 # LOADTEST_WAVES, LOADTEST_WAITLIST=1 tune it; the report and summary land in var/loadtest/.
+# STRATEGY=naive (or another of events/ledger_strategies.py) serves the crowd with
+# that seat strategy: the end check must then fail ("overbooked: N").
 loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run
 
@@ -99,7 +111,8 @@ loadtest: $(VENV)/.dev
 # gunicorn worker SIGKILLed mid-crowd, MongoDB held down under 300 clients, then
 # the ledger checked. About a minute. CHAOS_USERS (500), CHAOS_CAPACITY (50),
 # CHAOS_MONGO_KILLS (2), CHAOS_WORKER_KILLS (1), CHAOS_OUTAGE_S (30),
-# CHAOS_OUTAGE_CLIENTS (300) tune it (loadtests/chaos.py has the rest); the
+# CHAOS_OUTAGE_CLIENTS (300) tune it (loadtests/chaos.py has the rest); STRATEGY
+# as for `make loadtest`; the
 # summary lands in var/chaos/summary.md.
 chaos: $(VENV)/.dev
 	$(PY) -m loadtests.chaos

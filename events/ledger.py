@@ -79,6 +79,9 @@ class Outcome(StrEnum):
     RSVPS_CLOSED = "rsvps_closed"
     # The event is cancelled: its ledger refuses every change (pipelines.cancel).
     EVENT_CANCELLED = "event_cancelled"
+    # A strategy other than the site's (events.ledger_strategies) gave up: a
+    # version race lost every try, or a lock or transaction held too long.
+    BUSY = "busy"
 
 
 @dataclass(frozen=True)

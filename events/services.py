@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from events import ledger, ledger_audit, mailings, notifications, records, rush, seat_cache
 from events.ledger import Outcome, Result, Seats
+from events.ledger_strategies import configured as configured_strategy
 from events.models import CalendarFeed, Event, Rsvp, new_feed_token
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ MESSAGES: dict[Outcome, str] = {
     Outcome.WAITLIST_CLOSED: "The waiting list for this event is closed or full.",
     Outcome.LEFT_WAITLIST: "You have left the waiting list.",
     Outcome.NOT_WAITING: "You're not on the waiting list for this event.",
+    Outcome.BUSY: "Many people are taking seats right now: nothing was changed, try again.",
 }
 
 
@@ -127,17 +129,23 @@ def _tell_promoted(event_id: int, result: Result) -> None:
 
 
 def rsvp(*, event_id: int, user_id: int) -> Result:
-    """Give the user a seat if the event is open, has one free and nobody waits."""
+    """Give the user a seat if the event is open, has one free and nobody waits.
+
+    Through the configured seat strategy: ``atomic`` (the ledger's guarded
+    write) unless a load test or the tests chose another.
+    """
     if refusal := _closed_or_missing(event_id, taking=True):
         return Result(refusal)
-    return _after_write(event_id, ledger.add_attendee(event_id, user_id), user_id)
+    result = configured_strategy().take_seat(event_id, user_id)
+    return _after_write(event_id, result, user_id)
 
 
 def cancel_rsvp(*, event_id: int, user_id: int) -> Result:
     """Give the user's seat back (to the first waiting); once started the list is final."""
     if refusal := _closed_or_missing(event_id):
         return Result(refusal)
-    return _after_write(event_id, ledger.remove_attendee(event_id, user_id), user_id)
+    result = configured_strategy().give_back(event_id, user_id)
+    return _after_write(event_id, result, user_id)
 
 
 def join_waitlist(*, event_id: int, user_id: int) -> Result:

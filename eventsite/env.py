@@ -81,3 +81,33 @@ if ENVIRONMENT not in ENVIRONMENTS:
         f"DJANGO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {ENVIRONMENT!r}."
     )
 IS_PRODUCTION = ENVIRONMENT == "production"
+
+
+# How an RSVP takes its seat (events.ledger_strategies). Only "atomic" serves
+# the site; the others exist to be compared and to show the checks catching an
+# overbooking, so any other STRATEGY is honoured only where a load tool or the
+# test suite says it runs a proving ground (PROVING_GROUND=1), never in
+# production: nobody can deploy the naive one by accident.
+SEAT_STRATEGIES = ("atomic", "transaction", "optimistic", "redis_lock", "naive")
+PROVING_GROUND = "EVENTSITE_PROVING_GROUND"
+
+
+def seat_strategy() -> str:
+    """``STRATEGY`` (default atomic), refused unless it may be used here."""
+    name = env_str("STRATEGY").strip().lower() or "atomic"
+    if name not in SEAT_STRATEGIES:
+        raise ImproperlyConfigured(
+            f"STRATEGY must be one of {', '.join(SEAT_STRATEGIES)}, not {name!r}."
+        )
+    if name == "atomic":
+        return name
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            f"STRATEGY={name}: production takes seats with atomic only; unset STRATEGY."
+        )
+    if not env_bool(PROVING_GROUND):
+        raise ImproperlyConfigured(
+            f"STRATEGY={name} is for load tests and the test suite only (it may overbook or "
+            f"refuse under load); they set {PROVING_GROUND}=1. Unset STRATEGY to serve the site."
+        )
+    return name

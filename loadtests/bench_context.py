@@ -115,7 +115,7 @@ class Bench:
         self.events = []
 
     def _fill(self, event_id: int, user_ids: list[int], *, waiting: bool = False) -> None:
-        from events import ledger_benchmark
+        from loadtests import ledger_benchmark
 
         seats = ledger_benchmark.fill_for_benchmark(event_id, user_ids, waiting=waiting)
         held = None if seats is None else seats.waiting if waiting else seats.taken

@@ -70,7 +70,7 @@ class History:
     """The site's past: events, their RSVP records, ledgers and old seat times."""
 
     def __init__(self, bench: Bench) -> None:
-        from events import ledger_benchmark
+        from loadtests import ledger_benchmark
         from loadtests.fixtures import make_users
 
         self.bench = bench
@@ -90,8 +90,8 @@ class History:
     def grow_to(self, events: int) -> None:
         from django.utils import timezone
 
-        from events import ledger_benchmark
         from events.models import Event, Rsvp
+        from loadtests import ledger_benchmark
 
         began, now, first = time.monotonic(), timezone.now(), self.events
         made = Event.objects.bulk_create(
@@ -124,7 +124,8 @@ class History:
 
     def _check(self, seated: dict[int, list[int]]) -> None:
         """The server sees what was loaded: full ledgers by key, every old seat time."""
-        from events import ledger, ledger_benchmark
+        from events import ledger
+        from loadtests import ledger_benchmark
 
         ids = list(seated)
         sampled = sorted({ids[0], ids[len(ids) // 2], ids[-1]})
@@ -179,7 +180,7 @@ class Reader:
         return ms, self.check([c.event.pk for c in cards if c.going])
 
     def before(self) -> tuple[float, str | None]:
-        from events import ledger_benchmark
+        from loadtests import ledger_benchmark
 
         ms, ids = timed(partial(ledger_benchmark.legacy_events_of_for_benchmark, self.user.pk))
         return ms, self.check(ids)
@@ -217,7 +218,7 @@ class HomePage:
         return self._seats(ledger.seats)
 
     def before(self) -> tuple[float, str | None]:
-        from events import ledger_benchmark
+        from loadtests import ledger_benchmark
 
         return self._seats(ledger_benchmark.legacy_seats_for_benchmark)
 
@@ -249,8 +250,9 @@ class LevelRun:
 
     def sample(self, op: str, form: str, i: int) -> tuple[float, str | None]:
         """Time the i-th ``op`` in ``form``: (ms, what was wrong with its answer, if anything)."""
-        from events import ledger, ledger_benchmark
+        from events import ledger
         from events.ledger import Outcome
+        from loadtests import ledger_benchmark
 
         rsvp = op == "rsvp"
         if op in ("my_rsvps", "home"):

@@ -10,13 +10,13 @@ with the same secret key, as the next page view would.
 
 from __future__ import annotations
 
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+from loadtests.forms import csrf_token
+
 ACTIONS = ("rsvp", "waitlist", "cancel")  # the page's forms: /events/<id>/<action>/
 IDLE_S = 1.0  # a connection idle this long is not reused: gunicorn drops them at 2 s
 
@@ -39,11 +39,11 @@ class Browserish:
         self.landing = f"/events/{event_id}/"
         page = self.http.get(self.page_url, cookies={self.session_cookie: session_key}, timeout=60)
         page.raise_for_status()
-        match = CSRF_INPUT.search(page.text)
-        if match is None or self.csrf_cookie_name not in self.http.cookies:
+        token = csrf_token(page.text)
+        if not token or self.csrf_cookie_name not in self.http.cookies:
             raise RuntimeError(f"no form for a logged-in user on {self.page_url}")
         self.csrf_cookie = self.http.cookies[self.csrf_cookie_name]
-        self.token = match.group(1)
+        self.token = token
         self.http.cookies.clear()
         # Clicks start on a fresh connection: gunicorn closes keep-alive ones
         # left idle for 2 s, which those primed first would be by the start.

@@ -58,6 +58,7 @@ from loadtests.endcheck import (
     api_outcome,
     judge,
 )
+from loadtests.forms import csrf_token
 
 FIXTURE = Path(os.environ.get("LOADTEST_FIXTURE", "var/loadtest/fixture.json"))
 WAVES = int(os.environ.get("LOADTEST_WAVES", "1"))
@@ -66,7 +67,6 @@ SUMMARY = os.environ.get("LOADTEST_SUMMARY", "")
 READY_TIMEOUT_S = float(os.environ.get("LOADTEST_READY_TIMEOUT", "300"))
 OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)">([^<]*)<')
 POSITION = re.compile(r"#(\d+)")
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 class Rendezvous:
@@ -234,13 +234,13 @@ class BrowserUser(RsvpUser):
             data={
                 "login": self.account["username"],
                 "password": self.account["password"],
-                "csrfmiddlewaretoken": _csrf(login.text),
+                "csrfmiddlewaretoken": csrf_token(login.text),
             },
             headers={"Referer": login.url},
         )
         page = self.client.get(f"/events/{self.event_id}/", name="event page")
         self.page_url = page.url
-        self.token = _csrf(page.text)
+        self.token = csrf_token(page.text)
 
     def act(self, action: str) -> tuple[str, int, int | None]:
         path, name = self.FORMS[action]
@@ -267,11 +267,6 @@ def _json(response) -> dict:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _csrf(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    return match.group(1) if match else ""
 
 
 @events.init.add_listener

@@ -9,6 +9,10 @@ the caller can make fixtures with the ORM and call ``events.ledger``.
 Everything started is stopped and the scratch directory removed on the way out,
 whether the block ends normally, raises, or is interrupted.
 
+A ``STRATEGY`` in the environment (``STRATEGY=naive make loadtest``) is
+passed on to gunicorn with the proving-ground marker that lets the settings
+honour it (eventsite/env.py); a site started any other way refuses it.
+
 With ``supervised=True`` the embedded MongoDB runs as ``make run`` runs it:
 under ``eventsite.mongo_supervisor``, whose standby takes over a server that
 dies, on the same address (``make chaos`` kills it on purpose).
@@ -165,6 +169,7 @@ def running(
                 MONGODB_URI=uri,
                 MONGODB_DB=db,
             )
+            _mark_proving_ground()
             _set_up_django(var_dir, static)
             url, server = resources.enter_context(gunicorn(dict(os.environ), workers, log=log))
             yield Stack(url, uri, db, var_dir, server, mongo, supervised and mongo is not None)
@@ -175,6 +180,18 @@ def running(
             if mongo is not None:
                 embedded_mongo.stop(mongo)  # a supervisor stops its standby, then its server
             shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _mark_proving_ground() -> None:
+    """``STRATEGY=naive make loadtest``: a STRATEGY is honoured on servers started here.
+
+    Imported here, not at the top: eventsite.env reads ``EVENTSITE_VAR_DIR``
+    when first imported, and ``running`` sets it just before.
+    """
+    from eventsite.env import PROVING_GROUND
+
+    if os.environ.get("STRATEGY"):
+        os.environ[PROVING_GROUND] = "1"
 
 
 def _set_up_django(var_dir: Path, static: bool = True) -> None:

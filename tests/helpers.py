@@ -21,12 +21,12 @@ from rest_framework.test import APIClient
 from accounts.tokens import issue_access_token
 from events import services
 from events.models import Event
-from loadtests import fixtures, stack
+from eventsite.env import PROVING_GROUND
+from loadtests import fixtures, forms, stack
 from loadtests.stack import wait_for as wait_for  # the one polling helper, for the tests too
 
 PASSWORD = "correct horse battery staple"
 OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)"')
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,21 +46,31 @@ def session_database_url() -> str:
     return os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{db['NAME']}"
 
 
-def site_env(database_url: str) -> dict[str, str]:
-    """The environment of a server or command on this test session's databases."""
+def site_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a server or command on this test session's databases.
+
+    ``extra``: more variables; a ``STRATEGY`` comes with the proving-ground
+    marker that lets the settings honour it.
+    """
+    if "STRATEGY" in extra:
+        extra = {PROVING_GROUND: "1", **extra}
     return {
         **os.environ,
         "DATABASE_URL": database_url,
         "MONGODB_URI": settings.MONGODB_URI,
         "MONGODB_DB": settings.MONGODB_DB,
         "DJANGO_SETTINGS_MODULE": "eventsite.settings",
+        **extra,
     }
 
 
 @contextmanager
-def live_gunicorn(database_url: str, workers: int = 2, healthy: bool = True) -> Iterator[LiveSite]:
-    """The site served as deployed, on this test session's databases."""
-    with stack.gunicorn(site_env(database_url), workers, healthy=healthy) as (url, process):
+def live_gunicorn(
+    database_url: str, workers: int = 2, healthy: bool = True, **extra: str
+) -> Iterator[LiveSite]:
+    """The site served as deployed, on this test session's databases (``extra``: env)."""
+    env = site_env(database_url, **extra)
+    with stack.gunicorn(env, workers, healthy=healthy) as (url, process):
         yield LiveSite(url=url, pid=process.pid)
 
 
@@ -138,9 +148,9 @@ def outcomes(html: str) -> list[str]:
 
 
 def csrf_token(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "page should carry a CSRF token"
-    return match.group(1)
+    token = forms.csrf_token(html)
+    assert token, "page should carry a CSRF token"
+    return token
 
 
 def logged_in(user, **options) -> Client:

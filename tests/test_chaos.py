@@ -15,8 +15,7 @@ import sys
 
 import pytest
 
-from events import ledger_benchmark
-from loadtests import chaos_check
+from loadtests import chaos_check, ledger_benchmark
 from loadtests.chaos_faults import Fault
 from loadtests.chaos_report import outage_stats
 from loadtests.endcheck import Click

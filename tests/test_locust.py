@@ -17,7 +17,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from events import ledger, ledger_benchmark
+from events import ledger
+from loadtests import ledger_benchmark
 from loadtests.endcheck import Click, Ledger, judge
 from tests.helpers import ROOT
 

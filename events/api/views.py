@@ -40,6 +40,9 @@ REFUSED: dict[Outcome, int] = {
     Outcome.EVENT_CANCELLED: status.HTTP_409_CONFLICT,
     Outcome.ALREADY_WAITING: status.HTTP_409_CONFLICT,
     Outcome.WAITLIST_CLOSED: status.HTTP_409_CONFLICT,
+    # Only a proving-ground seat strategy says it (events.ledger_strategies):
+    # nothing changed, the same request may succeed when tried again.
+    Outcome.BUSY: status.HTTP_409_CONFLICT,
     Outcome.UNKNOWN_EVENT: status.HTTP_404_NOT_FOUND,
     Outcome.NOT_GOING: status.HTTP_404_NOT_FOUND,
     Outcome.NOT_WAITING: status.HTTP_404_NOT_FOUND,

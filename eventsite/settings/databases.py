@@ -4,7 +4,7 @@ import os
 
 import dj_database_url
 
-from eventsite.env import VAR_DIR, env_int, env_str
+from eventsite.env import VAR_DIR, env_int, env_str, seat_strategy
 
 # Django's own data: SQLite under var/ unless DATABASE_URL names another.
 DATABASES = {
@@ -51,3 +51,9 @@ SEATS_CACHE_SECONDS = env_int("SEATS_CACHE_SECONDS", 1)
 MONGODB_URI = env_str("MONGODB_URI")
 MONGODB_DB = env_str("MONGODB_DB", "eventsite")
 MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000)
+
+# How an RSVP takes its seat (events.ledger_strategies): "atomic", unless a
+# load test or the test suite chose another (eventsite/env.py refuses it elsewhere).
+SEAT_STRATEGY = seat_strategy()
+# The Redis of the redis_lock strategy (proving grounds only).
+REDIS_URL = env_str("REDIS_URL") or CACHE_URL or "redis://127.0.0.1:6379/0"

@@ -50,6 +50,8 @@ def production_problems() -> list[str]:
         )
     elif backend == SMTP_EMAIL_BACKEND and not env_is_set("EMAIL_HOST"):
         problems.append("EMAIL_HOST is not set: the SMTP server that sends the site's mail.")
+    if env_str("STRATEGY").strip().lower() not in ("", "atomic"):
+        problems.append("STRATEGY is set to another seat strategy than atomic: unset it.")
     if env_bool("DJANGO_DEBUG"):
         problems.append("DJANGO_DEBUG is on: production never shows tracebacks to visitors.")
     return problems

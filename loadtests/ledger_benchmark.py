@@ -4,7 +4,8 @@ They bypass the guards of ``events.ledger`` (filling an event with thousands
 of attendees in one write, loading a site's history in bulk) or reproduce the
 ledger's form before issue 8 (guard in the filter, a side collection of seat
 times), so that one benchmark run can time before and after on the same data.
-Nothing under ``events/`` imports this module.
+It lives in the load tools' package, which the site never imports; it reaches into
+``events.ledger``'s private helpers on purpose.
 """
 
 from __future__ import annotations

@@ -1,0 +1,331 @@
+"""Ways to take a seat, side by side: the reference note's alternatives, on the same documents.
+
+Part of ``events.ledger`` (the only code that talks to MongoDB). Each
+strategy takes a seat and gives one back on the ledger document
+``events.ledger`` describes, keeping ``attendees``, ``seated_at``, ``taken``,
+``waiting``, ``version`` and ``last_write`` as every reader and
+``check_ledger`` expect, and answers a ``ledger.Result`` with the same
+outcomes. Seats are read with ``ledger.seats``, whatever took them.
+
+- ``atomic``: the one guarded ``find_one_and_update`` of ``events.ledger``.
+  The site's only production path, and the only one with a waiting list: its
+  write promotes the first waiting into a freed seat.
+- ``transaction``: read, check and write inside a MongoDB multi-document
+  transaction (``with_transaction`` retries what the server labels
+  transient). A real MongoDB needs a replica set for it; the embedded server
+  accepts it on its standalone but, while one transaction is open, refuses
+  every other session's reads and writes, without the label that would make
+  the driver retry: those come back ``BUSY``.
+- ``optimistic``: read, check, then write only if the document's ``version``
+  is still the one read; a lost race reads again, up to ``tries`` times,
+  then ``BUSY`` ("busy, try again").
+- ``redis_lock``: read, check and write while holding a per-event lock in
+  Redis (``REDIS_URL``). The lock expires after ``LOCK_TIMEOUT_S``: if its
+  holder dies (or stalls) mid-write, the next one gets in after that, and a
+  write the dead holder had already sent may still land afterwards, so the
+  lock alone cannot rule out an overbooking; it only makes one unlikely.
+- ``naive``: read, check in Python, write with ``$push``. The control: it
+  overbooks under a rush, so that the checks can be seen to catch it.
+
+Only ``atomic`` knows the waiting list: the others answer ``FULL`` when the
+event is full or anyone waits, and give a seat back without promoting
+anyone. Only ``atomic`` may serve the site: ``STRATEGY`` names another only
+on a proving ground (eventsite/env.py, ``seat_strategy``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+import redis
+from django.conf import settings
+from pymongo import ReturnDocument
+from pymongo.client_session import ClientSession
+from pymongo.errors import OperationFailure
+
+from events import ledger
+from events.ledger import Outcome, Result
+from events.ledger_connection import collection as _collection
+from events.ledger_connection import translate_errors as _translate_errors
+from events.ledger_schema import refused
+from eventsite.env import SEAT_STRATEGIES as NAMES
+
+DEFAULT = "atomic"
+# The control's pause between its read and its write, so that it overbooks
+# reliably under a rush on a 2-core machine: with 5, 20 or 50 ms the 200-for-5
+# HTTP race of tests/test_strategies.py still seated exactly 5 in some runs
+# (the requests reach the ledger one by one, slower than the window); with
+# 100 ms every run overbooked. A real slow network or a GC pause opens the same window.
+NAIVE_DELAY_S = 0.1
+OPTIMISTIC_TRIES = 5
+LOCK_TIMEOUT_S = 5.0  # a dead holder's lock frees itself after this long
+LOCK_WAIT_S = 10.0  # how long a request waits for the lock before BUSY
+_READ = dict.fromkeys(
+    ("capacity", "attendees", "seated_at", "waitlist", "waitlist_limit", "version", "cancelled"), 1
+)
+
+
+class Strategy(Protocol):
+    name: str
+
+    def take_seat(self, event_id: int, user_id: int) -> Result: ...
+
+    def give_back(self, event_id: int, user_id: int) -> Result: ...
+
+
+# The decision every read-check-write strategy makes in Python (the atomic one
+# makes the same in its pipeline, events.ledger_pipelines.take_seat).
+def _decide_take(doc: dict | None, user_id: int) -> Outcome:
+    if doc is None:
+        return Outcome.UNKNOWN_EVENT
+    if doc.get("cancelled"):
+        return Outcome.EVENT_CANCELLED
+    if user_id in doc["attendees"]:
+        return Outcome.ALREADY_GOING
+    if user_id in (doc.get("waitlist") or ()):
+        return Outcome.ALREADY_WAITING
+    if len(doc["attendees"]) >= doc["capacity"] or doc.get("waitlist"):
+        return Outcome.FULL
+    return Outcome.CONFIRMED
+
+
+def _decide_give_back(doc: dict | None, user_id: int) -> Outcome:
+    if doc is None:
+        return Outcome.UNKNOWN_EVENT
+    if doc.get("cancelled"):
+        return Outcome.EVENT_CANCELLED
+    return Outcome.CANCELLED if user_id in doc["attendees"] else Outcome.NOT_GOING
+
+
+def _refusal(outcome: Outcome, doc: dict | None, user_id: int) -> Result:
+    if doc is None:
+        return Result(outcome)
+    going = user_id in doc["attendees"]
+    return Result(outcome, ledger._seats(doc), going=going, version=doc.get("version", 1))
+
+
+def _stamp(outcome: Outcome) -> dict:
+    return {"last_write": {"outcome": str(outcome), "promoted": []}}
+
+
+def _push_seat(user_id: int) -> dict:
+    """The update that seats ``user_id`` at the end of the list, counts and version with it."""
+    return {
+        "$push": {"attendees": user_id, "seated_at": ledger._now_ms()},
+        "$inc": {"taken": 1, "version": 1},
+        "$set": _stamp(Outcome.CONFIRMED),
+    }
+
+
+def _without_seat(doc: dict, user_id: int) -> dict:
+    """The update that leaves ``doc``'s lists without the user's seat (as read)."""
+    index = doc["attendees"].index(user_id)
+    attendees = doc["attendees"][:index] + doc["attendees"][index + 1 :]
+    times = doc.get("seated_at") or [None] * len(doc["attendees"])
+    return {
+        "$set": {
+            "attendees": attendees,
+            "seated_at": times[:index] + times[index + 1 :],
+            "taken": len(attendees),
+            **_stamp(Outcome.CANCELLED),
+        },
+        "$inc": {"version": 1},
+    }
+
+
+def _change(event_id: int, filter_: dict, update: dict, user_id: int, session=None):
+    """One write; the Result it produced, or None if the filter matched nothing."""
+    try:
+        doc = _collection().find_one_and_update(
+            {"_id": event_id, **filter_},
+            update,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+    except OperationFailure as exc:
+        if session is not None:
+            raise  # the transaction's own retry or refusal decides
+        raise refused(event_id, exc) from exc
+    return ledger._result(doc, user_id) if doc is not None else None
+
+
+def _read(event_id: int, session=None) -> dict | None:
+    return _collection().find_one({"_id": event_id}, _READ, session=session)
+
+
+def _read_check_write(event_id: int, user_id: int, taking: bool, session=None) -> Result:
+    """Read, decide in Python, write unguarded: safe only when nobody else writes meanwhile."""
+    doc = _read(event_id, session)
+    if taking:
+        outcome = _decide_take(doc, user_id)
+        if outcome is not Outcome.CONFIRMED:
+            return _refusal(outcome, doc, user_id)
+        update = _push_seat(user_id)
+    else:
+        outcome = _decide_give_back(doc, user_id)
+        if outcome is not Outcome.CANCELLED:
+            return _refusal(outcome, doc, user_id)
+        update = _without_seat(doc, user_id)
+    return _change(event_id, {}, update, user_id, session) or Result(Outcome.UNKNOWN_EVENT)
+
+
+@dataclass(frozen=True)
+class Atomic:
+    """One guarded find_one_and_update: the check and the change are one step on the server."""
+
+    name: str = "atomic"
+
+    def take_seat(self, event_id: int, user_id: int) -> Result:
+        return ledger.add_attendee(event_id, user_id)
+
+    def give_back(self, event_id: int, user_id: int) -> Result:
+        return ledger.remove_attendee(event_id, user_id)
+
+
+@dataclass(frozen=True)
+class Naive:
+    """Read, check in Python, write: two requests can both see the last seat free."""
+
+    name: str = "naive"
+    delay_s: float = NAIVE_DELAY_S
+
+    @_translate_errors
+    def take_seat(self, event_id: int, user_id: int) -> Result:
+        doc = _read(event_id)
+        outcome = _decide_take(doc, user_id)
+        if outcome is not Outcome.CONFIRMED:
+            return _refusal(outcome, doc, user_id)
+        time.sleep(self.delay_s)  # the control only: see NAIVE_DELAY_S
+        return _change(event_id, {}, _push_seat(user_id), user_id) or Result(Outcome.UNKNOWN_EVENT)
+
+    @_translate_errors
+    def give_back(self, event_id: int, user_id: int) -> Result:
+        return _read_check_write(event_id, user_id, taking=False)
+
+
+@dataclass(frozen=True)
+class Optimistic:
+    """Write only if the version read is still the document's; else read again, a few times."""
+
+    name: str = "optimistic"
+    tries: int = OPTIMISTIC_TRIES
+
+    def _attempt(self, event_id: int, user_id: int, taking: bool) -> Result:
+        for _ in range(self.tries):
+            doc = _read(event_id)
+            decide = _decide_take if taking else _decide_give_back
+            outcome = decide(doc, user_id)
+            if outcome is not (Outcome.CONFIRMED if taking else Outcome.CANCELLED):
+                return _refusal(outcome, doc, user_id)
+            update = _push_seat(user_id) if taking else _without_seat(doc, user_id)
+            # A document from before `version` existed has none to compare.
+            guard = {"version": doc.get("version", {"$exists": False})}
+            if (result := _change(event_id, guard, update, user_id)) is not None:
+                return result
+        return _refusal(Outcome.BUSY, doc, user_id)  # every try lost its race
+
+    @_translate_errors
+    def take_seat(self, event_id: int, user_id: int) -> Result:
+        return self._attempt(event_id, user_id, taking=True)
+
+    @_translate_errors
+    def give_back(self, event_id: int, user_id: int) -> Result:
+        return self._attempt(event_id, user_id, taking=False)
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """Read, check and write in one multi-document transaction (a replica set's feature)."""
+
+    name: str = "transaction"
+
+    def _run(self, event_id: int, user_id: int, taking: bool) -> Result:
+        client = _collection().database.client
+
+        def body(session: ClientSession) -> Result:
+            return _read_check_write(event_id, user_id, taking, session)
+
+        try:
+            with client.start_session() as session:
+                return session.with_transaction(body)
+        except OperationFailure as exc:
+            # Not retried by the driver: no transient label (the embedded
+            # server's answer to a second open transaction) or out of time.
+            if exc.has_error_label("TransientTransactionError") or _refused_by_lock(exc):
+                return Result(Outcome.BUSY)
+            raise refused(event_id, exc) from exc
+
+    @_translate_errors
+    def take_seat(self, event_id: int, user_id: int) -> Result:
+        return self._run(event_id, user_id, taking=True)
+
+    @_translate_errors
+    def give_back(self, event_id: int, user_id: int) -> Result:
+        return self._run(event_id, user_id, taking=False)
+
+
+def _refused_by_lock(exc: OperationFailure) -> bool:
+    """A refusal because another transaction holds the data (any server's wording)."""
+    text = str(exc).lower()
+    return exc.code in (112, 24, 251, 262) or "transaction" in text or "lock" in text
+
+
+@cache
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=LOCK_WAIT_S + 5)
+
+
+@dataclass(frozen=True)
+class RedisLock:
+    """Read, check and write while holding the event's lock in Redis."""
+
+    name: str = "redis_lock"
+    url: str = ""
+
+    def _locked(self, event_id: int, user_id: int, taking: bool) -> Result:
+        client = _redis(self.url or settings.REDIS_URL)
+        lock = client.lock(
+            f"event-seat:{event_id}", timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S
+        )
+        if not lock.acquire():
+            return Result(Outcome.BUSY)
+        try:
+            return _read_check_write(event_id, user_id, taking)
+        finally:
+            # Held past its timeout, someone else may hold it by now: not ours to release.
+            with contextlib.suppress(redis.exceptions.LockNotOwnedError):
+                lock.release()
+
+    @_translate_errors
+    def take_seat(self, event_id: int, user_id: int) -> Result:
+        return self._locked(event_id, user_id, taking=True)
+
+    @_translate_errors
+    def give_back(self, event_id: int, user_id: int) -> Result:
+        return self._locked(event_id, user_id, taking=False)
+
+
+STRATEGIES: dict[str, type] = {
+    "atomic": Atomic,
+    "transaction": Transaction,
+    "optimistic": Optimistic,
+    "redis_lock": RedisLock,
+    "naive": Naive,
+}
+
+
+def get(name: str, **options) -> Strategy:
+    """The strategy of that name (``options``: e.g. ``tries``, ``delay_s``, ``url``)."""
+    try:
+        return STRATEGIES[name](**options)
+    except KeyError:
+        raise ValueError(f"no seat strategy {name!r}; one of {', '.join(NAMES)}") from None
+
+
+def configured() -> Strategy:
+    """The strategy the settings name (``SEAT_STRATEGY``): ``atomic`` unless a proving ground."""
+    return get(settings.SEAT_STRATEGY)
