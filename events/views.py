@@ -34,6 +34,7 @@ _LEVELS = {
     Outcome.ALREADY_WAITING: messages.INFO,
     Outcome.NOT_WAITING: messages.INFO,
     Outcome.WAITLIST_CLOSED: messages.ERROR,
+    Outcome.BUSY: messages.WARNING,  # only a proving ground's strategies answer it
 }
 # Outcomes whose message says where the viewer stands: the event page then
 # leaves out its own status line, so "You're going" is said once.

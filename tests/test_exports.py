@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from events import checkins, exports, services
 from events.apps import ORGANISERS_GROUP
-from events.ledger_benchmark import fill_for_benchmark
 from events.models import CheckIn
+from loadtests.ledger_benchmark import fill_for_benchmark
 from tests.helpers import logged_in, make_event, make_users
 
 pytestmark = pytest.mark.django_db
