@@ -44,6 +44,7 @@ from events import ledger_pipelines as pipelines
 from events.ledger_connection import COLLECTION as COLLECTION
 from events.ledger_connection import LedgerUnavailable as LedgerUnavailable
 from events.ledger_connection import collection as _collection
+from events.ledger_connection import held_by_a_transaction
 from events.ledger_connection import ping as ping
 from events.ledger_connection import translate_errors as _translate_errors
 from events.ledger_schema import LedgerDamaged as LedgerDamaged
@@ -173,6 +174,8 @@ def _write(event_id: int, pipeline: list[dict]) -> dict | None:
             {"_id": event_id}, pipeline, return_document=ReturnDocument.AFTER
         )
     except OperationFailure as exc:
+        if held_by_a_transaction(exc):
+            raise  # busy, not damaged: translate_errors makes it LedgerUnavailable
         raise refused(event_id, exc) from exc
 
 

@@ -29,7 +29,7 @@ import pymongo
 from django.conf import settings
 from pymongo import MongoClient, monitoring
 from pymongo.collection import Collection
-from pymongo.errors import ConnectionFailure, NetworkTimeout, PyMongoError
+from pymongo.errors import ConnectionFailure, NetworkTimeout, OperationFailure, PyMongoError
 
 COLLECTION = "rsvp_ledger"
 PROBE_EVERY_S = 0.5
@@ -134,8 +134,25 @@ def collection(name: str = COLLECTION) -> Collection:
     return client[settings.MONGODB_DB][name]
 
 
+def held_by_a_transaction(exc: OperationFailure) -> bool:
+    """Refused because another session's transaction holds what this one needs.
+
+    A real MongoDB labels such a conflict ``TransientTransactionError``; the
+    embedded server refuses every other session outright while one
+    transaction is open (only ``make compare``'s ``transaction`` strategy
+    opens one), with no label. Either way: busy for now, not damaged.
+    """
+    return exc.has_error_label("TransientTransactionError") or (
+        "active transaction bound to another session" in str(exc)
+    )
+
+
 def translate_errors(fn):
-    """Turn any pymongo connection problem into LedgerUnavailable, and remember the outage."""
+    """Turn any pymongo connection problem into LedgerUnavailable, and remember the outage.
+
+    A refusal because another session's transaction holds the data is
+    LedgerUnavailable too (a 503: try again), without an outage.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -145,6 +162,10 @@ def translate_errors(fn):
             if _unreachable(exc):
                 _outage.begin()
             raise LedgerUnavailable(str(exc)) from exc
+        except OperationFailure as exc:
+            if held_by_a_transaction(exc):
+                raise LedgerUnavailable(f"busy with another transaction: {exc}") from exc
+            raise
 
     return wrapper
 

@@ -23,6 +23,7 @@ import redis
 import requests
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from pymongo import MongoClient
 
 from accounts.tokens import issue_access_tokens
 from events import ledger, ledger_strategies
@@ -236,3 +237,24 @@ def test_naive_without_the_marker_refuses_to_start(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "ImproperlyConfigured: STRATEGY=naive is for load tests" in result.stderr
+
+
+def test_while_a_transaction_holds_the_embedded_server_the_ledger_is_busy_not_broken(
+    spare_mongo, settings
+):
+    """Reads and writes of other sessions are refused: LedgerUnavailable (a 503), not a 500."""
+    settings.MONGODB_URI = spare_mongo.uri
+    ledger.create_event(FIRST_ID, 3)
+    client = MongoClient(spare_mongo.uri, serverSelectionTimeoutMS=2000)
+    documents = client[settings.MONGODB_DB][ledger.COLLECTION]
+    try:
+        with client.start_session() as session, session.start_transaction():
+            documents.find_one({"_id": FIRST_ID}, session=session)  # the transaction holds it
+            with pytest.raises(ledger.LedgerUnavailable, match="busy"):
+                ledger.roster(FIRST_ID)
+            with pytest.raises(ledger.LedgerUnavailable, match="busy"):
+                ledger.add_attendee(FIRST_ID, 7)
+            session.abort_transaction()
+    finally:
+        client.close()
+    assert ledger.add_attendee(FIRST_ID, 7).outcome is Outcome.CONFIRMED  # free again
