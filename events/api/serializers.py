@@ -18,9 +18,10 @@ class EventSerializer(serializers.Serializer):
     venue = serializers.CharField(source="event.venue")
     status = serializers.ChoiceField(
         source="event.status",
-        choices=["published", "cancelled"],
+        choices=["published", "cancelled", "draft"],
         help_text="`cancelled`: the organiser cancelled it; RSVPs, cancels and joins are "
-        "refused (`event_cancelled`) and the lists are kept as they were.",
+        "refused (`event_cancelled`) and the lists are kept as they were. `draft`: only "
+        "its organisers see it (in its detail, never in the list).",
     )
     capacity = serializers.IntegerField(source="seats.capacity")
     seats_left = serializers.IntegerField(source="seats.left")
