@@ -12,9 +12,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from loadtests import stack
+from loadtests.crowd import fire_together, stopwatch
 
 STOP = threading.Event()  # set on an interrupt: clients stop after their current task
 
@@ -105,15 +107,10 @@ def hammer(work: list[list[Callable[[], bool]]]) -> tuple[list[float], float, li
     Returns the latency of every task that answered as expected (ms), the wall
     time from the start signal to the last answer (s), and the failures.
     """
-    barrier = threading.Barrier(len(work) + 1)
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
 
-    def client(tasks: list[Callable[[], bool]]) -> None:
+    def client(tasks: list[Callable[[], bool]]) -> tuple[list[float], list[str]]:
         mine: list[float] = []
         failed: list[str] = []
-        barrier.wait(timeout=120)
         for task in tasks:
             if STOP.is_set():
                 break
@@ -127,18 +124,14 @@ def hammer(work: list[list[Callable[[], bool]]]) -> tuple[list[float], float, li
                 mine.append((time.perf_counter() - began) * 1000)
             else:
                 failed.append("unexpected answer")
-        with lock:
-            latencies.extend(mine)
-            errors.extend(failed)
+        return mine, failed
 
-    threads = [threading.Thread(target=client, args=(t,), daemon=True) for t in work]
-    for thread in threads:
-        thread.start()
-    barrier.wait(timeout=120)
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return latencies, time.perf_counter() - began, errors
+    start, elapsed = stopwatch()
+    clients = [partial(client, tasks) for tasks in work]
+    answers = fire_together(clients, timeout=120, released=start)
+    wall = elapsed()
+    latencies = [ms for mine, _ in answers for ms in mine]
+    return latencies, wall, [error for _, failed in answers for error in failed]
 
 
 def _cpu_seconds(pid: int) -> float:

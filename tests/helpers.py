@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +21,7 @@ from events import services
 from events.models import Event
 from eventsite.env import PROVING_GROUND
 from loadtests import fixtures, forms, stack
+from loadtests.crowd import fire_together as fire_together  # the one, for the load tools too
 from loadtests.stack import wait_for as wait_for  # the one polling helper, for the tests too
 
 PASSWORD = "correct horse battery staple"
@@ -111,22 +110,6 @@ def change_form(event: Event, organiser, capacity: int) -> dict:
         "capacity": capacity,
         "waitlist": "on",
     }
-
-
-def fire_together[T](calls: list[Callable[[], T]], timeout: float = 60) -> list[T]:
-    """Run every call on a thread of its own, all released at the same instant.
-
-    Each thread waits at a barrier until all are ready, so the calls reach the
-    server together; the answers come back in the order of ``calls``.
-    """
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait(timeout=timeout)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def api_call(method: str, url: str, token: str) -> Callable[[], requests.Response]:
