@@ -94,7 +94,9 @@ def _after_write(
 def _record(event_id: int, result: Result, user_id: int | None, ended: Status) -> None:
     try:
         repair = records.record(event_id, user_id, result, ended)
-    except DatabaseError:
+    except (DatabaseError, ledger.LedgerUnavailable):
+        # The seat is taken: the answer must say so. The record is mended from
+        # the ledger by the event's next write (its repair read may fail here).
         logger.exception("Could not record a write to event %s; the ledger has it", event_id)
         return
     if repair is not None and repair.needed:

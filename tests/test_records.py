@@ -151,3 +151,25 @@ def test_a_write_landing_during_a_repair_is_not_undone(organiser, monkeypatch):
 
     assert [a.user_id for a in ledger.attendees(event.pk)] == []
     assert statuses(event) == {alice.pk: "cancelled"}
+
+
+@pytest.mark.django_db
+def test_a_seat_taken_is_answered_as_taken_even_if_its_record_cannot_be_read(
+    organiser, monkeypatch
+):
+    """The record's repair read meets a busy or absent ledger: the RSVP still says confirmed.
+
+    Seen in ``make compare``: another session's transaction refused the repair
+    read after the seat was given, and the user was told 503 while holding it.
+    """
+    event = make_event(organiser, 2)
+    (guest,) = make_users(1, prefix="unrecorded")
+
+    def ledger_busy(*args, **kwargs):
+        raise ledger.LedgerUnavailable("busy with another transaction")
+
+    monkeypatch.setattr(records, "record", ledger_busy)
+    result = services.rsvp(event_id=event.pk, user_id=guest.pk)
+
+    assert result.outcome == "confirmed"
+    assert [a.user_id for a in ledger.attendees(event.pk)] == [guest.pk]
