@@ -58,9 +58,11 @@ DEFAULT = "atomic"
 # The control's pause between its read and its write, so that it overbooks
 # reliably under a rush on a 2-core machine: with 5, 20 or 50 ms the 200-for-5
 # HTTP race of tests/test_strategies.py still seated exactly 5 in some runs
-# (the requests reach the ledger one by one, slower than the window); with
-# 100 ms every run overbooked. A real slow network or a GC pause opens the same window.
-NAIVE_DELAY_S = 0.1
+# (the requests reach the ledger one by one, slower than the window), and with
+# 100 ms one fresh-clone run in about fifteen did too. Half a second: only a
+# request that found a seat free pauses, so the race pays it about once. A
+# real slow network or a GC pause opens the same window.
+NAIVE_DELAY_S = 0.5
 OPTIMISTIC_TRIES = 5
 LOCK_TIMEOUT_S = 5.0  # a dead holder's lock frees itself after this long
 LOCK_WAIT_S = 10.0  # how long a request waits for the lock before BUSY
