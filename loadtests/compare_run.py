@@ -26,7 +26,6 @@ import os
 import random
 import signal
 import statistics
-import sys
 import threading
 import time
 from collections import Counter
@@ -222,8 +221,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
-        sys.exit(130)
+    stack.exit_with(main)

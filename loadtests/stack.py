@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import requests
 
@@ -215,3 +216,12 @@ def _drop_database(uri: str, db: str) -> None:
 
     with MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
         client.drop_database(db)
+
+
+def exit_with(main: Callable[[], int]) -> NoReturn:
+    """Run a load tool's ``main`` as a command: Ctrl-C exits 130, once what it started stopped."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        sys.exit(130)
