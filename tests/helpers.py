@@ -12,12 +12,15 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_access_token
 from events import services
+from events.apps import ORGANISERS_GROUP
 from events.models import Event
 from eventsite.env import PROVING_GROUND
 from loadtests import fixtures, forms, stack
@@ -81,6 +84,13 @@ def make_users(count: int, prefix: str = "user") -> list:
 def session_cookie(user) -> dict[str, str]:
     """A logged-in session for ``user``, as the login view would have made it."""
     return {settings.SESSION_COOKIE_NAME: fixtures.login_sessions([user])[0]}
+
+
+def make_organiser(name: str):
+    """Staff in the Organisers group, as the README says an organiser is made."""
+    user = get_user_model().objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
+    return user
 
 
 def make_event(organiser, capacity: int, *, days: float = 7, **fields) -> Event:

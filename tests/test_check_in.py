@@ -13,14 +13,11 @@ from email import message_from_bytes, policy
 import icalendar
 import pytest
 import requests
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 from playwright.async_api import expect
 
 from events import checkins, services
-from events.apps import ORGANISERS_GROUP
 from events.models import CheckIn
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import (
@@ -28,18 +25,13 @@ from tests.helpers import (
     fire_together,
     logged_in,
     make_event,
+    make_organiser,
     make_users,
     session_cookie,
 )
 from tests.test_csp import assert_obeys_policy
 
 JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-def organiser(name: str):
-    user = get_user_model().objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
-    return user
 
 
 def door_url(event) -> str:
@@ -53,7 +45,7 @@ def rows_of(event) -> list[int]:
 @pytest.fixture
 def door():
     """Alice's event with two people going and one who is not."""
-    alice = organiser("door-alice")
+    alice = make_organiser("door-alice")
     event = make_event(alice, 5, title="Doors open")
     going_1, going_2, outsider = make_users(3, prefix="door")
     for user in (going_1, going_2):
@@ -95,7 +87,7 @@ def test_checking_in_twice_makes_one_row_undo_none_and_outsiders_are_refused(doo
 @pytest.mark.django_db
 def test_another_organisers_event_is_not_found(door):
     _, event, going_1, _, _ = door
-    bob = logged_in(organiser("door-bob"))
+    bob = logged_in(make_organiser("door-bob"))
 
     assert bob.get(door_url(event)).status_code == 404
     assert bob.post(door_url(event), {"user_id": going_1.pk, "checked_in": "1"}).status_code == 404
@@ -202,7 +194,7 @@ class Phone:
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_two_phones_checking_in_the_same_people_at_once_make_one_row_each(live_site):
-    alice = organiser("door-race")
+    alice = make_organiser("door-race")
     event = make_event(alice, 30, title="Rush at the door")
     people = make_users(26, prefix="door-race")
     for user in people:
@@ -257,7 +249,7 @@ async def tap_on_a_phone(site_url: str, url: str, session: dict[str, str]) -> No
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_a_phone_searches_taps_and_sees_the_count_change(live_site):
-    alice = organiser("door-phone")
+    alice = make_organiser("door-phone")
     event = make_event(alice, 5, title="Phone door")
     people = make_users(3, prefix="door-phone")
     for user, first_name in zip(people, ["Ann", "Bea", "Zed"], strict=True):

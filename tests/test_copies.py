@@ -6,15 +6,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from events import copies, ledger, selectors, services
-from events.apps import ORGANISERS_GROUP
 from events.models import Event, Rsvp
-from tests.helpers import logged_in, make_users
+from tests.helpers import logged_in, make_organiser, make_users
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +28,6 @@ COPIED = [
     "organiser_id",
     "attendees_public",
 ]
-
-
-def organiser(name: str):
-    user = get_user_model().objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
-    return user
 
 
 def said(response) -> str:
@@ -62,7 +53,7 @@ def london_event(user, starts: datetime, **fields) -> Event:
 
 @pytest.fixture
 def alice():
-    return organiser("alice")
+    return make_organiser("alice")
 
 
 def test_duplicate_is_a_draft_with_the_same_details_and_seats_and_nobody_going(alice):
@@ -95,7 +86,7 @@ def test_duplicate_is_a_draft_with_the_same_details_and_seats_and_nobody_going(a
 
 def test_another_organisers_event_cannot_be_copied(alice):
     source = london_event(alice, datetime(2027, 10, 12, 19, 0, tzinfo=LONDON))
-    bob = logged_in(organiser("bob"))
+    bob = logged_in(make_organiser("bob"))
     duplicate = reverse("admin:events_event_duplicate", args=[source.pk])
     repeat = reverse("admin:events_event_repeat", args=[source.pk])
 

@@ -8,22 +8,14 @@ import tracemalloc
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from events import checkins, exports, services
-from events.apps import ORGANISERS_GROUP
 from events.models import CheckIn
 from loadtests.ledger_benchmark import fill_for_benchmark
-from tests.helpers import logged_in, make_event, make_users
+from tests.helpers import logged_in, make_event, make_organiser, make_users
 
 pytestmark = pytest.mark.django_db
-
-
-def organiser(name: str):
-    user = get_user_model().objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
-    return user
 
 
 def read_csv(response) -> list[list[str]]:
@@ -36,7 +28,7 @@ def read_csv(response) -> list[list[str]]:
 @pytest.fixture
 def full_event():
     """Two seats taken, then two people waiting; one username looks like a formula."""
-    alice = organiser("export-alice")
+    alice = make_organiser("export-alice")
     event = make_event(alice, 2, title="Packed")
     first, second, third = make_users(3, prefix="exp")
     sly = get_user_model().objects.create_user("=HYPERLINK(1)", "sly@example.com", "pw")
@@ -71,7 +63,7 @@ def test_the_bulk_action_exports_several_events_but_only_the_organisers_own(full
     other = make_event(alice, 3, title="Roomy")
     (carol,) = make_users(1, prefix="exp-other")
     services.rsvp(event_id=other.pk, user_id=carol.pk)
-    bob = organiser("export-bob")
+    bob = make_organiser("export-bob")
     bobs = make_event(bob, 3, title="Bob's")
     services.rsvp(event_id=bobs.pk, user_id=carol.pk)
     changelist = reverse("admin:events_event_changelist")
@@ -119,7 +111,7 @@ def test_a_ten_thousand_person_export_does_not_hold_its_rows_in_memory():
     of bytes to kilobytes more per person; streamed, only the one document
     read from the ledger grows with the event.
     """
-    host = organiser("export-big")
+    host = make_organiser("export-big")
     people = [u.pk for u in make_users(10_000, prefix="bulk")]
     small, big = make_event(host, 1_000), make_event(host, 10_000)
     fill_for_benchmark(small.pk, people[:1_000])

@@ -9,26 +9,18 @@ import icalendar
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
 from events import calendar, ledger, mailings, selectors, services
-from events.apps import ORGANISERS_GROUP
 from events.ledger import Outcome
 from events.models import Event, Mailing
 from loadtests.stack import free_port
 from tests.browser import SCREENSHOTS, chromium, new_context
-from tests.helpers import bearer, logged_in, make_event, make_users, session_cookie
+from tests.helpers import bearer, logged_in, make_event, make_organiser, make_users, session_cookie
 
 pytestmark = pytest.mark.django_db
-
-
-def organiser(name: str):
-    user = get_user_model().objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
-    return user
 
 
 @dataclass
@@ -42,7 +34,7 @@ class Packed:
 
 def packed(prefix: str) -> Packed:
     """Alice's event of two seats: two going, then two waiting."""
-    alice = organiser(f"{prefix}-alice")
+    alice = make_organiser(f"{prefix}-alice")
     event = make_event(alice, 2, title=f"{prefix} night")
     people = make_users(4, prefix=prefix)
     for user in people[:2]:
@@ -122,7 +114,7 @@ def test_an_empty_audience_is_refused_and_another_organisers_event_is_not_found(
     assert answer.status_code == 200
     assert answer.context["form"].errors["audience"]
     assert not Mailing.objects.filter(event=lonely).exists()
-    bob = logged_in(organiser("mail-bob"))
+    bob = logged_in(make_organiser("mail-bob"))
     for name in ("admin:events_event_message", "admin:events_event_cancel"):
         assert bob.get(reverse(name, args=[full.event.pk])).status_code == 404
         assert bob.post(reverse(name, args=[full.event.pk])).status_code == 404
@@ -175,7 +167,7 @@ def test_cancelling_emails_a_calendar_cancel_to_everyone_and_keeps_the_lists(
 def test_the_changelist_action_cancels_after_a_confirmation_only_the_organisers_own(
     full, django_capture_on_commit_callbacks
 ):
-    bobs = make_event(organiser("mail-bob"), 3, title="Bob's night")
+    bobs = make_event(make_organiser("mail-bob"), 3, title="Bob's night")
     services.rsvp(event_id=bobs.pk, user_id=full.going[0].pk)
     mail.outbox.clear()
     chosen = {"action": "cancel_selected", "_selected_action": [full.event.pk, bobs.pk]}
