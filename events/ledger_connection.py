@@ -134,6 +134,11 @@ def collection(name: str = COLLECTION) -> Collection:
     return client[settings.MONGODB_DB][name]
 
 
+# WriteConflict, LockTimeout, NoSuchTransaction, ExceededTimeLimit: a real
+# server's codes for a write that another transaction's locks kept out.
+HELD_BY_A_TRANSACTION = {112, 24, 251, 262}
+
+
 def held_by_a_transaction(exc: OperationFailure) -> bool:
     """Refused because another session's transaction holds what this one needs.
 
@@ -142,8 +147,10 @@ def held_by_a_transaction(exc: OperationFailure) -> bool:
     transaction is open (only ``make compare``'s ``transaction`` strategy
     opens one), with no label. Either way: busy for now, not damaged.
     """
-    return exc.has_error_label("TransientTransactionError") or (
-        "active transaction bound to another session" in str(exc)
+    return (
+        exc.has_error_label("TransientTransactionError")
+        or exc.code in HELD_BY_A_TRANSACTION
+        or "active transaction bound to another session" in str(exc)
     )
 
 

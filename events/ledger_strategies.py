@@ -50,6 +50,7 @@ from pymongo.errors import OperationFailure
 from events import ledger
 from events.ledger import Outcome, Result
 from events.ledger_connection import collection as _collection
+from events.ledger_connection import held_by_a_transaction
 from events.ledger_connection import translate_errors as _translate_errors
 from events.ledger_schema import refused
 from eventsite.env import SEAT_STRATEGIES as NAMES
@@ -257,7 +258,7 @@ class Transaction:
         except OperationFailure as exc:
             # Not retried by the driver: no transient label (the embedded
             # server's answer to a second open transaction) or out of time.
-            if exc.has_error_label("TransientTransactionError") or _refused_by_lock(exc):
+            if held_by_a_transaction(exc):
                 return Result(Outcome.BUSY)
             raise refused(event_id, exc) from exc
 
@@ -268,12 +269,6 @@ class Transaction:
     @_translate_errors
     def give_back(self, event_id: int, user_id: int) -> Result:
         return self._run(event_id, user_id, taking=False)
-
-
-def _refused_by_lock(exc: OperationFailure) -> bool:
-    """A refusal because another transaction holds the data (any server's wording)."""
-    text = str(exc).lower()
-    return exc.code in (112, 24, 251, 262) or "transaction" in text or "lock" in text
 
 
 @cache
