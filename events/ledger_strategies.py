@@ -7,9 +7,13 @@ strategy takes a seat and gives one back on the ledger document
 ``check_ledger`` expect, and answers a ``ledger.Result`` with the same
 outcomes. Seats are read with ``ledger.seats``, whatever took them.
 
-- ``atomic``: the one guarded ``find_one_and_update`` of ``events.ledger``.
-  The site's only production path, and the only one with a waiting list: its
-  write promotes the first waiting into a freed seat.
+- ``combined``: the site's. RSVPs for one event that meet in one process are
+  decided together by one guarded write of ``events.ledger`` (see
+  ``events.ledger_combining``); a lone RSVP is written at once.
+- ``atomic``: one guarded ``find_one_and_update`` of ``events.ledger`` per
+  request. It and ``combined`` are the only ones with a waiting list: their
+  write promotes the first waiting into a freed seat, and they alone may serve
+  the site.
 - ``transaction``: read, check and write inside a MongoDB multi-document
   transaction (``with_transaction`` retries what the server labels
   transient). A real MongoDB needs a replica set for it; the embedded server
@@ -26,11 +30,14 @@ outcomes. Seats are read with ``ledger.seats``, whatever took them.
   lock alone cannot rule out an overbooking; it only makes one unlikely.
 - ``naive``: read, check in Python, write with ``$push``. The control: it
   overbooks under a rush, so that the checks can be seen to catch it.
+- ``unguarded_batch``: ``combined`` with its guard broken (a batch's
+  newcomers all get seats while any seat is free). The control of the
+  combined write: every check must catch it overbooking.
 
-Only ``atomic`` knows the waiting list: the others answer ``FULL`` when the
-event is full or anyone waits, and give a seat back without promoting
-anyone. Only ``atomic`` may serve the site: ``STRATEGY`` names another only
-on a proving ground (eventsite/env.py, ``seat_strategy``).
+The read-check-write ones answer ``FULL`` when the event is full or anyone
+waits, and give a seat back without promoting anyone. ``STRATEGY`` names one
+that may not serve the site only on a proving ground (eventsite/env.py,
+``seat_strategy``).
 """
 
 from __future__ import annotations
@@ -48,14 +55,16 @@ from pymongo.client_session import ClientSession
 from pymongo.errors import OperationFailure
 
 from events import ledger
+from events import ledger_pipelines as pipelines
 from events.ledger import Outcome, Result
+from events.ledger_combining import Combiner
 from events.ledger_connection import collection as _collection
 from events.ledger_connection import held_by_a_transaction
 from events.ledger_connection import translate_errors as _translate_errors
 from events.ledger_schema import refused
 from eventsite.env import SEAT_STRATEGIES as NAMES
 
-DEFAULT = "atomic"
+DEFAULT = "combined"
 # The control's pause between its read and its write, so that it overbooks
 # reliably under a rush on a 2-core machine: with 5, 20 or 50 ms the 200-for-5
 # HTTP race of tests/test_strategies.py still seated exactly 5 in some runs
@@ -64,6 +73,11 @@ DEFAULT = "atomic"
 # request that found a seat free pauses, so the race pays it about once. A
 # real slow network or a GC pause opens the same window.
 NAIVE_DELAY_S = 0.5
+# The broken batch guard's pause before each write, so that its batches
+# gather: on a small document a write takes a few milliseconds and requests
+# over HTTP then rarely meet (a 200-for-5 race seated exactly 5 in three runs
+# of four). A slow write (a large document, a busy server) gathers the same.
+UNGUARDED_BATCH_DELAY_S = 0.2
 OPTIMISTIC_TRIES = 5
 LOCK_TIMEOUT_S = 5.0  # a dead holder's lock frees itself after this long
 LOCK_WAIT_S = 10.0  # how long a request waits for the lock before BUSY
@@ -177,13 +191,57 @@ def _read_check_write(event_id: int, user_id: int, taking: bool, session=None) -
 
 
 @dataclass(frozen=True)
+class Combined:
+    """Concurrent RSVPs for one event decided by one guarded write; a lone one alone."""
+
+    name: str = "combined"
+
+    def take_seat(self, event_id: int, user_id: int) -> Result:
+        return ledger.add_attendee(event_id, user_id)
+
+    def give_back(self, event_id: int, user_id: int) -> Result:
+        return ledger.remove_attendee(event_id, user_id)
+
+
+@dataclass(frozen=True)
 class Atomic:
     """One guarded find_one_and_update: the check and the change are one step on the server."""
 
     name: str = "atomic"
 
     def take_seat(self, event_id: int, user_id: int) -> Result:
-        return ledger.add_attendee(event_id, user_id)
+        return ledger.add_attendee(event_id, user_id, combined=False)
+
+    def give_back(self, event_id: int, user_id: int) -> Result:
+        return ledger.remove_attendee(event_id, user_id)
+
+
+def _take_unguarded(event_id: int, user_ids: list[int]) -> list[Result]:
+    """The combined write with a broken guard: the whole batch in while any seat is free.
+
+    It asks "is there room?" where it should ask "how much?": a lone RSVP is
+    answered right, and only a batch larger than the seats left overbooks,
+    which only a rush makes.
+    """
+    time.sleep(UNGUARDED_BATCH_DELAY_S)  # the control only: see UNGUARDED_BATCH_DELAY_S
+    unique = list(dict.fromkeys(user_ids))
+    room = {"$cond": [{"$gt": [pipelines.ROOM, 0]}, len(unique), 0]}
+    pipeline = pipelines.take_seats(unique, ledger._now_ms(), room=room)
+    return ledger._batch_results(ledger._write(event_id, pipeline), user_ids)
+
+
+_unguarded_rsvps = Combiner(_take_unguarded, max_batch=ledger.MAX_BATCH)
+
+
+@dataclass(frozen=True)
+class UnguardedBatch:
+    """The control of ``combined``: batches admitted beyond the capacity."""
+
+    name: str = "unguarded_batch"
+
+    @_translate_errors
+    def take_seat(self, event_id: int, user_id: int) -> Result:
+        return _unguarded_rsvps.submit(event_id, user_id)
 
     def give_back(self, event_id: int, user_id: int) -> Result:
         return ledger.remove_attendee(event_id, user_id)
@@ -307,11 +365,13 @@ class RedisLock:
 
 
 STRATEGIES: dict[str, type] = {
+    "combined": Combined,
     "atomic": Atomic,
     "transaction": Transaction,
     "optimistic": Optimistic,
     "redis_lock": RedisLock,
     "naive": Naive,
+    "unguarded_batch": UnguardedBatch,
 }
 
 
@@ -324,5 +384,5 @@ def get(name: str, **options) -> Strategy:
 
 
 def configured() -> Strategy:
-    """The strategy the settings name (``SEAT_STRATEGY``): ``atomic`` unless a proving ground."""
+    """The strategy the settings name (``SEAT_STRATEGY``): ``combined`` unless a proving ground."""
     return get(settings.SEAT_STRATEGY)

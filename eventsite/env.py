@@ -83,27 +83,36 @@ if ENVIRONMENT not in ENVIRONMENTS:
 IS_PRODUCTION = ENVIRONMENT == "production"
 
 
-# How an RSVP takes its seat (events.ledger_strategies). Only "atomic" serves
-# the site; the others exist to be compared and to show the checks catching an
-# overbooking, so any other STRATEGY is honoured only where a load tool or the
-# test suite says it runs a proving ground (PROVING_GROUND=1), never in
-# production: nobody can deploy the naive one by accident.
-SEAT_STRATEGIES = ("atomic", "transaction", "optimistic", "redis_lock", "naive")
+# How an RSVP takes its seat (events.ledger_strategies). "combined" serves the
+# site, and "atomic" (one write per request, no combining) may too; the others
+# exist to be compared and to show the checks catching an overbooking, so any
+# other STRATEGY is honoured only where a load tool or the test suite says it
+# runs a proving ground (PROVING_GROUND=1), never in production: nobody can
+# deploy the naive one, or the broken batch guard, by accident.
+SERVING_STRATEGIES = ("combined", "atomic")
+SEAT_STRATEGIES = (
+    *SERVING_STRATEGIES,
+    "transaction",
+    "optimistic",
+    "redis_lock",
+    "naive",
+    "unguarded_batch",
+)
 PROVING_GROUND = "EVENTSITE_PROVING_GROUND"
 
 
 def seat_strategy() -> str:
-    """``STRATEGY`` (default atomic), refused unless it may be used here."""
-    name = env_str("STRATEGY").strip().lower() or "atomic"
+    """``STRATEGY`` (default combined), refused unless it may be used here."""
+    name = env_str("STRATEGY").strip().lower() or "combined"
     if name not in SEAT_STRATEGIES:
         raise ImproperlyConfigured(
             f"STRATEGY must be one of {', '.join(SEAT_STRATEGIES)}, not {name!r}."
         )
-    if name == "atomic":
+    if name in SERVING_STRATEGIES:
         return name
     if IS_PRODUCTION:
         raise ImproperlyConfigured(
-            f"STRATEGY={name}: production takes seats with atomic only; unset STRATEGY."
+            f"STRATEGY={name}: production takes seats with combined or atomic only; unset STRATEGY."
         )
     if not env_bool(PROVING_GROUND):
         raise ImproperlyConfigured(

@@ -1,12 +1,13 @@
 """The seat strategies side by side, and proof that our checks catch an overbooking.
 
-The control (``naive``) must overbook a 200-users-for-5-seats race over HTTP,
-and the checks must say so: the ledger holds more than 5, more than 5 were
-told "going", and ``loadtests.endcheck.judge`` (the rule of locust's end check,
+The controls (``naive``, and ``unguarded_batch``: the combined write with a
+broken guard) must overbook a 200-users-for-5-seats race over HTTP, and the
+checks must say so: the ledger holds more than 5, more than 5 were told
+"going", and ``loadtests.endcheck.judge`` (the rule of locust's end check,
 whose ``check_ledger`` ``make chaos`` applies too) reports "overbooked: N".
-The same race against ``atomic`` is tests/test_concurrency.py's and
-tests/test_api_concurrency.py's. The other strategies are raced at the ledger
-level, threads released together, without HTTP.
+The same race against the site's ``combined`` is tests/test_concurrency.py's
+and tests/test_api_concurrency.py's. The other strategies are raced at the
+ledger level, threads released together, without HTTP.
 """
 
 from __future__ import annotations
@@ -84,13 +85,14 @@ def assert_never_overbooked(event_id: int, results: list[ledger.Result]) -> list
 
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
-def test_naive_overbooks_and_every_check_catches_it(django_user_model):
-    organiser = django_user_model.objects.create_user("naive-org", password="x")
+@pytest.mark.parametrize("control", ["naive", "unguarded_batch"])
+def test_the_control_overbooks_and_every_check_catches_it(control, django_user_model):
+    organiser = django_user_model.objects.create_user(f"{control}-org", password="x")
     event = make_event(organiser, 5)
-    users = make_users(200, prefix="naive-racer")
+    users = make_users(200, prefix=f"{control}-racer")
     tokens = issue_access_tokens(users)
 
-    with live_gunicorn(session_database_url(), STRATEGY="naive") as site:
+    with live_gunicorn(session_database_url(), STRATEGY=control) as site:
         url = f"{site.url}/api/events/{event.pk}/rsvp"
         # Every thread of both workers warmed (Django, token checks, a MongoDB
         # connection each): cold first requests would trickle in one by one.
@@ -121,7 +123,7 @@ def test_naive_overbooks_and_every_check_catches_it(django_user_model):
     assert f"wave 1: {told_going} users told they hold one of 5 seats" in summary["violations"]
     assert not verdict(summary, server_errors=0, locust_code=0)
     assert f"- overbooked: {overbooked}; idle seats while waiting: 0" in summary_lines(summary, 0)
-    print(f"naive: {len(going)} seated of 5, {told_going} told going; {summary['violations']}")
+    print(f"{control}: {len(going)} seated of 5, {told_going} told going; {summary['violations']}")
 
 
 # --- Ledger-level races, no HTTP ---------------------------------------------
@@ -148,6 +150,26 @@ def test_every_strategy_keeps_the_document_as_readers_expect(event_ids, redis_ur
     assert ledger_strategies.get("naive").take_seat(FIRST_ID - 1, 1).outcome is (
         Outcome.UNKNOWN_EVENT
     )
+
+
+def test_combined_never_overbooks_and_decides_many_per_write(event_ids):
+    event_id = event_ids(10)
+    before = ledger.roster(event_id).version
+    results = race(ledger_strategies.get("combined"), event_id, range(1, 61))
+    going = assert_never_overbooked(event_id, results)
+    assert len(going) == 10
+    assert Counter(r.outcome for r in results) == {Outcome.CONFIRMED: 10, Outcome.FULL: 50}
+    writes = ledger.roster(event_id).version - before
+    assert writes < 60, "every RSVP wrote alone: nothing was combined"
+    print(f"combined: 60 RSVPs decided by {writes} writes")
+
+
+def test_the_broken_batch_guard_overbooks_where_the_combined_write_does_not(event_ids):
+    event_id = event_ids(10)
+    results = race(ledger_strategies.get("unguarded_batch"), event_id, range(1, 61))
+    going = [a.user_id for a in ledger.attendees(event_id)]
+    assert len(going) > 10, f"the control did not overbook: {len(going)} seated"
+    assert sum(r.outcome is Outcome.CONFIRMED for r in results) == len(going)
 
 
 def test_optimistic_never_overbooks(event_ids):
@@ -209,18 +231,20 @@ def test_transaction_on_the_embedded_server_never_overbooks_and_refuses_some(spa
 def test_strategy_is_honoured_only_on_a_proving_ground(monkeypatch):
     monkeypatch.delenv(PROVING_GROUND, raising=False)
     monkeypatch.delenv("STRATEGY", raising=False)
-    assert seat_strategy() == "atomic" == django_settings.SEAT_STRATEGY
+    assert seat_strategy() == "combined" == django_settings.SEAT_STRATEGY
+    monkeypatch.setenv("STRATEGY", "atomic")
+    assert seat_strategy() == "atomic"  # one write per request: safe, may serve
     monkeypatch.setenv("STRATEGY", "naive")
     with pytest.raises(ImproperlyConfigured, match="STRATEGY=naive is for load tests"):
         seat_strategy()
     monkeypatch.setenv(PROVING_GROUND, "1")
     assert seat_strategy() == "naive"
     monkeypatch.setenv("STRATEGY", "nave")
-    with pytest.raises(ImproperlyConfigured, match="STRATEGY must be one of atomic, "):
+    with pytest.raises(ImproperlyConfigured, match="STRATEGY must be one of combined, atomic, "):
         seat_strategy()
     monkeypatch.setattr("eventsite.env.IS_PRODUCTION", True)
     monkeypatch.setenv("STRATEGY", "optimistic")
-    with pytest.raises(ImproperlyConfigured, match="production takes seats with atomic only"):
+    with pytest.raises(ImproperlyConfigured, match="production takes seats with combined or"):
         seat_strategy()
 
 

@@ -10,7 +10,7 @@ could be generated into ``var/``.
 
 from django.core.exceptions import ImproperlyConfigured
 
-from eventsite.env import IS_PRODUCTION, env_bool, env_is_set, env_str
+from eventsite.env import IS_PRODUCTION, SERVING_STRATEGIES, env_bool, env_is_set, env_str
 
 SMTP_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 # Backends that never deliver (Django's mail.E001 refuses the same ones).
@@ -50,8 +50,8 @@ def production_problems() -> list[str]:
         )
     elif backend == SMTP_EMAIL_BACKEND and not env_is_set("EMAIL_HOST"):
         problems.append("EMAIL_HOST is not set: the SMTP server that sends the site's mail.")
-    if env_str("STRATEGY").strip().lower() not in ("", "atomic"):
-        problems.append("STRATEGY is set to another seat strategy than atomic: unset it.")
+    if env_str("STRATEGY").strip().lower() not in ("", *SERVING_STRATEGIES):
+        problems.append("STRATEGY names a seat strategy that may not serve the site: unset it.")
     if env_bool("DJANGO_DEBUG"):
         problems.append("DJANGO_DEBUG is on: production never shows tracebacks to visitors.")
     return problems
