@@ -50,6 +50,7 @@ from events.ledger_connection import ping as ping
 from events.ledger_connection import translate_errors as _translate_errors
 from events.ledger_schema import LedgerDamaged as LedgerDamaged
 from events.ledger_schema import checked, refused
+from events.ledger_schema import user_id as _user_id
 
 # Migrate-time work on the documents (events.apps): a part of the ledger too.
 from events.ledger_upgrade import LEGACY_TIMES as LEGACY_TIMES
@@ -303,14 +304,14 @@ def add_attendee(event_id: int, user_id: int, *, combined: bool = True) -> Resul
     own (the ``atomic`` strategy that ``make compare`` sets beside it).
     """
     if combined:
-        return _combined_rsvps.submit(event_id, user_id)
-    return _transition(event_id, pipelines.take_seat(user_id, _now_ms()), user_id)
+        return _combined_rsvps.submit(event_id, _user_id(user_id))
+    return _transition(event_id, pipelines.take_seat(_user_id(user_id), _now_ms()), user_id)
 
 
 @_translate_errors
 def join_waitlist(event_id: int, user_id: int) -> Result:
     """Join the end of the list, or take a seat at once if one is free and nobody waits."""
-    return _transition(event_id, pipelines.join_waitlist(user_id, _now_ms()), user_id)
+    return _transition(event_id, pipelines.join_waitlist(_user_id(user_id), _now_ms()), user_id)
 
 
 @_translate_errors
