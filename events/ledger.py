@@ -255,27 +255,55 @@ def delete_events(event_ids: list[int]) -> None:
 MAX_BATCH = 32
 
 
+# Events whose last write in this process left no seat for a newcomer (full,
+# or people waiting): their next batch reads the lists first, and a read that
+# still shows no room refuses it without writing. On the embedded server the
+# read costs a tenth of a write (2.5 ms against 32 ms at 500 attendees; 12 ms
+# against 240 ms at 5,000), and after the last seat goes most clicks of a
+# rush are refusals. A read never grants a seat: room found means a write.
+_seen_full: dict[int, bool] = {}
+_LISTS = dict.fromkeys(
+    ("capacity", "attendees", "waitlist", "waitlist_limit", "cancelled", "version"), 1
+)
+
+
 def _take_seats(event_id: int, user_ids: list[int]) -> list[Result]:
     """One write for a batch of RSVPs (``user_ids`` in arrival order, maybe repeated)."""
-    doc = _write(event_id, pipelines.take_seats(list(dict.fromkeys(user_ids)), _now_ms()))
+    if _seen_full.get(event_id):
+        doc = _collection().find_one({"_id": event_id}, _LISTS)
+        if doc is None or not _room_for_newcomers(checked(doc, "capacity", "attendees")):
+            return _batch_results(doc, user_ids)
+    pipeline = pipelines.take_seats(list(dict.fromkeys(user_ids)), _now_ms())
+    doc = _write(event_id, pipeline)
+    if doc is not None:
+        _seen_full[event_id] = not _room_for_newcomers(doc)
+        last = doc["last_write"]
+        return _batch_results(doc, user_ids, set(last["admitted"]), tuple(last["promoted"]))
     return _batch_results(doc, user_ids)
 
 
-def _batch_results(doc: dict | None, user_ids: list[int]) -> list[Result]:
-    """Each request's outcome, as the combined write that returned ``doc`` decided it.
+def _room_for_newcomers(doc: dict) -> bool:
+    free = doc["capacity"] - len(doc["attendees"])
+    return free > 0 and not doc.get("waitlist") and not doc.get("cancelled")
 
-    Admitted: confirmed (a repeat of the same user in the batch is then
-    already going, as if it came second); otherwise what the document says
-    of the user. Whoever the write promoted is told once, with the first result.
+
+def _batch_results(
+    doc: dict | None, user_ids: list[int], admitted: set[int] = frozenset(), promoted=()
+) -> list[Result]:
+    """Each request's outcome, as the document a write returned (or a read found) says.
+
+    ``admitted``: whom the write seated; a repeat of the same user in the
+    batch is then already going, as if it came second. Whoever the write
+    ``promoted`` is told once, with the first result.
     """
     if doc is None:
         return [Result(Outcome.UNKNOWN_EVENT) for _ in user_ids]
-    last, seats, version = doc["last_write"], _seats(doc), doc.get("version", 0)
-    admitted, going = set(last.get("admitted") or ()), set(doc.get("attendees", ()))
+    seats, version = _seats(doc), doc.get("version", 0)
+    going = set(doc["attendees"])
     results, answered = [], set()
     for user_id in user_ids:
         position = _position(doc, user_id)
-        if last["outcome"] == Outcome.EVENT_CANCELLED:
+        if doc.get("cancelled"):
             outcome = Outcome.EVENT_CANCELLED
         elif user_id in admitted and user_id not in answered:
             outcome = Outcome.CONFIRMED
@@ -286,8 +314,8 @@ def _batch_results(doc: dict | None, user_ids: list[int]) -> list[Result]:
         else:
             outcome = Outcome.FULL
         answered.add(user_id)
-        promoted = tuple(last.get("promoted") or ()) if not results else ()
-        results.append(Result(outcome, seats, position, promoted, user_id in going, version))
+        told = () if results else tuple(promoted)
+        results.append(Result(outcome, seats, position, told, user_id in going, version))
     return results
 
 

@@ -226,8 +226,9 @@ def _take_unguarded(event_id: int, user_ids: list[int]) -> list[Result]:
     time.sleep(UNGUARDED_BATCH_DELAY_S)  # the control only: see UNGUARDED_BATCH_DELAY_S
     unique = list(dict.fromkeys(user_ids))
     room = {"$cond": [{"$gt": [pipelines.ROOM, 0]}, len(unique), 0]}
-    pipeline = pipelines.take_seats(unique, ledger._now_ms(), room=room)
-    return ledger._batch_results(ledger._write(event_id, pipeline), user_ids)
+    doc = ledger._write(event_id, pipelines.take_seats(unique, ledger._now_ms(), room=room))
+    admitted = set(doc["last_write"]["admitted"]) if doc is not None else set()
+    return ledger._batch_results(doc, user_ids, admitted)
 
 
 _unguarded_rsvps = Combiner(_take_unguarded, max_batch=ledger.MAX_BATCH)

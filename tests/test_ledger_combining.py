@@ -251,3 +251,28 @@ def _answers() -> bool:
     except ledger.LedgerUnavailable:
         return False
     return True
+
+
+def test_a_full_event_refuses_a_batch_by_reading_and_writes_again_once_a_seat_frees(event):
+    event_id = event(2, going=[1])
+    assert answers_of(ledger._take_seats(event_id, [2, 3])) == [
+        (Outcome.CONFIRMED, True),
+        (Outcome.FULL, False),
+    ]
+    full_at = ledger.roster(event_id).version
+
+    refused = ledger._take_seats(event_id, [4, 1, 2])
+
+    assert answers_of(refused) == [
+        (Outcome.FULL, False),
+        (Outcome.ALREADY_GOING, True),
+        (Outcome.ALREADY_GOING, True),
+    ]
+    assert ledger.roster(event_id).version == full_at, "a refusal wrote to the ledger"
+    assert {r.version for r in refused} == {full_at} and refused[0].seats.left == 0
+    ledger.remove_attendee(event_id, 1)  # a seat frees: the next batch writes
+    assert answers_of(ledger._take_seats(event_id, [4, 5])) == [
+        (Outcome.CONFIRMED, True),
+        (Outcome.FULL, False),
+    ]
+    assert [a.user_id for a in ledger.attendees(event_id)] == [2, 4]
