@@ -132,13 +132,21 @@ def _exact_cards(events: list[Event], user: AbstractBaseUser) -> list[EventCard]
 
 
 def event_card(event: Event, user: AbstractBaseUser | None = None) -> EventCard:
-    """One event's page: exact for a signed-in viewer, whose buttons depend on it."""
-    if _signed_in(user):
+    """One event's page, as a list's card is made: it never waits behind the ledger's writes.
+
+    Seats from the seat cache (refreshed by every write); the viewer's seat
+    from the SQL record, written before their RSVP was answered. Only a
+    viewer the record has waiting is read from the ledger, which alone knows
+    the place in line. A button shown from a count a moment old is safe: the
+    ledger's write decides what the click gets.
+    """
+    held = _held([event], user).get(event.pk)
+    if held == Rsvp.Status.WAITING:
         (card,) = _exact_cards([event], user)
         return card
     # Unlike a list, the page of a damaged event says so (LedgerDamaged).
     seats = seat_cache.seats([event.pk], partial(ledger.seats, skip_damaged=False))
-    return _card(event, seats.get(event.pk), None)
+    return _card(event, seats.get(event.pk), Standing(going=held == Rsvp.Status.GOING))
 
 
 def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
