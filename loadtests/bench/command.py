@@ -94,7 +94,7 @@ def run_stack(name: str) -> dict:
         why = scratch.postgres_unreachable(POSTGRES_URL) or scratch.redis_unreachable(REDIS_URL)
         if why:
             log(f"[{name}] not run: {why}")
-            return {"stack": name, "not_run": why}
+            return {"stack": name, "label": STACKS[name], "not_run": why}
     with ExitStack() as made:
         if name == "postgres":
             env["DATABASE_URL"] = made.enter_context(scratch.postgres_database(POSTGRES_URL, notes))

@@ -298,6 +298,8 @@ def _correctness_section(stacks: list[dict], problems: list[str]) -> list[str]:
                 f" once each, within {CAPACITY} seats, and turned nobody away while a seat was"
                 " free."
             )
+    if not any(_ran(s) for s in stacks):
+        lines.append("- no stack ran: nothing to check.")
     return lines + [f"- PROBLEM {p}" for p in problems]
 
 

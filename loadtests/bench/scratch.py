@@ -45,7 +45,7 @@ def postgres_unreachable(server_url: str) -> str | None:
         with psycopg.connect(server_url, connect_timeout=POSTGRES_TIMEOUT_S) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        return f"PostgreSQL at {_safe(server_url)} did not answer: {str(exc).strip()}"
+        return f"PostgreSQL at {_safe(server_url)} did not answer: {' '.join(str(exc).split())}"
     return None
 
 
