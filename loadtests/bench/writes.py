@@ -10,9 +10,11 @@
    connection per thread.
 2. **The site's own single write**: ``ledger_strategies.get("atomic")
    .take_seat`` on the stack's ledger, through the site's own client, on an
-   event made by ``events.services``. "atomic" is one write per request
-   before and after the ledger learns to combine writes, so this is the
-   ceiling HTTP would have if Django cost nothing and nothing were combined.
+   event made by ``events.services``; the client is the site's as it is
+   (pymongo's default pool of 100 connections for the 150 threads). "atomic"
+   is one write per request before and after the ledger learns to combine
+   writes, so this is the ceiling HTTP would have if Django cost nothing and
+   nothing were combined.
 
 Both get the crowd of ``loadtests.bench.crowds``, after a warm-up crowd on an
 event of their own (it opens every thread's connection: pymongo opens only
@@ -66,7 +68,8 @@ def plain_ceiling() -> tuple[dict, list[str]]:
     from pymongo import MongoClient
 
     log(f"1. plain guarded write: {CLIENTS} threads, {USERS} users, {CAPACITY} seats")
-    with scratch_server() as uri, MongoClient(uri, maxPoolSize=CLIENTS) as client:
+    bounded = {"serverSelectionTimeoutMS": 10_000, "socketTimeoutMS": 60_000}  # never a hang
+    with scratch_server() as uri, MongoClient(uri, maxPoolSize=CLIENTS, **bounded) as client:
         seats = client.bench.ledger
         for event_id, capacity in ((PLAIN_WARM_UP, CLIENTS), (PLAIN_EVENT, CAPACITY)):
             seats.insert_one({"_id": event_id, "capacity": capacity, "attendees": []})
