@@ -100,7 +100,7 @@ def run_stack(name: str) -> dict:
             env["DATABASE_URL"] = made.enter_context(scratch.postgres_database(POSTGRES_URL, notes))
             env["CACHE_URL"] = made.enter_context(scratch.redis_database(REDIS_URL, notes))
         result = child("loadtests.bench.stack_run", name, env, notes)
-    return {**result, "label": STACKS[name], "cleanup": notes}
+    return {**result, "label": STACKS[name], "cleanup": result.get("cleanup", []) + notes}
 
 
 def run_extras() -> dict | None:
@@ -126,6 +126,6 @@ def main() -> int:
     print(text)
     log(f"wrote {OUT / 'results.md'}, results.json and bench.png in {elapsed:.0f} s")
     if problems:
-        log("a ledger does not match what its users were told, or a step failed: see Problems")
+        log("a ledger does not match what its users were told, or a step failed: see Correctness")
         return 1
     return 0

@@ -81,6 +81,9 @@ def run(name: str) -> dict:
         if name == "default" and OTHER_EVENTS:
             result["scaling"] = scaling.measure(bench)
         result["problems"] = bench.problems
+    gone = not site.var_dir.exists()
+    note = f"the stack's scratch directory {site.var_dir}: {'removed' if gone else 'STILL THERE'}"
+    result["cleanup"] = [{"note": note, "clean": gone}]
     result["elapsed_s"] = round(time.monotonic() - began, 1)
     return result
 
