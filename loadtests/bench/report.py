@@ -26,9 +26,9 @@ from loadtests.bench.context import (
 from loadtests.bench.rush import PAGES, SETTLE_S
 
 PATHS = {
-    "plain": "1. engine ceiling: plain guarded `findOneAndUpdate` (scratch server, threads)",
-    "site": '2. the site\'s single ledger write, `ledger_strategies.get("atomic").take_seat`',
-    "http": "3. HTTP: `POST /api/events/<id>/rsvp`, Bearer tokens, readers beside",
+    "plain": f"1. engine ceiling: the plain guarded `findOneAndUpdate`, {CLIENTS} threads",
+    "site": f'2. the site\'s single write, `get("atomic").take_seat`, {CLIENTS} threads',
+    "http": f"3. HTTP `POST /api/events/<id>/rsvp`, {CLIENTS} clients, {READERS} readers beside",
 }
 
 
