@@ -86,7 +86,7 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
 # event and home pages (alone first, then during the rush); the ratios, ledger
 # writes per RSVP, and, on the default stack, one RSVP and one home page with 0 vs
 # 5,000 past events. Targets reported, never asserted; exits 1 if a ledger does not
-# match what its users were told. About 5 minutes; results in var/bench/
+# match what its users were told. About 4 minutes; results in var/bench/
 # (results.md, results.json, bench.png). BENCH_STACKS=default skips PostgreSQL;
 # BENCH_CLIENTS, BENCH_USERS, BENCH_CAPACITY, BENCH_READERS, BENCH_ALONE_S,
 # BENCH_OTHER_EVENTS, BENCH_SCALING_SAMPLES, BENCH_POSTGRES_URL, BENCH_REDIS_URL

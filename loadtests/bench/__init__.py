@@ -27,7 +27,7 @@ free); a failed check exits 1. The targets are reported, never asserted.
 PostgreSQL or Redis not answering: that stack is reported as not run, with
 the reason; its database and Redis database are the run's own and removed
 (``scratch``). Output in ``var/bench/``: ``results.md`` (a table per stack,
-the ratios, the targets), ``results.json``, ``bench.png``. About 5 minutes.
+the ratios, the targets), ``results.json``, ``bench.png``. About 4 minutes.
 
 The old parts that still tell something are opt-in, on a stack of their own
 (``extras``): ``BENCH_LEVELS=1`` for one RSVP, join and cancel by people
