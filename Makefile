@@ -78,14 +78,22 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
-# A benchmark, not a test: raw ledger op vs HTTP RSVP, and the cost of an RSVP,
-# a waiting-list join and a cancel with promotion by people already listed;
-# RSVP, cancel and My RSVPs by the site's history (1 to 10,000 past events, up to
-# 100,000 past RSVPs), today's ledger beside its form before issue 8; a mixed rush
-# of 500 clients on one hot event. About 3 minutes. Results in var/bench/
-# (results.md, results.json, bench.png). WEB_CONCURRENCY, BENCH_CLIENTS, BENCH_OPS,
-# BENCH_LEVEL_SAMPLES, BENCH_PROFILE=0, BENCH_HISTORY=0, BENCH_RUSH=0 and
-# BENCH_RUSH_{CLIENTS,CAPACITY,POLLS,POLL_S} tune it.
+# A benchmark, not a test: the whole story of a rush in one run, on the default
+# stack, then on PostgreSQL + Redis (a database and a Redis db of its own, made and
+# removed; reported as not run if either does not answer). 150 clients, 600 users,
+# one 500-seat event: the engine's plain guarded write (a scratch embedded server),
+# the site's single ledger write, and RSVPs over the API while 20 readers load the
+# event and home pages (alone first, then during the rush); the ratios, ledger
+# writes per RSVP, and, on the default stack, one RSVP and one home page with 0 vs
+# 5,000 past events. Targets reported, never asserted; exits 1 if a ledger does not
+# match what its users were told. About 4 minutes; results in var/bench/
+# (results.md, results.json, bench.png). BENCH_STACKS=default skips PostgreSQL;
+# BENCH_CLIENTS, BENCH_USERS, BENCH_CAPACITY, BENCH_READERS, BENCH_ALONE_S,
+# BENCH_OTHER_EVENTS, BENCH_SCALING_SAMPLES, BENCH_POSTGRES_URL, BENCH_REDIS_URL
+# and WEB_CONCURRENCY tune it. Opt-in extras, on a stack of their own: BENCH_LEVELS=1
+# (one RSVP, join, cancel by 10 to 10,000 people listed; BENCH_LEVEL_SAMPLES,
+# BENCH_PROFILE=0), BENCH_HISTORY=1 (costs by 1 to 10,000 past events, before and
+# after issue 8).
 bench: $(VENV)/.bench
 	$(PY) -m loadtests.bench
 

@@ -1,6 +1,7 @@
-"""How ``make bench`` times things: many clients at once, one at a time, and CPU.
+"""How the load tools time things: many clients at once, one at a time, and CPU.
 
-No Django here; ``loadtests.bench`` and ``loadtests.bench_levels`` use these.
+No Django here; ``make bench`` (``loadtests.bench``), ``make compare`` and
+``make chaos``'s report use these.
 """
 
 from __future__ import annotations
@@ -9,14 +10,13 @@ import os
 import statistics
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from loadtests import stack
-from loadtests.crowd import fire_together, stopwatch
+from loadtests.crowd import fire_together
 
 STOP = threading.Event()  # set on an interrupt: clients stop after their current task
 
@@ -32,52 +32,6 @@ def timed[T](operation: Callable[[], T]) -> tuple[float, T]:
     began = time.perf_counter()
     value = operation()
     return (time.perf_counter() - began) * 1000, value
-
-
-@dataclass
-class Phase:
-    """Many clients doing one kind of operation at once."""
-
-    name: str
-    clients: int
-    latencies_ms: list[float]
-    wall_s: float
-    errors: list[str]
-    cpu_cores: dict[str, float]  # busy cores per component, averaged over the phase
-    attendees_after: int = 0
-
-    @property
-    def ops(self) -> int:
-        return len(self.latencies_ms)
-
-    @property
-    def throughput(self) -> float:
-        return self.ops / self.wall_s if self.wall_s else 0.0
-
-    @property
-    def p50(self) -> float:
-        return percentile(self.latencies_ms, 50)
-
-    @property
-    def p99(self) -> float:
-        return percentile(self.latencies_ms, 99)
-
-    def summary(self) -> dict:
-        return {
-            "name": self.name,
-            "clients": self.clients,
-            "ops": self.ops,
-            "errors": len(self.errors),
-            "error_kinds": dict(Counter(self.errors).most_common(5)),
-            "wall_s": round(self.wall_s, 3),
-            "throughput_ops_s": round(self.throughput, 2),
-            "p50_ms": round(self.p50, 2),
-            "p99_ms": round(self.p99, 2),
-            "mean_ms": round(statistics.fmean(self.latencies_ms or [float("nan")]), 2),
-            "max_ms": round(max(self.latencies_ms, default=float("nan")), 2),
-            "cpu_cores": {k: round(v, 2) for k, v in self.cpu_cores.items()},
-            "attendees_after": self.attendees_after,
-        }
 
 
 @dataclass
@@ -101,37 +55,65 @@ class Level:
         return statistics.median(self.http_ms)
 
 
+@dataclass(frozen=True)
+class Told:
+    """One task of a crowd: when its answer came, how long it took, what it returned."""
+
+    done_s: float  # since the crowd was released
+    ms: float
+    value: object  # what the task returned; None if it raised
+    error: str = ""  # the exception's name, if it raised
+
+
+@dataclass(frozen=True)
+class CrowdRun:
+    clients: int
+    released: float  # time.perf_counter() at the instant the clients were released
+    wall_s: float  # from the release to the last answer
+    told: list[Told]  # every task's answer, client by client, in each client's order
+
+
+def crowd(work: list[list[Callable[[], object]]]) -> CrowdRun:
+    """Run each client's tasks one after another in a thread of its own, all starting together.
+
+    A task that raises is recorded with its exception's name and the client
+    goes on with its next task; after an interrupt (``STOP``) clients stop
+    after their current task.
+    """
+    began: list[float] = []
+
+    def client(tasks: list[Callable[[], object]]) -> list[Told]:
+        mine: list[Told] = []
+        for task in tasks:
+            if STOP.is_set():
+                break
+            start = time.perf_counter()
+            try:
+                value, error = task(), ""
+            except Exception as exc:  # counted and reported, the run goes on
+                value, error = None, type(exc).__name__
+            now = time.perf_counter()
+            mine.append(Told(now - began[0], (now - start) * 1000, value, error))
+        return mine
+
+    clients = [partial(client, tasks) for tasks in work]
+    answers = fire_together(
+        clients, timeout=120, released=lambda: began.append(time.perf_counter())
+    )
+    wall = time.perf_counter() - began[0]
+    return CrowdRun(len(work), began[0], wall, [told for mine in answers for told in mine])
+
+
 def hammer(work: list[list[Callable[[], bool]]]) -> tuple[list[float], float, list[str]]:
-    """Run each client's tasks in its own thread, all starting together.
+    """``crowd``, for tasks that say whether they were answered as expected.
 
     Returns the latency of every task that answered as expected (ms), the wall
     time from the start signal to the last answer (s), and the failures.
     """
-
-    def client(tasks: list[Callable[[], bool]]) -> tuple[list[float], list[str]]:
-        mine: list[float] = []
-        failed: list[str] = []
-        for task in tasks:
-            if STOP.is_set():
-                break
-            began = time.perf_counter()
-            try:
-                ok = task()
-            except Exception as exc:  # counted and reported, the run goes on
-                failed.append(type(exc).__name__)
-                continue
-            if ok:
-                mine.append((time.perf_counter() - began) * 1000)
-            else:
-                failed.append("unexpected answer")
-        return mine, failed
-
-    start, elapsed = stopwatch()
-    clients = [partial(client, tasks) for tasks in work]
-    answers = fire_together(clients, timeout=120, released=start)
-    wall = elapsed()
-    latencies = [ms for mine, _ in answers for ms in mine]
-    return latencies, wall, [error for _, failed in answers for error in failed]
+    run = crowd(work)
+    latencies = [t.ms for t in run.told if t.value]
+    failures = [t.error or "unexpected answer" for t in run.told if not t.value]
+    return latencies, run.wall_s, failures
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -156,14 +138,6 @@ class CpuMeter:
 
     def read(self) -> dict[str, float]:
         return {name: sum(map(_cpu_seconds, pids())) for name, pids in self.parts.items()}
-
-
-def measured(name: str, meter: CpuMeter, work: list[list[Callable[[], bool]]]) -> Phase:
-    before = meter.read()
-    latencies, wall, errors = hammer(work)
-    after = meter.read()
-    cores = {k: (after[k] - before[k]) / wall for k in after}
-    return Phase(name, len(work), latencies, wall, errors, cores)
 
 
 def spread(items: list, clients: int) -> list[list]:

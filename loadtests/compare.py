@@ -92,7 +92,7 @@ def turn(name: str, redis_url: str) -> dict:
     try:
         code = child.wait(TURN_TIMEOUT_S)
     except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
-        _stop(child)
+        stack.stop_group(child)
         if isinstance(exc, KeyboardInterrupt):
             raise
         return {"strategy": name, "failed": f"did not finish within {TURN_TIMEOUT_S:.0f}s"}
@@ -100,17 +100,6 @@ def turn(name: str, redis_url: str) -> dict:
     if code != 0 or not result_file.exists():
         return {"strategy": name, "failed": f"exited with {code}; see gunicorn-{name}.log"}
     return json.loads(result_file.read_text())
-
-
-def _stop(child: subprocess.Popen) -> None:
-    """SIGTERM first (its stack stops gunicorn and MongoDB), then SIGKILL its whole group."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        child.wait(60)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
 
 
 def strategies() -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,9 +26,3 @@ def fire_together[T](
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))
-
-
-def stopwatch() -> tuple[Callable[[], None], Callable[[], float]]:
-    """(start, seconds since start): ``start`` is given to ``fire_together`` as ``released``."""
-    began: list[float] = []
-    return (lambda: began.append(time.perf_counter())), (lambda: time.perf_counter() - began[0])

@@ -2,8 +2,9 @@
 
 ``running()`` starts, in order: the embedded MongoDB (unless ``MONGODB_URI`` is
 set, in which case a database of its own on that server is used and dropped
-afterwards), a fresh SQLite database with migrations and collected static
-files, and gunicorn from ``eventsite/gunicorn.conf.py`` with ``workers``
+afterwards), a fresh SQLite database (or the empty database a caller made
+elsewhere, ``database_url``) with migrations and collected static files, and
+gunicorn from ``eventsite/gunicorn.conf.py`` with ``workers``
 processes. Django is set up in the calling process on the same databases, so
 the caller can make fixtures with the ORM and call ``events.ledger``.
 Everything started is stopped and the scratch directory removed on the way out,
@@ -20,8 +21,10 @@ dies, on the same address (``make chaos`` kills it on purpose).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -142,13 +145,17 @@ def running(
     *,
     supervised: bool = False,
     static: bool = True,
+    database_url: str | None = None,
 ) -> Iterator[Stack]:
     """Start the stack; gunicorn's log goes to ``log_file`` (else to stderr).
 
     ``supervised``: the embedded MongoDB under its supervisor, as ``make run``
     has it. ``static=False`` skips collecting static files (about ten seconds
     on a busy 2-core machine), for a tool that asks only for JSON: no page can
-    be rendered without them.
+    be rendered without them. ``database_url``: Django's database, an empty
+    one the caller made for this stack and drops afterwards (PostgreSQL, say);
+    None: a scratch SQLite file. Django's cache is whatever ``CACHE_URL`` in
+    the environment says.
     """
     var_dir = Path(tempfile.mkdtemp(prefix="eventsite-stack-")).resolve()
     outside_uri = os.environ.get("MONGODB_URI", "")
@@ -163,7 +170,10 @@ def running(
                 start = mongo_supervisor.spawn if supervised else embedded_mongo.spawn
                 mongo = start(var_dir / "mongo")
                 uri, db = embedded_mongo.wait_until_up(var_dir / "mongo", mongo), "eventsite"
-            os.environ.pop("DATABASE_URL", None)  # always a scratch SQLite file
+            if database_url:
+                os.environ["DATABASE_URL"] = database_url
+            else:
+                os.environ.pop("DATABASE_URL", None)  # a scratch SQLite file
             os.environ.update(
                 DJANGO_SETTINGS_MODULE="eventsite.settings",
                 EVENTSITE_VAR_DIR=str(var_dir),
@@ -216,6 +226,21 @@ def _drop_database(uri: str, db: str) -> None:
 
     with MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
         client.drop_database(db)
+
+
+def stop_group(child: subprocess.Popen, timeout: float = 60) -> None:
+    """Stop a tool's child started in a session of its own: SIGTERM, then SIGKILL its group.
+
+    SIGTERM first, so that a child running a stack stops its gunicorn and
+    MongoDB; whatever of its group is left after ``timeout`` is killed.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        child.wait(timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
 
 
 def exit_with(main: Callable[[], int]) -> NoReturn:

@@ -1,6 +1,6 @@
-"""(f)'s results and their report: the tables and the chart panel.
+"""(f)'s results and their report: the tables.
 
-``loadtests.bench_history`` measures; this module holds what it measured.
+``loadtests.bench.history`` measures; this module holds what it measured.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from loadtests.bench_context import TARGET_HISTORY_GROWTH, target
+from loadtests.bench.context import TARGET_HISTORY_GROWTH, target
 
 OPS = {"rsvp": "RSVP", "cancel": "cancel", "my_rsvps": "My RSVPs", "home": "home page"}
 FORMS = {"http": "HTTP", "raw": "raw today", "legacy": "raw before"}
@@ -119,16 +119,3 @@ def markdown(result: HistoryResult, samples: int) -> list[str]:
 def _header(columns: list[str]) -> list[str]:
     names = " | ".join(columns)
     return [f"| past events | past RSVPs | {names} |", "|---:|---:|" + "---:|" * len(columns)]
-
-
-def panel(ax, result: HistoryResult) -> None:
-    events = [lv.events for lv in result.levels]
-    colours = {"rsvp": "#2d5bd7", "cancel": "#7c3aed", "my_rsvps": "#c2410c", "home": "#15803d"}
-    for op, name in OPS.items():
-        for form, style in (("legacy", "s--"), ("raw", "o-"), ("http", "^:")):
-            values = [lv.median(op, form) for lv in result.levels]
-            ax.loglog(events, values, style, color=colours[op], label=f"{name}, {FORMS[form]}")
-    ax.set_title("(f) One op by past events on the site (10 RSVPs each)")
-    ax.set_xlabel("past events")
-    ax.set_ylabel("ms (median, one at a time)")
-    ax.legend(fontsize=7, ncol=2)

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from loadtests.bench_context import HUGE, LEVEL_SAMPLES, Bench
-from loadtests.bench_http import primed
+from loadtests.bench.clicks import primed
+from loadtests.bench.context import HUGE, LEVEL_SAMPLES, Bench
 from loadtests.bench_measure import Level, timed
 
 USERS_PER_SAMPLE = 4  # logged-in users a level takes per sample: RSVP, join, cancel + its head

@@ -41,8 +41,9 @@ from functools import partial
 
 import requests
 
-from loadtests.bench_context import LEVEL_SAMPLES, Bench, log
-from loadtests.bench_history_report import (
+from loadtests.bench.clicks import IDLE_S, primed
+from loadtests.bench.context import LEVEL_SAMPLES, Bench, log
+from loadtests.bench.history_report import (
     FORMS,
     MY_EVENTS,
     OPS,
@@ -50,7 +51,6 @@ from loadtests.bench_history_report import (
     HistoryLevel,
     HistoryResult,
 )
-from loadtests.bench_http import IDLE_S, primed
 from loadtests.bench_measure import timed
 
 HISTORY_LEVELS = (1, 1_000, 10_000)  # past events on the site
@@ -67,13 +67,18 @@ def users_needed() -> int:
 
 
 class History:
-    """The site's past: events, their RSVP records, ledgers and old seat times."""
+    """The site's past: events, their RSVP records, ledgers and (for (f)) old seat times.
 
-    def __init__(self, bench: Bench) -> None:
+    ``legacy_times=False`` leaves out the old form's ``rsvp_times``: the site
+    as it is today, for ``make bench``'s scaling step (``loadtests.bench.scaling``).
+    """
+
+    def __init__(self, bench: Bench, *, legacy_times: bool = True) -> None:
         from loadtests import ledger_benchmark
         from loadtests.fixtures import make_users
 
         self.bench = bench
+        self.legacy_times = legacy_times
         self.users = [u.pk for u in make_users(HISTORY_USERS, prefix="history")]
         self.events = 0
         self.data_file = None
@@ -81,7 +86,8 @@ class History:
             from eventsite.embedded_mongo import DATA_FILE
 
             self.data_file = str(bench.site.var_dir / "mongo" / DATA_FILE)
-        ledger_benchmark.legacy_prepare_for_benchmark()
+        if legacy_times:
+            ledger_benchmark.legacy_prepare_for_benchmark()
 
     @property
     def past_rsvps(self) -> int:
@@ -113,7 +119,9 @@ class History:
             for user_id in users
         )
         Rsvp.objects.bulk_create(records, batch_size=2_000)
-        ledger_benchmark.load_history_for_benchmark(seated, data_file=self.data_file)
+        ledger_benchmark.load_history_for_benchmark(
+            seated, legacy_times=self.legacy_times, data_file=self.data_file
+        )
         self.events = events
         self._check(seated)
         log(f"history: {events:,} past events in {time.monotonic() - began:.1f} s")
@@ -131,7 +139,9 @@ class History:
         sampled = sorted({ids[0], ids[len(ids) // 2], ids[-1]})
         looked = ledger.seats(sampled)
         full = [i for i in sampled if i in looked and looked[i].taken == RSVPS_PER_PAST_EVENT]
-        times = ledger_benchmark.count_for_benchmark(legacy_times=True)
+        times = self.past_rsvps  # unless the old form's were written: then they are counted
+        if self.legacy_times:
+            times = ledger_benchmark.count_for_benchmark(legacy_times=True)
         if len(full) != len(sampled) or times != self.past_rsvps:
             self.bench.problem(
                 f"history of {self.events:,} events: the server sees {len(full)} of"
@@ -289,7 +299,7 @@ class LevelRun:
         return self.ms
 
 
-def _fill_the_home_page(bench: Bench) -> None:
+def fill_the_home_page(bench: Bench) -> None:
     """A full first page of events sooner than any other, the same at every level.
 
     Each level adds upcoming events of its own; without these the home page
@@ -305,7 +315,7 @@ def measure_history(bench: Bench) -> HistoryResult:
     """Grow the history level by level; at each, time every series."""
     history = History(bench)
     reader = Reader(bench, bench.take(1)[0][0])
-    _fill_the_home_page(bench)
+    fill_the_home_page(bench)
     result = HistoryResult()
     for n, level in enumerate(HISTORY_LEVELS):
         history.grow_to(level)

@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from loadtests.bench_context import log
+from loadtests.bench.context import log
 
 
 def profile_server(pid: int, event_id: int, first_id: int, path: Path) -> dict | None:
