@@ -93,7 +93,8 @@ def _after_write(
 
 def _record(event_id: int, result: Result, user_id: int | None, ended: Status) -> None:
     try:
-        repair = records.record(event_id, user_id, result, ended)
+        records.record(event_id, user_id, result, ended)
+        repair = records.repair_if_behind(event_id, result)
     except (DatabaseError, ledger.LedgerUnavailable):
         # The seat is taken: the answer must say so. The record is mended from
         # the ledger by the event's next write (its repair read may fail here).
