@@ -83,52 +83,48 @@ def _after_write(
     it: a failure is logged and that's all (the record is repaired from the
     ledger later, a cached count expires, an email is a courtesy).
     """
-    _record(event_id, result, user_id, ended)
-    rush.record_sample(event_id, result)
+    emails = notifications.seat_emails(result, user_id, removed=ended == Status.REMOVED)
+    # A backend that sends where it queues (ImmediateBackend) sends after the
+    # commit: no mail server is waited for while the database's write lock is held.
+    later = notifications.sends_at_once()
+    _mirror(event_id, result, user_id, ended, [] if later else emails)
+    for kind, to in emails if later else []:
+        notifications.queue_seat_email(kind, event_id=event_id, user_id=to)
     seat_cache.refresh(event_id, result.seats)
-    _tell_user(event_id, result, user_id, ended)
-    _tell_promoted(event_id, result)
+    _repair_record(event_id, result)
     return result
 
 
-def _record(event_id: int, result: Result, user_id: int | None, ended: Status) -> None:
+def _mirror(
+    event_id: int, result: Result, user_id: int | None, ended: Status, emails: list
+) -> None:
+    """The write's SQL copies in ONE transaction: its record, its seat sample, its email tasks.
+
+    One write lock and one commit instead of three (SQLite takes the whole
+    database's lock for each). A failure rolls all of it back and is logged;
+    the seat stands and is answered as taken: the record is repaired from the
+    ledger by a later write, a sample is a point of a chart, an email a courtesy.
+    """
     try:
-        records.record(event_id, user_id, result, ended)
+        with transaction.atomic():
+            records.record(event_id, user_id, result, ended)
+            rush.record_sample(event_id, result)
+            for kind, to in emails:
+                notifications.enqueue_seat_email(kind, event_id=event_id, user_id=to)
+    except Exception:  # whatever it is, the ledger has decided: the answer stands
+        logger.exception("Could not record a write to event %s; the ledger has it", event_id)
+
+
+def _repair_record(event_id: int, result: Result) -> None:
+    """After the commit: a record left behind by a crash is mended from the ledger."""
+    try:
         repair = records.repair_if_behind(event_id, result)
     except (DatabaseError, ledger.LedgerUnavailable):
-        # The seat is taken: the answer must say so. The record is mended from
-        # the ledger by the event's next write (its repair read may fail here).
-        logger.exception("Could not record a write to event %s; the ledger has it", event_id)
+        # The seat is taken: the answer must say so. A later write checks again.
+        logger.exception("Could not check the record of event %s against the ledger", event_id)
         return
     if repair is not None and repair.needed:
         logger.warning("Record of event %s repaired from the ledger: %s", event_id, repair)
-
-
-# What the write did to the user who asked for it, and the email that says so.
-# Refusals and "already going" change nothing, so they send nothing.
-_EMAILS = {
-    Outcome.CONFIRMED: notifications.Kind.CONFIRMED,
-    Outcome.CANCELLED: notifications.Kind.CANCELLED,
-    Outcome.WAITLISTED: notifications.Kind.WAITLISTED,
-}
-
-
-def _tell_user(event_id: int, result: Result, user_id: int | None, ended: Status) -> None:
-    """Email the user whose seat or place the write changed, once the ledger has it."""
-    kind = _EMAILS.get(result.outcome)
-    if kind is None or user_id is None:
-        return
-    if kind is notifications.Kind.CANCELLED and ended == Status.REMOVED:
-        kind = notifications.Kind.REMOVED
-    notifications.queue_seat_email(kind, event_id=event_id, user_id=user_id)
-
-
-def _tell_promoted(event_id: int, result: Result) -> None:
-    """Email whoever the write seated, after the seat is theirs (never inside the write)."""
-    for promoted in result.promoted:
-        notifications.queue_seat_email(
-            notifications.Kind.PROMOTED, event_id=event_id, user_id=promoted
-        )
 
 
 def rsvp(*, event_id: int, user_id: int) -> Result:
@@ -257,7 +253,8 @@ def mend_ledger(*, event_id: int) -> ledger_audit.ListRepair | None:
         return None
     if repair is not None and repair.repaired:
         seat_cache.refresh(event_id, repair.result.seats)
-        _tell_promoted(event_id, repair.result)
+        for kind, to in notifications.seat_emails(repair.result):  # whoever it seated
+            notifications.queue_seat_email(kind, event_id=event_id, user_id=to)
     return repair
 
 

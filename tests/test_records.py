@@ -8,6 +8,7 @@ write, and by ``manage.py check_ledger``.
 from __future__ import annotations
 
 import io
+import logging
 import signal
 import subprocess
 import sys
@@ -16,11 +17,13 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 
-from events import ledger, records, services
+from events import ledger, records, rush, services
+from events.ledger import Outcome
 from events.models import Rsvp
 from tests.helpers import ROOT, make_event, make_users, session_database_url, site_env
 
@@ -220,3 +223,37 @@ def test_a_gap_waits_for_the_next_window_and_its_first_write_repairs_it(
     cache.clear()  # the window is over (its key expired)
     services.rsvp(event_id=event.pk, user_id=dan.pk)
     assert statuses(event) == dict.fromkeys((alice.pk, bob.pk, carol.pk, dan.pk), "going")
+
+
+@pytest.mark.django_db
+def test_a_failed_sql_copy_rolls_back_as_one_and_the_seat_stands(
+    organiser, monkeypatch, caplog, settings, long_check_window
+):
+    """The record, the sample and the email's task share a transaction: all of it or none.
+
+    The seat is the ledger's and is answered as taken; the record is mended by
+    the first check after it, as after a crash.
+    """
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    event = make_event(organiser, 3)
+    carol, alice, bob = make_users(3, prefix="rolledback")
+    services.rsvp(event_id=event.pk, user_id=carol.pk)  # the window's check is made
+    keep_sample = rush.record_sample
+
+    def disk_full(*args, **kwargs):
+        raise DatabaseError("database or disk is full")
+
+    monkeypatch.setattr(rush, "record_sample", disk_full)
+    with caplog.at_level(logging.ERROR, logger="events.services"):
+        result = services.rsvp(event_id=event.pk, user_id=alice.pk)
+
+    assert result.outcome is Outcome.CONFIRMED
+    assert [a.user_id for a in ledger.attendees(event.pk)] == [carol.pk, alice.pk]
+    assert statuses(event) == {carol.pk: "going"}, "alice's row went with the failed sample"
+    assert DBTaskResult.objects.count() == 1, "and so did her email's task"
+    assert "Could not record a write" in caplog.text
+
+    monkeypatch.setattr(rush, "record_sample", keep_sample)
+    cache.clear()  # the next window
+    services.rsvp(event_id=event.pk, user_id=bob.pk)
+    assert statuses(event) == dict.fromkeys((carol.pk, alice.pk, bob.pk), "going")
