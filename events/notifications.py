@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from events import calendar, checkins
+from events.ledger import Outcome, Result
 from events.models import Event
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,29 @@ METHODS = {
     Kind.PROMOTED: calendar.PUBLISH,
     Kind.REMOVED: calendar.CANCEL,
 }
+
+
+# What a write did to the user who asked for it, and the email that says so.
+# Refusals and "already going" change nothing, so they send nothing.
+ASKER_KINDS = {
+    Outcome.CONFIRMED: Kind.CONFIRMED,
+    Outcome.CANCELLED: Kind.CANCELLED,
+    Outcome.WAITLISTED: Kind.WAITLISTED,
+}
+
+
+def seat_emails(
+    result: Result, user_id: int | None = None, *, removed: bool = False
+) -> list[tuple[Kind, int]]:
+    """The emails a ledger write sends, (kind, user): the asker's, then each it seated.
+
+    ``removed``: the asker's seat was taken away by an organiser, not given back.
+    """
+    emails = []
+    kind = ASKER_KINDS.get(result.outcome)
+    if kind is not None and user_id is not None:
+        emails.append((Kind.REMOVED if kind is Kind.CANCELLED and removed else kind, user_id))
+    return emails + [(Kind.PROMOTED, promoted) for promoted in result.promoted]
 
 
 # The emails that give a seat carry the attendee's check-in code (and its QR).
@@ -185,12 +209,22 @@ def retry_later(mail_task, *, what: str, attempt: int, **arguments) -> bool:
     return True
 
 
+def sends_at_once() -> bool:
+    """Whether the task backend sends where a task is queued (ImmediateBackend), not later."""
+    return not send_seat_email.get_backend().supports_defer
+
+
+def enqueue_seat_email(kind: Kind, *, event_id: int, user_id: int) -> None:
+    """Queue an email as part of the caller's transaction: a failure raises, to roll it back."""
+    send_seat_email.enqueue(kind=str(kind), event_id=event_id, user_id=user_id)
+
+
 def queue_seat_email(kind: Kind, *, event_id: int, user_id: int) -> None:
     """Queue an email after a ledger write; a queue that fails is logged, the write stands."""
     try:
         # A savepoint: inside the admin's transaction, a queue that fails (the
         # database backend's insert) must not break the rest of that transaction.
         with transaction.atomic():
-            send_seat_email.enqueue(kind=str(kind), event_id=event_id, user_id=user_id)
+            enqueue_seat_email(kind, event_id=event_id, user_id=user_id)
     except Exception:
         logger.exception("Could not queue the %s email of user %s", kind, user_id)

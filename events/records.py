@@ -2,10 +2,11 @@
 
 The ledger decides; this mirror only makes RSVPs queryable (by user, by
 event, by status). After each ledger write ``record`` copies what the write
-returned: the asker's standing and whoever the write promoted. A crash between
-the two writes leaves the record behind the ledger; ``record`` notices it on
-the event's next write (the ledger's counts and the record's disagree) and
-``reconcile`` rewrites the event's record from the ledger, which always wins
+returned: the asker's standing and whoever the write promoted, in one
+statement. A crash between the two writes leaves the record behind the
+ledger; ``repair_if_behind`` notices it on a later write of the event (the
+ledger's counts and the record's disagree; it looks at most once a second per
+event) and ``reconcile`` rewrites the event's record from the ledger, which always wins
 (``diff`` says what it would change without writing, ``apply`` writes it).
 ``manage.py check_ledger`` reports the differences of every event; with
 ``--repair`` it rewrites them.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, router
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -30,6 +31,8 @@ Status = Rsvp.Status
 HOLDING = (Status.GOING, Status.WAITING)
 GAVE_UP = (Outcome.CANCELLED, Outcome.LEFT_WAITLIST)
 CHANGED = (Outcome.CONFIRMED, Outcome.WAITLISTED, Outcome.CAPACITY_SET, *GAVE_UP)
+# How often at most an event's record is checked against its ledger (seconds).
+CHECK_EVERY_S = 1
 
 
 @dataclass(frozen=True)
@@ -43,49 +46,67 @@ class Repair:
         return bool(self.added or self.changed)
 
 
-def record(event_id: int, user_id: int | None, result: Result, ended: Status) -> Repair | None:
+def record(event_id: int, user_id: int | None, result: Result, ended: Status) -> None:
     """Copy one write's outcome; ``ended``: the asker's status if they now hold nothing.
 
     A write that changed nothing (full, already going, ...) is not recorded:
     in a rush that is most of them, and each SQL write takes the database's
-    write lock. Every row written carries the version the write produced.
+    write lock. Every row written carries the version the write produced, and
+    all of them (the asker and whoever was promoted) go in one statement.
     """
     if result.seats is None or result.outcome not in CHANGED:
-        return None
-    if result.promoted:
-        _set(event_id, result.promoted, Status.GOING, result.version)
-    if user_id is not None:
-        _record_asker(event_id, user_id, result, ended)
-    if _counts(event_id) != (result.seats.taken, result.seats.waiting) and _first_in(event_id):
-        return reconcile(event_id)
-    return None
+        return
+    rows = dict.fromkeys(result.promoted, Status.GOING)
+    if user_id is not None and (status := _asker_status(result, ended)) is not None:
+        rows[user_id] = status
+    if rows:
+        _upsert(event_id, rows, result.version)
 
 
-def _first_in(event_id: int, seconds: int = 1) -> bool:
-    """At most one repair of an event per second.
+def repair_if_behind(event_id: int, result: Result) -> Repair | None:
+    """After a recorded write: rewrite the event's record if it disagrees with the ledger.
 
-    In a rush the counts differ for a moment whenever other writes are
-    between their ledger write and their record; each repair reads the
-    event's whole lists, so they are spaced out. A real gap (a crash) is
-    still repaired by the first write that finds it. With the cache down,
-    every mismatch repairs.
+    A crash between a ledger write and its record leaves the record behind;
+    a later write notices it here (the record's counts and the ledger's
+    differ) and ``reconcile`` rewrites the event's record from the ledger.
+    The counts read every row of the event, so they are taken at most once
+    every ``CHECK_EVERY_S`` per event: the throttle comes first, and most
+    writes of a rush pay no count at all. A gap is repaired by the first
+    write checking after it.
     """
+    if result.seats is None or result.outcome not in CHANGED or not _first_in(event_id):
+        return None
+    if _counts(event_id) == (result.seats.taken, result.seats.waiting):
+        return None
+    return reconcile(event_id)
+
+
+def _first_in(event_id: int) -> bool:
+    """Whether this write is the event's first in its window of ``CHECK_EVERY_S``.
+
+    In a rush the counts also differ for a moment whenever other writes are
+    between their ledger write and their record; each repair reads the
+    event's whole lists, so checks are spaced out. With the cache down, every
+    write checks (slower, never wrong).
+    """
+    key = f"record-check:{settings.MONGODB_DB}:{event_id}"
     try:
-        return cache.add(f"record-repair:{settings.MONGODB_DB}:{event_id}", 1, timeout=seconds)
+        return cache.add(key, 1, timeout=CHECK_EVERY_S)
     except Exception:
         return True
 
 
-def _record_asker(event_id: int, user_id: int, result: Result, ended: Status) -> None:
+def _asker_status(result: Result, ended: Status) -> Status | None:
     if result.going:
-        _set(event_id, [user_id], Status.GOING, result.version)
-    elif result.position is not None:
-        _set(event_id, [user_id], Status.WAITING, result.version)
-    elif result.outcome in GAVE_UP:
+        return Status.GOING
+    if result.position is not None:
+        return Status.WAITING
+    if result.outcome in GAVE_UP:
         # Also when no row exists (its seat was never recorded): the row then
         # says what happened, and a repair that read the ledger before this
         # write cannot bring back an older "going".
-        _set(event_id, [user_id], ended, result.version)
+        return ended
+    return None
 
 
 def _older(event_id: int, user_ids, version: int):
@@ -93,24 +114,35 @@ def _older(event_id: int, user_ids, version: int):
     return Rsvp.objects.filter(event_id=event_id, user_id__in=user_ids, ledger_version__lt=version)
 
 
-def _set(event_id: int, user_ids, status: Status, version: int) -> None:
-    """New rows as they are; existing ones only where they are older than ``version``.
+# One statement, which SQLite (3.24+) and PostgreSQL both run as written.
+# Django's bulk_create(update_conflicts=True) cannot add the WHERE, and the
+# WHERE is the rule: a row only yields to a newer ledger version, so a worker
+# slow to record never undoes a later cancel or repair, whichever of two
+# racing writes commits first. created_at is set by an insert and left alone
+# by an update.
+_UPSERT = """\
+INSERT INTO {table} (event_id, user_id, status, ledger_version, created_at, updated_at)
+VALUES {rows}
+ON CONFLICT (event_id, user_id) DO UPDATE SET
+    status = excluded.status,
+    ledger_version = excluded.ledger_version,
+    updated_at = excluded.updated_at
+WHERE {table}.ledger_version < excluded.ledger_version"""
+_ROW = "(%s, %s, %s, %s, %s, %s)"
 
-    Two statements (an insert that skips existing rows, then a conditional
-    update): Django's upsert cannot say "only if older", and either order is
-    safe when two writes race, since each statement keeps the newer copy. One
-    transaction, so one commit (SQLite syncs the disk on each).
-    """
-    now = timezone.now()
-    rows = [
-        Rsvp(event_id=event_id, user_id=u, status=status, ledger_version=version, updated_at=now)
-        for u in user_ids
-    ]
-    with transaction.atomic():
-        Rsvp.objects.bulk_create(rows, ignore_conflicts=True)
-        _older(event_id, user_ids, version).update(
-            status=status, ledger_version=version, updated_at=now
-        )
+
+def _upsert(event_id: int, rows: dict[int, Status], version: int) -> None:
+    """Insert the rows (user -> status); replace existing ones only if older than ``version``."""
+    connection = connections[router.db_for_write(Rsvp)]
+    table = connection.ops.quote_name(Rsvp._meta.db_table)
+    # The field turns the time into what this database stores (text for SQLite).
+    now = Rsvp._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    params = []
+    for user_id, status in rows.items():
+        params += [event_id, user_id, str(status), version, now, now]
+    sql = _UPSERT.format(table=table, rows=", ".join([_ROW] * len(rows)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _counts(event_id: int) -> tuple[int, int]:

@@ -8,19 +8,15 @@ chart is drawn from it by ``events.admin.rush``.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from django.db import DatabaseError
 from django.utils import timezone
 
 from events import selectors
 from events.ledger import Outcome, Result, Seats
 from events.models import CheckIn, Event, SeatSample
-
-logger = logging.getLogger(__name__)
 
 # Writes that can change the counts; a refusal (full, already going) cannot,
 # and in a rush most writes are refusals.
@@ -34,7 +30,11 @@ CHANGES = {
 
 
 def record_sample(event_id: int, result: Result) -> None:
-    """Keep the seats a write left, once per ledger version; a failure only loses a point."""
+    """Keep the seats a write left, once per ledger version.
+
+    Inside the caller's transaction (``events.services`` writes it with the
+    record): a failure raises, and the caller logs it. It only loses a point.
+    """
     if result.seats is None or not result.version or result.outcome not in CHANGES:
         return
     sample = SeatSample(
@@ -45,10 +45,7 @@ def record_sample(event_id: int, result: Result) -> None:
         taken=result.seats.taken,
         waiting=result.seats.waiting,
     )
-    try:
-        SeatSample.objects.bulk_create([sample], ignore_conflicts=True)
-    except DatabaseError:
-        logger.exception("Could not keep a seat sample of event %s", event_id)
+    SeatSample.objects.bulk_create([sample], ignore_conflicts=True)
 
 
 # --- Reading the rush back -------------------------------------------------------

@@ -10,6 +10,8 @@ Reads live in ``events.selectors``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 from django.db import DatabaseError, transaction
 from django.utils.translation import ngettext
@@ -55,23 +57,59 @@ class CapacityError(ValueError):
     """A capacity the ledger refused: below the number of people already going."""
 
 
-def _closed_or_missing(event_id: int, *, taking: bool = False) -> Outcome | None:
-    """Why the event refuses this change before the ledger is asked, if it does.
+@dataclass(frozen=True)
+class SeatResult(Result):
+    """A ledger result with the event row its rules were checked on.
+
+    A request reads the event once: the view answers from this row instead of
+    reading it again. None if there is no such event (or it is a draft).
+    """
+
+    event: Event | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, result: Result, event: Event | None) -> SeatResult:
+        return cls(**{f.name: getattr(result, f.name) for f in fields(Result)}, event=event)
+
+
+# What the rules read of the event, and what an answer shows of it (the API's
+# EventDetailSerializer): the one read of the row serves both.
+RULE_FIELDS = ("status", "starts_at", "rsvp_deadline")
+ANSWER_FIELDS = ("title", "description", "venue", "time_zone", "ends_at", "online_url")
+
+
+def _checked_event(event_id: int, *, taking: bool = False) -> tuple[Event | None, Outcome | None]:
+    """The event, and why it refuses this change before the ledger is asked, if it does.
 
     ``taking``: the change would take a seat or a place, which the RSVP
     deadline stops; giving one back stays possible until the event starts, so
     someone who cannot come after all still frees their seat for the next in line.
     """
-    event = Event.objects.filter(pk=event_id).only("starts_at", "rsvp_deadline", "status").first()
+    event = Event.objects.filter(pk=event_id).only(*RULE_FIELDS, *ANSWER_FIELDS).first()
     if event is None or event.is_draft:  # a draft is not there for the public
-        return Outcome.UNKNOWN_EVENT
+        return None, Outcome.UNKNOWN_EVENT
     if event.is_cancelled:  # the ledger refuses too; this answers without asking it
-        return Outcome.EVENT_CANCELLED
+        return event, Outcome.EVENT_CANCELLED
     if event.is_past:
-        return Outcome.EVENT_PAST
+        return event, Outcome.EVENT_PAST
     if taking and event.rsvps_closed:
-        return Outcome.RSVPS_CLOSED
-    return None
+        return event, Outcome.RSVPS_CLOSED
+    return event, None
+
+
+def _seat_change(
+    write: Callable[[int, int], Result],
+    *,
+    event_id: int,
+    user_id: int,
+    taking: bool = False,
+    ended: Status = Status.CANCELLED,
+) -> SeatResult:
+    """The event's rules, then the ledger's ``write`` and what follows it."""
+    event, refusal = _checked_event(event_id, taking=taking)
+    if refusal is not None:
+        return SeatResult.of(Result(refusal), event)
+    return SeatResult.of(_after_write(event_id, write(event_id, user_id), user_id, ended), event)
 
 
 def _after_write(
@@ -83,84 +121,75 @@ def _after_write(
     it: a failure is logged and that's all (the record is repaired from the
     ledger later, a cached count expires, an email is a courtesy).
     """
-    _record(event_id, result, user_id, ended)
-    rush.record_sample(event_id, result)
+    emails = notifications.seat_emails(result, user_id, removed=ended == Status.REMOVED)
+    # A backend that sends where it queues (ImmediateBackend) sends after the
+    # commit: no mail server is waited for while the database's write lock is held.
+    later = notifications.sends_at_once()
+    _mirror(event_id, result, user_id, ended, [] if later else emails)
+    for kind, to in emails if later else []:
+        notifications.queue_seat_email(kind, event_id=event_id, user_id=to)
     seat_cache.refresh(event_id, result.seats)
-    _tell_user(event_id, result, user_id, ended)
-    _tell_promoted(event_id, result)
+    _repair_record(event_id, result)
     return result
 
 
-def _record(event_id: int, result: Result, user_id: int | None, ended: Status) -> None:
+def _mirror(
+    event_id: int, result: Result, user_id: int | None, ended: Status, emails: list
+) -> None:
+    """The write's SQL copies in ONE transaction: its record, its seat sample, its email tasks.
+
+    One write lock and one commit instead of three (SQLite takes the whole
+    database's lock for each). A failure rolls all of it back and is logged;
+    the seat stands and is answered as taken: the record is repaired from the
+    ledger by a later write, a sample is a point of a chart, an email a courtesy.
+    """
     try:
-        repair = records.record(event_id, user_id, result, ended)
-    except (DatabaseError, ledger.LedgerUnavailable):
-        # The seat is taken: the answer must say so. The record is mended from
-        # the ledger by the event's next write (its repair read may fail here).
+        with transaction.atomic():
+            records.record(event_id, user_id, result, ended)
+            rush.record_sample(event_id, result)
+            for kind, to in emails:
+                notifications.enqueue_seat_email(kind, event_id=event_id, user_id=to)
+    except Exception:  # whatever it is, the ledger has decided: the answer stands
         logger.exception("Could not record a write to event %s; the ledger has it", event_id)
+
+
+def _repair_record(event_id: int, result: Result) -> None:
+    """After the commit: a record left behind by a crash is mended from the ledger."""
+    try:
+        repair = records.repair_if_behind(event_id, result)
+    except (DatabaseError, ledger.LedgerUnavailable):
+        # The seat is taken: the answer must say so. A later write checks again.
+        logger.exception("Could not check the record of event %s against the ledger", event_id)
         return
     if repair is not None and repair.needed:
         logger.warning("Record of event %s repaired from the ledger: %s", event_id, repair)
 
 
-# What the write did to the user who asked for it, and the email that says so.
-# Refusals and "already going" change nothing, so they send nothing.
-_EMAILS = {
-    Outcome.CONFIRMED: notifications.Kind.CONFIRMED,
-    Outcome.CANCELLED: notifications.Kind.CANCELLED,
-    Outcome.WAITLISTED: notifications.Kind.WAITLISTED,
-}
-
-
-def _tell_user(event_id: int, result: Result, user_id: int | None, ended: Status) -> None:
-    """Email the user whose seat or place the write changed, once the ledger has it."""
-    kind = _EMAILS.get(result.outcome)
-    if kind is None or user_id is None:
-        return
-    if kind is notifications.Kind.CANCELLED and ended == Status.REMOVED:
-        kind = notifications.Kind.REMOVED
-    notifications.queue_seat_email(kind, event_id=event_id, user_id=user_id)
-
-
-def _tell_promoted(event_id: int, result: Result) -> None:
-    """Email whoever the write seated, after the seat is theirs (never inside the write)."""
-    for promoted in result.promoted:
-        notifications.queue_seat_email(
-            notifications.Kind.PROMOTED, event_id=event_id, user_id=promoted
-        )
-
-
-def rsvp(*, event_id: int, user_id: int) -> Result:
+def rsvp(*, event_id: int, user_id: int) -> SeatResult:
     """Give the user a seat if the event is open, has one free and nobody waits.
 
     Through the configured seat strategy: ``atomic`` (the ledger's guarded
     write) unless a load test or the tests chose another.
     """
-    if refusal := _closed_or_missing(event_id, taking=True):
-        return Result(refusal)
-    result = configured_strategy().take_seat(event_id, user_id)
-    return _after_write(event_id, result, user_id)
+    take = configured_strategy().take_seat
+    return _seat_change(take, event_id=event_id, user_id=user_id, taking=True)
 
 
-def cancel_rsvp(*, event_id: int, user_id: int) -> Result:
+def cancel_rsvp(*, event_id: int, user_id: int) -> SeatResult:
     """Give the user's seat back (to the first waiting); once started the list is final."""
-    if refusal := _closed_or_missing(event_id):
-        return Result(refusal)
-    result = configured_strategy().give_back(event_id, user_id)
-    return _after_write(event_id, result, user_id)
+    give_back = configured_strategy().give_back
+    return _seat_change(give_back, event_id=event_id, user_id=user_id)
 
 
-def join_waitlist(*, event_id: int, user_id: int) -> Result:
+def join_waitlist(*, event_id: int, user_id: int) -> SeatResult:
     """A place at the end of the list, or a seat at once if one is free and nobody waits."""
-    if refusal := _closed_or_missing(event_id, taking=True):
-        return Result(refusal)
-    return _after_write(event_id, ledger.join_waitlist(event_id, user_id), user_id)
+    join = ledger.join_waitlist
+    return _seat_change(join, event_id=event_id, user_id=user_id, taking=True)
 
 
-def leave_waitlist(*, event_id: int, user_id: int) -> Result:
-    if refusal := _closed_or_missing(event_id):
-        return Result(refusal)
-    return _after_write(event_id, ledger.leave_waitlist(event_id, user_id), user_id, Status.LEFT)
+def leave_waitlist(*, event_id: int, user_id: int) -> SeatResult:
+    leave = ledger.leave_waitlist
+    return _seat_change(leave, event_id=event_id, user_id=user_id, ended=Status.LEFT)
 
 
 def remove_attendee(*, event_id: int, user_id: int) -> Result:
@@ -169,15 +198,13 @@ def remove_attendee(*, event_id: int, user_id: int) -> Result:
     return _after_write(event_id, result, user_id, Status.REMOVED)
 
 
-def add_attendee(*, event_id: int, user_id: int) -> Result:
+def add_attendee(*, event_id: int, user_id: int) -> SeatResult:
     """An organiser gives someone a seat by hand: only a free one, guarded like an RSVP.
 
     The RSVP deadline does not stop an organiser; a start, a draft or a
     cancellation does (a seat at an event nobody can attend means nothing).
     """
-    if refusal := _closed_or_missing(event_id):
-        return Result(refusal)
-    return _after_write(event_id, ledger.add_attendee(event_id, user_id), user_id)
+    return _seat_change(ledger.add_attendee, event_id=event_id, user_id=user_id)
 
 
 def create_event(*, capacity: int, waitlist_limit: int | None = None, **fields) -> Event:
@@ -256,7 +283,8 @@ def mend_ledger(*, event_id: int) -> ledger_audit.ListRepair | None:
         return None
     if repair is not None and repair.repaired:
         seat_cache.refresh(event_id, repair.result.seats)
-        _tell_promoted(event_id, repair.result)
+        for kind, to in notifications.seat_emails(repair.result):  # whoever it seated
+            notifications.queue_seat_email(kind, event_id=event_id, user_id=to)
     return repair
 
 

@@ -149,6 +149,27 @@ def test_the_confirmation_carries_the_code_in_text_ics_and_an_inline_qr_image(do
 
 
 @pytest.mark.django_db
+def test_the_qr_image_is_built_once_per_person_and_event(door):
+    """A second seat email to the same person for the same event reuses the image."""
+    _, event, going, _, outsider = door
+    checkins.qr_png.cache_clear()
+    mail.outbox.clear()
+
+    services.rsvp(event_id=event.pk, user_id=outsider.pk)
+    services.cancel_rsvp(event_id=event.pk, user_id=outsider.pk)
+    services.rsvp(event_id=event.pk, user_id=outsider.pk)  # going again: a new confirmation
+    services.cancel_rsvp(event_id=event.pk, user_id=going.pk)
+    services.rsvp(event_id=event.pk, user_id=going.pk)  # another person: an image of their own
+
+    confirmations = [m for m in mail.outbox if m.subject.startswith("[Eventsite] You're going")]
+    images = [_parts(m)["image/png"][0].get_content() for m in confirmations]
+    assert [m.to for m in confirmations] == [[outsider.email]] * 2 + [[going.email]]
+    assert images[0] == images[1] != images[2]
+    built = checkins.qr_png.cache_info()
+    assert (built.misses, built.hits) == (2, 1), "built once for each of the two people"
+
+
+@pytest.mark.django_db
 def test_my_rsvps_shows_the_code_and_its_qr(door):
     _, event, going_1, _, _ = door
 

@@ -25,6 +25,7 @@ import requests
 from pymongo import MongoClient
 
 from events import ledger
+from events.management.commands import serve
 from eventsite import embedded_mongo, mongo_supervisor
 from loadtests import stack
 from loadtests.stack import children, free_port
@@ -317,6 +318,25 @@ def test_the_task_worker_beside_gunicorn_sends_queued_mail(site):
     whole_log = site.var_dir / "serve.log"  # the email (with its QR image) outgrows log()'s tail
     wait_for(lambda: subject in whole_log.read_text(), 30, "the worker sent the email")
     assert "METHOD:PUBLISH" in whole_log.read_text()
+
+
+def nice_of_every_thread(pid: int) -> set[int]:
+    """The nice values of the process's threads (Linux keeps one per thread)."""
+    # /proc/<pid>/task/<tid>/stat: the 19th field is the nice value; the
+    # command (the 2nd, in parentheses) may hold spaces, so count after it.
+    stats = Path(f"/proc/{pid}/task").glob("*/stat")
+    return {int(stat.read_text().rsplit(")", 1)[1].split()[16]) for stat in stats}
+
+
+def test_the_task_worker_yields_the_cpu_to_gunicorn_and_the_ledger(site):
+    """In a rush the worker building emails runs at nice +10, everything else as started."""
+    (worker,) = [pid for pid in children(site.serve.pid) if is_task_worker(pid)]
+    serving = os.getpriority(os.PRIO_PROCESS, site.serve.pid)
+    supervisor = mongo_supervisor.supervisor_pid(site.var_dir)
+    others = [*gunicorn_workers(site), record(site.var_dir)["pid"], supervisor]
+
+    assert nice_of_every_thread(worker) == {min(serving + serve.WORKER_NICENESS, 19)}
+    assert all(nice_of_every_thread(pid) == {serving} for pid in others)
 
 
 def test_ctrl_c_stops_gunicorn_the_worker_the_supervisor_and_the_server(site):

@@ -29,7 +29,7 @@ from events.api.serializers import (
     WaitlistedSerializer,
 )
 from events.ledger import Outcome, Result
-from events.models import Event, EventQuerySet
+from events.models import EventQuerySet
 
 # Refusals of the ledger or the rules, and the status each is answered with.
 REFUSED: dict[Outcome, int] = {
@@ -102,19 +102,24 @@ def _refusal(result: Result) -> Response:
     return Response(_error_body(result), status=REFUSED[result.outcome])
 
 
-def _seat_answer(request: Request, event_id: int, result: Result, done: int) -> Response:
-    """The JSON for a service's result: the event and its seats, or why not."""
+def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Response:
+    """The JSON for a service's result: the event and its seats, or why not.
+
+    The event is the row the service read for its rules: not read again.
+    """
     if result.outcome in REFUSED:
         return _refusal(result)
     if result.outcome is Outcome.WAITLISTED:
         body = {"message": services.message(result), "code": str(result.outcome)}
         body["position"] = result.position
         return Response(WaitlistedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
-    event = Event.objects.filter(pk=event_id).first()
-    if event is None or result.seats is None:  # the event was deleted meanwhile
+    if result.event is None or result.seats is None:  # its ledger was deleted meanwhile
         return _refusal(Result(Outcome.UNKNOWN_EVENT))
     card = selectors.EventCard(
-        event, result.seats, going=result.outcome is Outcome.CONFIRMED, position=result.position
+        result.event,
+        result.seats,
+        going=result.outcome is Outcome.CONFIRMED,
+        position=result.position,
     )
     body = {
         "message": services.message(result),
@@ -179,7 +184,7 @@ class RsvpView(APIView):
     def post(self, request: Request, event_id: int) -> Response:
         RsvpRequestSerializer(data=request.data).is_valid(raise_exception=True)
         result = services.rsvp(event_id=event_id, user_id=request.user.pk)
-        return _seat_answer(request, event_id, result, status.HTTP_201_CREATED)
+        return _seat_answer(request, result, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Cancel the RSVP: give the seat back",
@@ -193,7 +198,7 @@ class RsvpView(APIView):
     )
     def delete(self, request: Request, event_id: int) -> Response:
         result = services.cancel_rsvp(event_id=event_id, user_id=request.user.pk)
-        return _seat_answer(request, event_id, result, status.HTTP_200_OK)
+        return _seat_answer(request, result, status.HTTP_200_OK)
 
 
 @extend_schema(exclude=True)
@@ -228,7 +233,7 @@ class WaitlistView(APIView):
     def post(self, request: Request, event_id: int) -> Response:
         RsvpRequestSerializer(data=request.data).is_valid(raise_exception=True)
         result = services.join_waitlist(event_id=event_id, user_id=request.user.pk)
-        return _seat_answer(request, event_id, result, status.HTTP_201_CREATED)
+        return _seat_answer(request, result, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Leave the waiting list",
@@ -242,7 +247,7 @@ class WaitlistView(APIView):
     )
     def delete(self, request: Request, event_id: int) -> Response:
         result = services.leave_waitlist(event_id=event_id, user_id=request.user.pk)
-        return _seat_answer(request, event_id, result, status.HTTP_200_OK)
+        return _seat_answer(request, result, status.HTTP_200_OK)
 
 
 @extend_schema(exclude=True)

@@ -24,6 +24,12 @@ from eventsite import embedded_mongo, mongo_supervisor
 from eventsite.env import env_str
 
 WORKER_RESTART_PAUSE = 5  # seconds
+# How much lower than this command's the task worker's CPU priority is (its
+# nice value, added): during a rush every RSVP queues an email, and a worker
+# building them at full priority takes a core from gunicorn and the ledger.
+# At nice 10 the kernel gives it about a tenth of a normal process's share
+# while they want the CPU, and all of it when they don't: mail waits, RSVPs don't.
+WORKER_NICENESS = 10
 
 
 class Command(BaseCommand):
@@ -68,10 +74,28 @@ class Command(BaseCommand):
         if not settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
             return None  # an immediate backend runs each task where it is queued
         manage = settings.BASE_DIR / "manage.py"
-        return subprocess.Popen(
+        worker = subprocess.Popen(
             [sys.executable, str(manage), "db_worker", "--no-reload", "--verbosity", "1"],
             env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
         )
+        self._lower_priority(worker.pid)
+        return worker
+
+    def _lower_priority(self, pid: int) -> None:
+        """Give the worker a nice value ``WORKER_NICENESS`` above this command's.
+
+        Set from here as soon as it started, not with ``preexec_fn`` (unsafe
+        in a process with threads, as this one has once migrate or seed_demo
+        reached the ledger: pymongo's monitors). Popen returns
+        once the worker has exec'd, before its Python has started a thread,
+        and Linux keeps a nice value per thread: the threads it starts later
+        inherit this one.
+        """
+        nice = min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19)
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, nice)
+        except OSError as exc:  # it already died: the restart loop sees to it
+            self.stderr.write(f"Could not lower the task worker's priority: {exc}")
 
     def _restart_worker(self, worker: subprocess.Popen) -> subprocess.Popen | None:
         """A new worker for one that stopped; queued emails wait in the database meanwhile."""
