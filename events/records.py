@@ -31,6 +31,10 @@ Status = Rsvp.Status
 HOLDING = (Status.GOING, Status.WAITING)
 GAVE_UP = (Outcome.CANCELLED, Outcome.LEFT_WAITLIST)
 CHANGED = (Outcome.CONFIRMED, Outcome.WAITLISTED, Outcome.CAPACITY_SET, *GAVE_UP)
+# Refusals that say where the asker stands: recorded too, so a record left
+# behind (a seat whose answer was lost to a crash or an outage) is mended by
+# that person's own retry. They are rare (a second click), unlike "full".
+STANDING_SAID = (Outcome.ALREADY_GOING, Outcome.ALREADY_WAITING)
 # How often at most an event's record is checked against its ledger (seconds).
 CHECK_EVERY_S = 1
 
@@ -49,12 +53,13 @@ class Repair:
 def record(event_id: int, user_id: int | None, result: Result, ended: Status) -> None:
     """Copy one write's outcome; ``ended``: the asker's status if they now hold nothing.
 
-    A write that changed nothing (full, already going, ...) is not recorded:
-    in a rush that is most of them, and each SQL write takes the database's
-    write lock. Every row written carries the version the write produced, and
+    A refusal that changed nothing (full, closed, ...) is not recorded: in a
+    rush that is most of them, and each SQL write takes the database's write
+    lock; "already going" or "waiting" is (``STANDING_SAID``). Every row
+    written carries the version the write produced (or the read found), and
     all of them (the asker and whoever was promoted) go in one statement.
     """
-    if result.seats is None or result.outcome not in CHANGED:
+    if result.seats is None or result.outcome not in (*CHANGED, *STANDING_SAID):
         return
     rows = dict.fromkeys(result.promoted, Status.GOING)
     if user_id is not None and (status := _asker_status(result, ended)) is not None:

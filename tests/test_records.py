@@ -257,3 +257,18 @@ def test_a_failed_sql_copy_rolls_back_as_one_and_the_seat_stands(
     cache.clear()  # the next window
     services.rsvp(event_id=event.pk, user_id=bob.pk)
     assert statuses(event) == dict.fromkeys((carol.pk, alice.pk, bob.pk), "going")
+
+
+@pytest.mark.django_db
+def test_a_seat_whose_answer_was_lost_is_recorded_by_its_owners_retry(organiser):
+    """A write that landed while its answer was lost (a crash, a 503) left no row."""
+    event = make_event(organiser, 3)
+    alice, bob = make_users(2, prefix="retry")
+    ledger.add_attendee(event.pk, alice.pk)  # the seat, with no record of it
+    ledger.set_seats(event.pk, capacity=1)
+    ledger.join_waitlist(event.pk, bob.pk)
+    assert statuses(event) == {}
+
+    assert services.rsvp(event_id=event.pk, user_id=alice.pk).outcome is Outcome.ALREADY_GOING
+    assert services.rsvp(event_id=event.pk, user_id=bob.pk).outcome is Outcome.ALREADY_WAITING
+    assert statuses(event) == {alice.pk: Rsvp.Status.GOING, bob.pk: Rsvp.Status.WAITING}
