@@ -416,17 +416,18 @@ def seats(event_ids: list[int], *, skip_damaged: bool = True) -> dict[int, Seats
 def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
     """The event's seats and the user's seat or place there, by one key lookup.
 
-    Only the user's own entry of ``attendees`` comes back (``$elemMatch``);
-    the waiting list comes whole, for the user's position in it. None if
-    there is no such event.
+    Both lists come whole and are searched here: on the embedded server an
+    ``$elemMatch`` projection of the user's own entry costs the server more
+    than sending the list (8.5 ms against 2.5 ms at 500 attendees, 64 ms
+    against 12.5 ms at 5,000), and the server is what a rush waits for.
+    None if there is no such event.
     """
-    projection = {**_COUNTS, "attendees": {"$elemMatch": {"$eq": user_id}}, "waitlist": 1}
-    doc = _collection().find_one({"_id": event_id}, projection)
+    doc = _collection().find_one({"_id": event_id}, {**_COUNTS, "attendees": 1, "waitlist": 1})
     if doc is None:
         return None
     seats = _counted(doc)
     checked(doc)
-    mine = Standing(going=bool(doc.get("attendees")), position=_position(doc, user_id))
+    mine = Standing(going=user_id in doc["attendees"], position=_position(doc, user_id))
     return seats, mine
 
 
