@@ -59,13 +59,26 @@ def record(event_id: int, user_id: int | None, result: Result, ended: Status) ->
     written carries the version the write produced (or the read found), and
     all of them (the asker and whoever was promoted) go in one statement.
     """
-    if result.seats is None or result.outcome not in (*CHANGED, *STANDING_SAID):
-        return
-    rows = dict.fromkeys(result.promoted, Status.GOING)
-    if user_id is not None and (status := _asker_status(result, ended)) is not None:
-        rows[user_id] = status
-    if rows:
-        _upsert(event_id, rows, result.version)
+    record_many(event_id, [(user_id, result, ended)])
+
+
+def record_many(event_id: int, writes: list[tuple[int | None, Result, Status]]) -> None:
+    """``record`` for several writes of one event (asker, result, ended): one statement a version.
+
+    The requests a combined ledger write decided share its version, so their
+    rows go in one statement.
+    """
+    by_version: dict[int, dict[int, Status]] = {}
+    for user_id, result, ended in writes:
+        if result.seats is None or result.outcome not in (*CHANGED, *STANDING_SAID):
+            continue
+        rows = by_version.setdefault(result.version, {})
+        rows.update(dict.fromkeys(result.promoted, Status.GOING))
+        if user_id is not None and (status := _asker_status(result, ended)) is not None:
+            rows[user_id] = status
+    for version, rows in by_version.items():
+        if rows:
+            _upsert(event_id, rows, version)
 
 
 def repair_if_behind(event_id: int, result: Result) -> Repair | None:

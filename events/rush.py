@@ -35,17 +35,26 @@ def record_sample(event_id: int, result: Result) -> None:
     Inside the caller's transaction (``events.services`` writes it with the
     record): a failure raises, and the caller logs it. It only loses a point.
     """
-    if result.seats is None or not result.version or result.outcome not in CHANGES:
-        return
-    sample = SeatSample(
-        event_id=event_id,
-        version=result.version,
-        at=timezone.now(),
-        capacity=result.seats.capacity,
-        taken=result.seats.taken,
-        waiting=result.seats.waiting,
-    )
-    SeatSample.objects.bulk_create([sample], ignore_conflicts=True)
+    record_samples(event_id, [result])
+
+
+def record_samples(event_id: int, results: list[Result]) -> None:
+    """``record_sample`` for several writes of one event, in one statement."""
+    now = timezone.now()
+    samples = {
+        result.version: SeatSample(
+            event_id=event_id,
+            version=result.version,
+            at=now,
+            capacity=result.seats.capacity,
+            taken=result.seats.taken,
+            waiting=result.seats.waiting,
+        )
+        for result in results
+        if result.seats is not None and result.version and result.outcome in CHANGES
+    }
+    if samples:
+        SeatSample.objects.bulk_create(samples.values(), ignore_conflicts=True)
 
 
 # --- Reading the rush back -------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from django.db import DatabaseError, transaction
 from django.utils.translation import ngettext
 
-from events import ledger, ledger_audit, mailings, notifications, records, rush, seat_cache
+from events import ledger, ledger_audit, mailings, mirror, notifications, records, seat_cache
 from events.ledger import Outcome, Result, Seats
 from events.ledger_strategies import configured as configured_strategy
 from events.models import CalendarFeed, Event, Rsvp, new_feed_token
@@ -125,32 +125,13 @@ def _after_write(
     # A backend that sends where it queues (ImmediateBackend) sends after the
     # commit: no mail server is waited for while the database's write lock is held.
     later = notifications.sends_at_once()
-    _mirror(event_id, result, user_id, ended, [] if later else emails)
+    copy = mirror.Copy(result, user_id, ended, [] if later else emails)
+    mirror.mirror(event_id=event_id, copy=copy)
     for kind, to in emails if later else []:
         notifications.queue_seat_email(kind, event_id=event_id, user_id=to)
     seat_cache.refresh(event_id, result.seats)
     _repair_record(event_id, result)
     return result
-
-
-def _mirror(
-    event_id: int, result: Result, user_id: int | None, ended: Status, emails: list
-) -> None:
-    """The write's SQL copies in ONE transaction: its record, its seat sample, its email tasks.
-
-    One write lock and one commit instead of three (SQLite takes the whole
-    database's lock for each). A failure rolls all of it back and is logged;
-    the seat stands and is answered as taken: the record is repaired from the
-    ledger by a later write, a sample is a point of a chart, an email a courtesy.
-    """
-    try:
-        with transaction.atomic():
-            records.record(event_id, user_id, result, ended)
-            rush.record_sample(event_id, result)
-            for kind, to in emails:
-                notifications.enqueue_seat_email(kind, event_id=event_id, user_id=to)
-    except Exception:  # whatever it is, the ledger has decided: the answer stands
-        logger.exception("Could not record a write to event %s; the ledger has it", event_id)
 
 
 def _repair_record(event_id: int, result: Result) -> None:

@@ -25,7 +25,14 @@ from django_tasks_db.models import DBTaskResult
 from events import ledger, records, rush, services
 from events.ledger import Outcome
 from events.models import Rsvp
-from tests.helpers import ROOT, make_event, make_users, session_database_url, site_env
+from tests.helpers import (
+    ROOT,
+    fire_together,
+    make_event,
+    make_users,
+    session_database_url,
+    site_env,
+)
 
 Status = Rsvp.Status
 
@@ -75,7 +82,7 @@ def kill_between_the_two_writes(action: str, event_id: int, user_id: int) -> Non
     script = (
         "import os, signal\n"
         "from events import records, services\n"
-        "records.record = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "records.record_many = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
         f"services.{action}(event_id={event_id}, user_id={user_id})\n"
     )
     done = subprocess.run(
@@ -238,22 +245,22 @@ def test_a_failed_sql_copy_rolls_back_as_one_and_the_seat_stands(
     event = make_event(organiser, 3)
     carol, alice, bob = make_users(3, prefix="rolledback")
     services.rsvp(event_id=event.pk, user_id=carol.pk)  # the window's check is made
-    keep_sample = rush.record_sample
+    keep_sample = rush.record_samples
 
     def disk_full(*args, **kwargs):
         raise DatabaseError("database or disk is full")
 
-    monkeypatch.setattr(rush, "record_sample", disk_full)
-    with caplog.at_level(logging.ERROR, logger="events.services"):
+    monkeypatch.setattr(rush, "record_samples", disk_full)
+    with caplog.at_level(logging.ERROR, logger="events.mirror"):
         result = services.rsvp(event_id=event.pk, user_id=alice.pk)
 
     assert result.outcome is Outcome.CONFIRMED
     assert [a.user_id for a in ledger.attendees(event.pk)] == [carol.pk, alice.pk]
     assert statuses(event) == {carol.pk: "going"}, "alice's row went with the failed sample"
     assert DBTaskResult.objects.count() == 1, "and so did her email's task"
-    assert "Could not record a write" in caplog.text
+    assert "Could not record 1 write(s)" in caplog.text
 
-    monkeypatch.setattr(rush, "record_sample", keep_sample)
+    monkeypatch.setattr(rush, "record_samples", keep_sample)
     cache.clear()  # the next window
     services.rsvp(event_id=event.pk, user_id=bob.pk)
     assert statuses(event) == dict.fromkeys((carol.pk, alice.pk, bob.pk), "going")
@@ -272,3 +279,20 @@ def test_a_seat_whose_answer_was_lost_is_recorded_by_its_owners_retry(organiser)
     assert services.rsvp(event_id=event.pk, user_id=alice.pk).outcome is Outcome.ALREADY_GOING
     assert services.rsvp(event_id=event.pk, user_id=bob.pk).outcome is Outcome.ALREADY_WAITING
     assert statuses(event) == {alice.pk: Rsvp.Status.GOING, bob.pk: Rsvp.Status.WAITING}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copies_of_rsvps_at_once_are_each_recorded_with_the_version_that_decided_them(organiser):
+    """Copies that meet are written together (events.mirror): every row still its own."""
+    event = make_event(organiser, 20)
+    users = make_users(30, prefix="together")
+
+    results = fire_together(
+        [lambda u=u: services.rsvp(event_id=event.pk, user_id=u.pk) for u in users]
+    )
+
+    going = {a.user_id for a in ledger.attendees(event.pk)}
+    assert len(going) == 20
+    assert statuses(event) == dict.fromkeys(going, "going")
+    versions = dict(Rsvp.objects.filter(event=event).values_list("user_id", "ledger_version"))
+    assert versions == {u.pk: r.version for u, r in zip(users, results, strict=True) if r.going}
