@@ -93,7 +93,7 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
 # and WEB_CONCURRENCY tune it. Opt-in extras, on a stack of their own: BENCH_LEVELS=1
 # (one RSVP, join, cancel by 10 to 10,000 people listed; BENCH_LEVEL_SAMPLES,
 # BENCH_PROFILE=0), BENCH_HISTORY=1 (costs by 1 to 10,000 past events, before and
-# after issue 8).
+# after the history fix).
 bench: $(VENV)/.bench
 	$(PY) -m loadtests.bench
 

@@ -9,7 +9,7 @@
   If one of their targets is missed on the embedded server, a py-spy profile
   of it during RSVPs at 10,000 attendees (``BENCH_PROFILE=0`` skips it).
 - ``BENCH_HISTORY=1``: (f) RSVP, cancel, "My RSVPs" and the home page with 1,
-  1,000 and 10,000 past events, today's ledger beside its form before issue 8
+  1,000 and 10,000 past events, today's ledger beside its form before the history fix
   (``loadtests.bench.history``).
 
 A stack of their own, because (f) starts from an empty ledger and the story's

@@ -13,7 +13,7 @@ of their own (one per form):
 
 - **RSVP** then **cancel** of the same user: over HTTP (the event page's forms,
   a logged-in session), raw today (``ledger.add_attendee``,
-  ``ledger.remove_attendee``) and raw as before issue 8
+  ``ledger.remove_attendee``) and raw as before the history fix
   (``ledger_benchmark.legacy_rsvp_for_benchmark``: guard in the filter plus an upsert
   into ``rsvp_times``; ``legacy_cancel_for_benchmark``);
 - **My RSVPs** of a user who holds seats at 3 upcoming events: over HTTP

@@ -85,7 +85,7 @@ def markdown(result: HistoryResult, samples: int) -> list[str]:
         " form's own; over HTTP through the event page's forms. My RSVPs: a user with seats at"
         f" {MY_EVENTS} upcoming events; over HTTP `GET /api/me/rsvps/` with a Bearer token; raw"
         " today `selectors.upcoming_rsvps` (SQL record, then a ledger key lookup per event); raw"
-        ' before `find({"attendees": user})`. Raw before: the ledger as it was before issue 8'
+        ' before `find({"attendees": user})`. Raw before: the ledger as it was before the history fix'
         " (guard in the filter, an upsert into `rsvp_times` per RSVP), on the same collection."
         " Home page: anonymous `GET /` over HTTP as served (seats through the seat cache); raw"
         " today the page's seats by key lookups (`ledger.seats`, no cache); raw before one"
@@ -102,7 +102,7 @@ def markdown(result: HistoryResult, samples: int) -> list[str]:
     growth = " | ".join(f"{result.growth(op, form):.2f}x" for op, form in today)
     lines += [f"| largest / smallest | | {growth} |", ""]
     lines += [
-        "### Before and after issue 8, raw ledger (ms; same history, same run)",
+        "### Before and after the history fix, raw ledger (ms; same history, same run)",
         "",
     ]
     pairs = [(op, form) for op in OPS for form in ("legacy", "raw")]
