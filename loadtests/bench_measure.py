@@ -21,6 +21,12 @@ from loadtests.crowd import fire_together
 STOP = threading.Event()  # set on an interrupt: clients stop after their current task
 
 
+def interrupted(signum, frame) -> None:
+    """A signal handler for the bench's processes: clients stop, then Ctrl-C's exit."""
+    STOP.set()
+    raise KeyboardInterrupt
+
+
 def percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")

@@ -86,16 +86,9 @@ def turn(name: str, redis_url: str) -> dict:
     env = {**os.environ, "STRATEGY": name, "REDIS_URL": redis_url, "COMPARE_OUT": str(OUT)}
     env.pop("MONGODB_URI", None)  # always a fresh embedded server
     print(f"compare: {name} ...", file=sys.stderr, flush=True)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "loadtests.compare_run"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        code = child.wait(TURN_TIMEOUT_S)
-    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
-        stack.stop_group(child)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    args = [sys.executable, "-m", "loadtests.compare_run"]
+    _, code = stack.run_in_group(args, env, TURN_TIMEOUT_S, stdout=subprocess.DEVNULL)
+    if code is None:
         return {"strategy": name, "failed": f"did not finish within {TURN_TIMEOUT_S:.0f}s"}
     result_file = OUT / f"{name}.json"
     if code != 0 or not result_file.exists():

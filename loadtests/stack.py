@@ -243,6 +243,24 @@ def stop_group(child: subprocess.Popen, timeout: float = 60) -> None:
     child.wait()
 
 
+def run_in_group(
+    args: list[str], env: dict[str, str], timeout: float, **popen
+) -> tuple[subprocess.Popen, int | None]:
+    """Run a tool's child in a session of its own: it, and its exit code (None: it overran).
+
+    An overrun or a Ctrl-C stops its whole group (``stop_group``); Ctrl-C is
+    raised again once it has.
+    """
+    child = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True, **popen)
+    try:
+        return child, child.wait(timeout)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
+        stop_group(child)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return child, None
+
+
 def exit_with(main: Callable[[], int]) -> NoReturn:
     """Run a load tool's ``main`` as a command: Ctrl-C exits 130, once what it started stopped."""
     try:

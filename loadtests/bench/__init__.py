@@ -32,7 +32,8 @@ the ratios, the targets), ``results.json``, ``bench.png``. About 4 minutes.
 The old parts that still tell something are opt-in, on a stack of their own
 (``extras``): ``BENCH_LEVELS=1`` for one RSVP, join and cancel by people
 listed (10 to 10,000), ``BENCH_HISTORY=1`` for costs by the site's history
-before and after the history fix (the ledger's guard in the filter, an upsert per RSVP). The old (a) and (b) (the raw op and HTTP through
+before and after the history fix (the ledger's guard in the filter, an upsert
+per RSVP). The old (a) and (b) (the raw op and HTTP through
 the page form, 100 clients) are items 2 and 3 now, and (g)'s mixed rush is
 item 3's readers beside the RSVPs, with a phase alone to compare with.
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from loadtests import stack
 from loadtests.bench import report, scratch
-from loadtests.bench.context import HISTORY_ON, LEVELS_ON, OUT, ROOT, log
+from loadtests.bench.context import HISTORY_ON, LEVELS_ON, OUT, log
 
 STACKS = {
     "default": "SQLite, per-process cache",
@@ -54,15 +54,8 @@ def child(module: str, name: str, env: dict[str, str], notes: list[dict]) -> dic
     group: once it has exited, the group must be empty (``notes`` says so).
     """
     env = {**env, "BENCH_STACK": name, "BENCH_OUT": str(OUT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", module], cwd=ROOT, env=env, start_new_session=True
-    )
-    try:
-        code = process.wait(CHILD_TIMEOUT_S)
-    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
-        stack.stop_group(process)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    process, code = stack.run_in_group([sys.executable, "-m", module], env, CHILD_TIMEOUT_S)
+    if code is None:
         why = f"did not finish within {CHILD_TIMEOUT_S:.0f} s"
         return {"stack": name, "not_run": why, "failed": True}
     notes.append(_group_left(process))

@@ -38,12 +38,7 @@ from loadtests.bench.context import (
 from loadtests.bench.extras_report import Extras
 from loadtests.bench.levels import USERS_PER_SAMPLE, measure_level
 from loadtests.bench.profile import profile_server
-from loadtests.bench_measure import STOP
-
-
-def _interrupt(signum, frame) -> None:
-    STOP.set()
-    raise KeyboardInterrupt
+from loadtests.bench_measure import interrupted
 
 
 def users_needed() -> int:
@@ -95,7 +90,7 @@ def run() -> Extras:
 
 def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
+        signal.signal(sig, interrupted)
     found = run()
     result = {
         "stack": "extras",

@@ -85,7 +85,8 @@ def markdown(result: HistoryResult, samples: int) -> list[str]:
         " form's own; over HTTP through the event page's forms. My RSVPs: a user with seats at"
         f" {MY_EVENTS} upcoming events; over HTTP `GET /api/me/rsvps/` with a Bearer token; raw"
         " today `selectors.upcoming_rsvps` (SQL record, then a ledger key lookup per event); raw"
-        ' before `find({"attendees": user})`. Raw before: the ledger as it was before the history fix'
+        ' before `find({"attendees": user})`. Raw before: the ledger as it was before the history'
+        " fix"
         " (guard in the filter, an upsert into `rsvp_times` per RSVP), on the same collection."
         " Home page: anonymous `GET /` over HTTP as served (seats through the seat cache); raw"
         " today the page's seats by key lookups (`ledger.seats`, no cache); raw before one"

@@ -33,12 +33,7 @@ from loadtests.bench.context import (
     Bench,
     log,
 )
-from loadtests.bench_measure import STOP
-
-
-def _interrupt(signum, frame) -> None:
-    STOP.set()
-    raise KeyboardInterrupt
+from loadtests.bench_measure import interrupted
 
 
 def run_settings(site: stack.Stack) -> dict:
@@ -90,7 +85,7 @@ def run(name: str) -> dict:
 
 def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
+        signal.signal(sig, interrupted)
     name = os.environ["BENCH_STACK"]
     result = run(name)
     (OUT / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
