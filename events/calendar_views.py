@@ -27,7 +27,7 @@ def event_ics(request: HttpRequest, pk: int) -> HttpResponse:
     if event is None:
         raise Http404("No such event.")
     # Someone going gets their own check-in code in the description, as in their email.
-    going = request.user.is_authenticated and selectors.exact_event_card(event, request.user).going
+    going = request.user.is_authenticated and selectors.event_card(event, request.user).going
     code = checkins.code_for(event.pk, request.user.pk) if going else None
     return _ics_response(calendar.event_ics(event, check_in_code=code), calendar.filename(event))
 

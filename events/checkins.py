@@ -123,7 +123,7 @@ def check_in(*, event_id: int, user_id: int, by, checked_in: bool) -> CheckInRes
     if event.is_cancelled:
         return CheckInResult(False, "This event is cancelled.", user.pk)
     # Exact, from the ledger: someone who cancelled a minute ago is not let in.
-    if not selectors.exact_event_card(event, user).going:
+    if not selectors.event_card(event, user).going:
         return CheckInResult(False, f"{name} is not going to this event.", user.pk)
     # SQL, not the ledger: a check-in is not a seat change. Inserting against
     # the unique constraint and ignoring a conflict is idempotent under any

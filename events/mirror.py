@@ -9,8 +9,9 @@ this process are combined like their ledger writes (``events.ledger_combining``)
 while one transaction is open, the next collects, and one transaction
 writes all of it. A lone copy is written at once.
 
-The requests wait for their copies' commit before they answer, so a page
-loaded right after an RSVP reads that person's seat from the record. A
+The requests wait for their copies' commit before they answer, so a list
+loaded right after an RSVP (its "You're going" marks come from the record)
+shows it. A
 failure rolls back the batch and is logged; every seat in it stands and is
 answered as taken: the record is repaired from the ledger by a later write,
 a sample is a point of a chart, an email a courtesy.

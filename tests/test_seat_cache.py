@@ -35,7 +35,9 @@ def seats_line(client: Client, event) -> str:
     return html[html.index('id="seats"') : html.index("</p>", html.index('id="seats"'))]
 
 
-def test_pages_read_cached_counts_and_a_change_elsewhere_shows_within_a_second(organiser):
+def test_anonymous_pages_read_cached_counts_and_a_change_elsewhere_shows_within_a_second(
+    organiser,
+):
     event = make_event(organiser, 3)
     alice, bob = make_users(2, prefix="cached")
     signed_in = Client()
@@ -45,7 +47,7 @@ def test_pages_read_cached_counts_and_a_change_elsewhere_shows_within_a_second(o
     ledger.add_attendee(event.pk, alice.pk)  # another process's RSVP: this one's cache is stale
 
     assert "(0 of 3 taken)" in seats_line(Client(), event), "served from the cache"
-    assert "(0 of 3 taken)" in seats_line(signed_in, event), "signed in, from the cache too"
+    assert "(1 of 3 taken)" in seats_line(signed_in, event), "a signed-in viewer reads the ledger"
     deadline = time.monotonic() + 5
     while "(1 of 3 taken)" not in seats_line(Client(), event):
         assert time.monotonic() < deadline, "the cached count outlived SEATS_CACHE_SECONDS"

@@ -154,7 +154,7 @@ class EventDetailView(APIView):
         event = selectors.visible_event(event_id, request.user)
         if event is None:
             raise NotFound(services.MESSAGES[Outcome.UNKNOWN_EVENT])
-        card = selectors.exact_event_card(event, request.user)
+        card = selectors.event_card(event, request.user)
         return Response(EventDetailSerializer(card, context={"request": request}).data)
 
 
