@@ -276,7 +276,9 @@ def _take_seats(event_id: int, user_ids: list[int]) -> list[Result]:
     pipeline = pipelines.take_seats(list(dict.fromkeys(user_ids)), _now_ms())
     doc = _write(event_id, pipeline)
     if doc is not None:
-        _seen_full[event_id] = not _room_for_newcomers(doc)
+        # A document past the validator (an old embedded collection has none)
+        # may be damaged: its guards admitted nobody, and it is reported so.
+        _seen_full[event_id] = not _room_for_newcomers(checked(doc, "capacity", "attendees"))
         last = doc["last_write"]
         return _batch_results(doc, user_ids, set(last["admitted"]), tuple(last["promoted"]))
     return _batch_results(doc, user_ids)
