@@ -18,8 +18,8 @@ NOTES = [
     "**cost at 1,000**: the median of one RSVP on an event already holding 1,000 attendees.",
     "- `naive` waits {delay:.0f} ms between its read and its write on purpose (the control "
     "must overbook reliably); its cost at 1,000 is measured without that pause.",
-    "- `unguarded_batch` waits {batch_delay:.0f} ms before each write on purpose (so that its "
-    "batches gather); its cost at 1,000 includes that pause.",
+    "- `unguarded_batch` waits {batch_delay:.0f} ms before it takes each batch on purpose "
+    "(so that its batches gather); its cost at 1,000 includes that pause.",
 ]
 
 
