@@ -29,7 +29,7 @@ from django.utils.safestring import mark_safe
 
 from events import calendar, ledger, seat_cache, times
 from events.models import Event, Mailing, Rsvp
-from events.notifications import retry_later, sender
+from events.notifications import retry_later, sender, subject_line
 
 logger = logging.getLogger(__name__)
 Audience = Mailing.Audience
@@ -268,7 +268,7 @@ def _email(mailing: Mailing, user) -> EmailMultiAlternatives:
         site,
     )
     message = EmailMultiAlternatives(
-        subject=f"[{site}] {mailing.subject}", body=text, from_email=sender(), to=[user.email]
+        subject=subject_line(mailing.subject), body=text, from_email=sender(), to=[user.email]
     )
     message.attach_alternative(html, "text/html")
     if mailing.calendar:

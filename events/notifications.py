@@ -128,6 +128,16 @@ def sender() -> str:
     return settings.DEFAULT_FROM_EMAIL if name else formataddr((settings.SITE_NAME, address))
 
 
+def subject_line(subject: str) -> str:
+    """The site's name and the subject, on one line whatever the subject holds.
+
+    The forms refuse line breaks in titles and subjects; this catches what
+    came in another way (an older row, the shell): Python's mail code refuses
+    a header with a line break, and the send would fail at every retry.
+    """
+    return f"[{settings.SITE_NAME}] {' '.join(subject.split())}"
+
+
 def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
     """The message with its text and HTML parts and the event's .ics attached."""
     context = {
@@ -147,7 +157,7 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
         related.append((cid, checkins.qr_png(code), "png"))
     subject = SUBJECTS[kind].format(title=event.title)
     message = SeatEmail(
-        subject=f"[{settings.SITE_NAME}] {subject}",
+        subject=subject_line(subject),
         body=render_to_string("events/email/seat.txt", context),
         from_email=sender(),
         to=[user.email],

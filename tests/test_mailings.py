@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from events import calendar, ledger, mailings, selectors, services
 from events.ledger import Outcome
-from events.models import Event, Mailing
+from events.models import DESCRIPTION_MAX_CHARS, Event, Mailing
 from loadtests.stack import free_port
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import bearer, logged_in, make_event, make_organiser, make_users, session_cookie
@@ -119,6 +119,18 @@ def test_an_empty_audience_is_refused_and_another_organisers_event_is_not_found(
         assert bob.get(reverse(name, args=[full.event.pk])).status_code == 404
         assert bob.post(reverse(name, args=[full.event.pk])).status_code == 404
     assert not Event.objects.get(pk=full.event.pk).is_cancelled
+
+
+def test_a_subject_with_a_line_break_or_an_overlong_text_is_a_form_error(full):
+    url = reverse("admin:events_event_message", args=[full.event.pk])
+    form = {"audience": "going", "subject": "Hi", "body": "Hello"}
+
+    broken = full.client.post(url, {**form, "subject": "Hi\r\nBcc: all@example.org"})
+    too_long = full.client.post(url, {**form, "body": "x" * (DESCRIPTION_MAX_CHARS + 1)})
+
+    assert "line breaks are not allowed" in broken.context["form"].errors["subject"][0]
+    assert "at most 20000 characters" in too_long.context["form"].errors["body"][0]
+    assert not Mailing.objects.exists()
 
 
 def test_cancelling_emails_a_calendar_cancel_to_everyone_and_keeps_the_lists(
