@@ -35,8 +35,8 @@ from pathlib import Path
 import requests
 
 from loadtests import stack
-from loadtests.bench_measure import hammer, percentile, spread, timed
 from loadtests.endcheck import EXPECTED, Click, Ledger, judge
+from loadtests.measure import hammer, percentile, spread, timed
 
 USERS = int(os.environ.get("USERS", "500"))
 CAPACITY = int(os.environ.get("CAPACITY", "50"))
