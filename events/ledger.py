@@ -1,7 +1,7 @@
 """The RSVP ledger in MongoDB: with its parts (``ledger_*``), the only code that talks to MongoDB.
 
 One document per event is the single source of truth for seats, who holds
-them and who waits for one (the reference note's shape, plus the list)::
+them and who waits for one (the API contract's shape, plus the list)::
 
     {_id: <event pk>, capacity: int, attendees: [<user pk>, ...],
      seated_at: [<ms since the epoch, a double>, ...],  # beside attendees, index for index

@@ -1,4 +1,4 @@
-"""Ways to take a seat, side by side: the reference note's alternatives, on the same documents.
+"""Ways to take a seat, side by side: the textbook alternatives, on the same documents.
 
 Part of ``events.ledger`` (the only code that talks to MongoDB). Each
 strategy takes a seat and gives one back on the ledger document

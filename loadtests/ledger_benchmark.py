@@ -2,7 +2,7 @@
 
 They bypass the guards of ``events.ledger`` (filling an event with thousands
 of attendees in one write, loading a site's history in bulk) or reproduce the
-ledger's form before issue 8 (guard in the filter, a side collection of seat
+ledger's earlier form (guard in the filter, a side collection of seat
 times), so that one benchmark run can time before and after on the same data.
 It lives in the load tools' package, which the site never imports; it reaches into
 ``events.ledger``'s private helpers on purpose.
@@ -130,7 +130,7 @@ def legacy_prepare_for_benchmark() -> None:
 
 @_translate_errors
 def legacy_rsvp_for_benchmark(event_id: int, user_id: int) -> bool:
-    """FOR BENCHMARKS ONLY: the RSVP as it was before issue 8; True if it took a seat.
+    """FOR BENCHMARKS ONLY: the RSVP in the ledger's earlier form; True if it took a seat.
 
     The guard in the filter (which the embedded server answers by decoding
     every ledger), then, on success, one upsert of the seat's time into
@@ -159,7 +159,7 @@ def legacy_rsvp_for_benchmark(event_id: int, user_id: int) -> bool:
 
 @_translate_errors
 def legacy_cancel_for_benchmark(event_id: int, user_id: int) -> bool:
-    """FOR BENCHMARKS ONLY: the cancel as it was before issue 8; True if it freed a seat."""
+    """FOR BENCHMARKS ONLY: the cancel in the ledger's earlier form; True if it freed a seat."""
     doc = _collection().find_one_and_update(
         {"_id": event_id, "attendees": user_id},
         {"$pull": {"attendees": user_id}},
@@ -174,13 +174,13 @@ def legacy_cancel_for_benchmark(event_id: int, user_id: int) -> bool:
 
 @_translate_errors
 def legacy_events_of_for_benchmark(user_id: int) -> list[int]:
-    """FOR BENCHMARKS ONLY: "My RSVPs" as it was before issue 8, a query over every ledger."""
+    """FOR BENCHMARKS ONLY: "My RSVPs" in the earlier form, a query over every ledger."""
     return [doc["_id"] for doc in _collection().find({"attendees": user_id}, {"_id": 1})]
 
 
 @_translate_errors
 def legacy_seats_for_benchmark(event_ids: list[int]) -> dict[int, Seats]:
-    """FOR BENCHMARKS ONLY: the home page's seats as read before issue 8.
+    """FOR BENCHMARKS ONLY: the home page's seats as read in the earlier form.
 
     One aggregation with ``$in`` on ``_id``, which the embedded server answers
     by decoding every document of the collection.

@@ -1,6 +1,6 @@
 """Items 1 and 2: the rush's seats taken straight through pymongo, without HTTP.
 
-1. **The engine's ceiling for one write**: the reference note's plain guarded
+1. **The engine's ceiling for one write**: the textbook plain guarded
    ``findOneAndUpdate`` (filter ``{_id, $expr: {$lt: [{$size: "$attendees"},
    "$capacity"]}, attendees: {$ne: user}}``, update ``{$addToSet: {attendees:
    user}}``) on a document shaped ``{_id, capacity, attendees: []}``, on a
