@@ -119,7 +119,7 @@ loadtest: $(VENV)/.dev
 # gunicorn worker SIGKILLed mid-crowd, MongoDB held down under 300 clients, then
 # the ledger checked. About a minute. CHAOS_USERS (500), CHAOS_CAPACITY (50),
 # CHAOS_MONGO_KILLS (2), CHAOS_WORKER_KILLS (1), CHAOS_OUTAGE_S (30),
-# CHAOS_OUTAGE_CLIENTS (300) tune it (loadtests/chaos.py has the rest); STRATEGY
+# CHAOS_OUTAGE_CLIENTS (300) tune it (loadtests/chaos/command.py has the rest); STRATEGY
 # as for `make loadtest`; the
 # summary lands in var/chaos/summary.md.
 chaos: $(VENV)/.dev

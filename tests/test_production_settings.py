@@ -22,7 +22,7 @@ from django.test import Client
 from eventsite.env import env_bool, env_int
 from tests.helpers import ROOT
 
-# What README.md marks "required in production" (EMAIL_HOST: with the default
+# What docs/configuration.md marks "required in production" (EMAIL_HOST: with the default
 # SMTP backend). Spelled out here, not read from the settings, so that dropping
 # one from the settings fails this test.
 REQUIRED_IN_PRODUCTION = [
@@ -47,7 +47,7 @@ def jwt_key_on_one_line() -> str:
 
 @pytest.fixture(scope="module")
 def production_env(tmp_path_factory) -> dict[str, str]:
-    """The production environment README.md documents (Configuration, Production)."""
+    """The production environment docs/configuration.md documents."""
     return {
         "DJANGO_ENV": "production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
