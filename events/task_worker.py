@@ -40,7 +40,7 @@ def requeue_abandoned(prefix: str) -> int:
     """Make the tasks left ``RUNNING`` by workers whose ids begin with ``prefix`` ready again.
 
     Call it only while no such worker runs. Each task is changed by one
-    guarded update (still ``RUNNING``, under the same workers), so a task
+    guarded update (still ``RUNNING``, claimed at the same time), so a task
     that finished or was claimed again meanwhile is left as it is. How many were requeued.
     """
     running = DBTaskResult.objects.running().values_list("pk", "worker_ids", "started_at")
