@@ -308,3 +308,25 @@ class SeatSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} v{self.version}: {self.taken}/{self.capacity}"
+
+
+class SentEmail(models.Model):
+    """One email the mail server accepted: a task run again after a crash skips its person.
+
+    ``email`` names what was sent (a mailing, or one seat email: its kind,
+    event and ledger version), so each person gets each email once however
+    often its task runs. Written right after the server accepts the message:
+    only a crash in between sends it twice.
+    """
+
+    email = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email", "user"], name="each_email_once_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to user {self.user_id}"

@@ -167,7 +167,7 @@ def test_a_failed_send_is_queued_again_later_then_given_up(event, people, settin
         before = timezone.now()
         assert notifications.send_seat_email.call(**args, attempt=1) is True
         (retry,) = backend.results
-        assert retry.kwargs == {**args, "attempt": 2}
+        assert retry.kwargs == {**args, "version": 0, "attempt": 2}
         assert (
             before + timedelta(minutes=1)
             <= retry.task.run_after

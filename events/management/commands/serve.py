@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from events.task_worker import TaskWorker
 from eventsite import embedded_mongo, mongo_supervisor
 from eventsite.env import env_str
 
@@ -34,6 +35,7 @@ WORKER_NICENESS = 10
 
 class Command(BaseCommand):
     help = "Serve the site with gunicorn on http://127.0.0.1:$PORT (default 8000)."
+    _workers: TaskWorker | None = None
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--no-demo", action="store_true", help="Do not create demo data.")
@@ -73,11 +75,10 @@ class Command(BaseCommand):
         """The worker that runs queued tasks (emails), when the tasks wait in the database."""
         if not settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
             return None  # an immediate backend runs each task where it is queued
-        manage = settings.BASE_DIR / "manage.py"
-        worker = subprocess.Popen(
-            [sys.executable, str(manage), "db_worker", "--no-reload", "--verbosity", "1"],
-            env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
-        )
+        if self._workers is None:
+            self._workers = TaskWorker(env={**os.environ, "MONGODB_URI": settings.MONGODB_URI})
+        # A task its dead predecessor was running is requeued first (task_worker).
+        worker = self._workers.start()
         self._lower_priority(worker.pid)
         return worker
 
