@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from events import services
@@ -22,6 +22,14 @@ class Command(BaseCommand):
     help = "Create the demo organiser and demo events unless they exist; print the login."
 
     def handle(self, *args, **options) -> None:
+        if settings.IS_PRODUCTION:
+            # A superuser whose password is printed to the log and kept in
+            # var/ is a way in for whoever reads either.
+            raise CommandError(
+                "seed_demo refuses to run in production (DJANGO_ENV=production): it makes a "
+                "superuser and writes its password to the log and var/. Create real "
+                "organisers with createsuperuser and the admin."
+            )
         User = get_user_model()
         login_file = settings.VAR_DIR / "demo-login.txt"
         organiser = User.objects.filter(username="organiser").first()
