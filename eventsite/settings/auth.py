@@ -71,7 +71,9 @@ def _jwt_private_key() -> str:
 # own pages and their session cookie.
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app",)
-HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+# allauth's JWT strategy, refusing tokens without an expiry and ending a
+# chain whose spent refresh token comes back (accounts/token_strategy.py).
+HEADLESS_TOKEN_STRATEGY = "accounts.token_strategy.SiteJWTTokenStrategy"
 HEADLESS_JWT_ALGORITHM = "RS256"
 HEADLESS_JWT_PRIVATE_KEY = _jwt_private_key()
 # At least an hour by default, so a load test's tokens outlive the test.
