@@ -2,7 +2,7 @@
 
 import os
 
-from eventsite.env import VAR_DIR, env_bool, env_int, env_str
+from eventsite.env import VAR_DIR, env_bool, env_int, env_str, trusted_proxy_count
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -23,9 +23,18 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 # The site's labels ("Username or email") and every sign-up error on the first try.
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}
-# allauth's login throttle (30/m per IP by default). A load test logs many users
-# in from one address, so the stack ``make loadtest`` starts raises it.
+# allauth's throttles: logins 30/m per client address, failed ones 10/m per
+# address and 5 per 5 minutes per account, sign-ups, resets... A load test logs
+# many users in from one address, so the stack ``make loadtest`` starts raises
+# the first. The admin's login is allauth's too (eventsite/urls.py).
 ACCOUNT_RATE_LIMITS = {"login": env_str("LOGIN_RATE_LIMIT", "30/m/ip")}
+# The counts live in Django's default cache (settings/databases.py): Redis
+# when CACHE_URL is set, so every worker and host counts together; otherwise
+# each process counts alone, and N workers allow N times the limits.
+# A client is known by its address: behind a load balancer that is the entry
+# of X-Forwarded-For the balancer wrote, or every client would share the
+# balancer's address and one could lock everyone out (eventsite/env.py).
+ALLAUTH_TRUSTED_PROXY_COUNT = trusted_proxy_count()
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "events:list"
 ACCOUNT_LOGOUT_REDIRECT_URL = "events:list"
