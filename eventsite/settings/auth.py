@@ -18,8 +18,19 @@ AUTHENTICATION_BACKENDS = [
 # Accounts (django-allauth): log in with email or username and a password.
 ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# One account per email address, and sign-up never tells whether an address
+# has one: signing up with a taken address answers exactly as with a new one
+# ("we sent you a link"), and the mail to that address says it has an account
+# (pages and the headless API alike). allauth can only do that when every new
+# address is verified before its account is used (with optional verification
+# it must refuse the taken address on the spot), so a password login waits
+# for a confirmed address too: accounts made otherwise (createsuperuser) get
+# the link mailed at their first login.
 ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# Following the link in the browser that signed up logs the newcomer in.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
 # The site's labels ("Username or email") and every sign-up error on the first try.
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}

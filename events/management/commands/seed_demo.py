@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.services import record_verified_emails
 from events import services
 
 DEMO_EVENTS = [
@@ -42,6 +43,7 @@ class Command(BaseCommand):
                 first_name="Demo",
                 last_name="Organiser",
             )
+            record_verified_emails(users=[organiser])  # logs in at once, no link to follow
             login_file.write_text(password)
             login_file.chmod(0o600)
             today = timezone.localtime().replace(hour=18, minute=30, second=0, microsecond=0)
