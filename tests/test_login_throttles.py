@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from django.test import Client
@@ -9,6 +11,7 @@ from django.urls import reverse
 
 from eventsite import env
 from loadtests.bench import scratch
+from loadtests.stack import free_port
 from tests.helpers import csrf_token, live_gunicorn, make_organiser, session_database_url
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +83,18 @@ def test_behind_the_proxy_each_client_is_counted_alone_by_every_process(settings
             assert here.post(LOGIN, ATTEMPT).status_code == 429
             assert login_attempt(site.url, someone) == 200
     assert notes[-1]["clean"], notes
+
+
+def test_a_redis_that_is_down_makes_logins_a_fast_503(settings):
+    """The throttles cannot count without their cache: a clear 503, not a 500."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
+    started = time.monotonic()
+    response = Client(raise_request_exception=False).post(LOGIN, ATTEMPT)
+    assert response.status_code == 503 and "briefly unavailable" in response.content.decode()
+    assert time.monotonic() - started < 3
