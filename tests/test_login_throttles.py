@@ -49,6 +49,15 @@ def test_the_trusted_proxy_count_follows_the_proxy(monkeypatch):
 ATTEMPT = {"login": "nobody", "password": ""}
 
 
+def test_a_request_that_went_around_a_proxy_is_a_clear_400(settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2  # a CDN, then the load balancer
+    around = Client(HTTP_X_FORWARDED_FOR="198.51.100.7", raise_request_exception=False)
+    response = around.post(LOGIN, ATTEMPT)
+    assert response.status_code == 400, response.content  # Django's Bad Request page
+    through = Client(HTTP_X_FORWARDED_FOR="198.51.100.7, 192.0.2.1")
+    assert through.post(LOGIN, ATTEMPT).status_code == 200
+
+
 def login_attempt(site_url: str, client_address: str) -> int:
     """One failed login through the proxy from ``client_address``: the status code."""
     http = requests.Session()

@@ -46,6 +46,8 @@ ACCOUNT_RATE_LIMITS = {"login": env_str("LOGIN_RATE_LIMIT", "30/m/ip")}
 # of X-Forwarded-For the balancer wrote, or every client would share the
 # balancer's address and one could lock everyone out (eventsite/env.py).
 ALLAUTH_TRUSTED_PROXY_COUNT = trusted_proxy_count()
+# A request that went around a proxy (too few X-Forwarded-For entries) is a 400.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "events:list"
 ACCOUNT_LOGOUT_REDIRECT_URL = "events:list"
