@@ -207,8 +207,8 @@ def test_admin_pages_obey_the_policy(full_event, organiser):
 
 
 def test_admin_login_obeys_the_policy():
-    response = Client().get(reverse("admin:login"))
-    assert response.status_code == 200
+    response = Client().get(reverse("admin:login"), follow=True)  # the site's login page
+    assert response.status_code == 200 and response.redirect_chain
     assert_obeys_policy(response)
 
 

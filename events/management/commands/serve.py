@@ -1,5 +1,5 @@
-"""Run the site as deployed: migrate, collect static files, seed the demo, gunicorn
-and the task worker that sends emails.
+"""Run the site as deployed: migrate, collect static files, seed the demo (never in
+production), gunicorn and the task worker that sends emails.
 
 ``make run`` calls this. With MONGODB_URI unset it starts the embedded MongoDB
 under its supervisor (``eventsite.mongo_supervisor``), which restarts a server
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         try:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)
-            if not no_demo:
+            if not (no_demo or settings.IS_PRODUCTION):
                 call_command("seed_demo")
             code = self._serve(mongo)
         finally:
