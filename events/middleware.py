@@ -2,7 +2,7 @@
 
 The site recovers by itself as soon as the dependency is back: the SQL
 database is tried again on the next request, MongoDB by the next probe
-(``events.ledger_connection``). A damaged ledger document (``LedgerDamaged``)
+(``events.ledger.connection``). A damaged ledger document (``LedgerDamaged``)
 also answers 503, with its own message, for that event only.
 """
 

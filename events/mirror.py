@@ -5,7 +5,7 @@ one write lock and one commit instead of three (SQLite takes the whole
 database's lock for each). Under a rush the transactions themselves queue
 on that lock (py-spy on the web workers: a third of their threads' time in
 ``BEGIN IMMEDIATE``), so the copies of requests for one event that meet in
-this process are combined like their ledger writes (``events.ledger_combining``):
+this process are combined like their ledger writes (``events.ledger.combining``):
 while one transaction is open, the next collects, and one transaction
 writes all of it. A lone copy is written at once.
 
@@ -26,7 +26,7 @@ from django.db import connection, transaction
 
 from events import notifications, records, rush
 from events.ledger import Result
-from events.ledger_combining import Combiner
+from events.ledger.combining import Combiner
 from events.models import Rsvp
 
 logger = logging.getLogger(__name__)

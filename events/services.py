@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, fields
 from django.db import DatabaseError, transaction
 from django.utils.translation import ngettext
 
-from events import ledger, ledger_audit, mailings, mirror, notifications, records, seat_cache
+from events import ledger, mailings, mirror, notifications, records, seat_cache
 from events.ledger import Outcome, Result, Seats
-from events.ledger_strategies import configured as configured_strategy
+from events.ledger import audit as ledger_audit
+from events.ledger.strategies import configured as configured_strategy
 from events.models import CalendarFeed, Event, Rsvp, new_feed_token
 
 logger = logging.getLogger(__name__)

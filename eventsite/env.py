@@ -83,7 +83,7 @@ if ENVIRONMENT not in ENVIRONMENTS:
 IS_PRODUCTION = ENVIRONMENT == "production"
 
 
-# How an RSVP takes its seat (events.ledger_strategies). "combined" serves the
+# How an RSVP takes its seat (events.ledger.strategies). "combined" serves the
 # site, and "atomic" (one write per request, no combining) may too; the others
 # exist to be compared and to show the checks catching an overbooking, so any
 # other STRATEGY is honoured only where a load tool or the test suite says it

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from events import calendar, ledger, mailings, selectors, services
 from events.ledger import Outcome
+from events.ledger.connection import collection as ledger_collection
 from events.models import DESCRIPTION_MAX_CHARS, Event, Mailing
 from loadtests.stack import free_port
 from tests.browser import SCREENSHOTS, chromium, new_context
@@ -234,7 +235,7 @@ def test_deleting_an_event_tells_its_people_after_the_row_is_gone(
 def test_an_event_with_a_damaged_ledger_is_still_deleted_and_its_record_told(
     full, django_capture_on_commit_callbacks
 ):
-    ledger._collection().update_one(
+    ledger_collection().update_one(
         {"_id": full.event.pk}, {"$set": {"capacity": "2"}}, bypass_document_validation=True
     )
 

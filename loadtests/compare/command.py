@@ -1,6 +1,6 @@
 """``make compare``: every seat strategy against the same crowd, side by side.
 
-For each strategy of ``events.ledger_strategies`` in turn (``COMPARE_STRATEGIES``
+For each strategy of ``events.ledger.strategies`` in turn (``COMPARE_STRATEGIES``
 to pick some, comma-separated), ``loadtests.compare.turn`` runs in a process
 of its own with ``STRATEGY`` set: a fresh embedded MongoDB and gunicorn
 (``WORKERS``, default 3, as ``make loadtest``), ``USERS`` users (500) released

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from events import audit, services
 from events.audit import Fix, Problem
-from events.ledger_audit import users
+from events.ledger.audit import users
 
 
 class Command(BaseCommand):
