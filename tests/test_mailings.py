@@ -13,10 +13,11 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from events import calendar, ledger, mailings, selectors, services
+from events import calendar, ledger, selectors, services
 from events.ledger import Outcome
 from events.ledger.connection import collection as ledger_collection
 from events.models import DESCRIPTION_MAX_CHARS, Event, Mailing
+from events.services import mailings
 from loadtests.stack import free_port
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import bearer, logged_in, make_event, make_organiser, make_users, session_cookie

@@ -208,6 +208,6 @@ def test_a_mail_failure_keeps_the_seat_and_is_logged(organiser, settings, caplog
     assert result.outcome is Outcome.CANCELLED and result.promoted == (bob.pk,)
     assert going(event) == [bob.pk]
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
-    told = [r.getMessage() for r in failures if r.name == "events.notifications"]
+    told = [r.getMessage() for r in failures if r.name == "events.services.notifications"]
     assert any(f"promoted email of user {bob.pk}" in message for message in told), told
     assert failures[0].exc_info and issubclass(failures[0].exc_info[0], ConnectionRefusedError)
