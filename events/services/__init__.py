@@ -27,14 +27,12 @@ from events.services.lifecycle import (
 from events.services.repairs import mend_ledger, remove_orphan_ledger, reopen_ledger, repair_record
 from events.services.seats import (
     KEEP,
-    MESSAGES,
     CapacityError,
     SeatResult,
     add_attendee,
     cancel_rsvp,
     join_waitlist,
     leave_waitlist,
-    message,
     remove_attendee,
     rsvp,
     set_capacity,
@@ -44,7 +42,6 @@ from events.services.seats import (
 
 __all__ = [
     "KEEP",
-    "MESSAGES",
     "CapacityError",
     "SeatResult",
     "add_attendee",
@@ -55,7 +52,6 @@ __all__ = [
     "join_waitlist",
     "leave_waitlist",
     "mend_ledger",
-    "message",
     "publish_events",
     "remove_attendee",
     "remove_orphan_ledger",

@@ -24,32 +24,6 @@ from events.services import notifications
 logger = logging.getLogger(__name__)
 Status = Rsvp.Status
 
-MESSAGES: dict[Outcome, str] = {
-    Outcome.CONFIRMED: "You're going!",
-    Outcome.ALREADY_GOING: "You're already going.",
-    Outcome.FULL: "Event is full",
-    Outcome.UNKNOWN_EVENT: "Event not found",
-    Outcome.EVENT_PAST: "This event has already started, so RSVPs are closed.",
-    Outcome.RSVPS_CLOSED: "RSVPs for this event have closed.",
-    Outcome.EVENT_CANCELLED: "This event has been cancelled.",
-    Outcome.CANCELLED: "Your RSVP is cancelled and your seat is free for someone else.",
-    Outcome.NOT_GOING: "You have no RSVP for this event.",
-    Outcome.WAITLISTED: (
-        "You're #{position} on the waiting list. We'll email you if a seat frees up."
-    ),
-    Outcome.ALREADY_WAITING: "You're already #{position} on the waiting list.",
-    Outcome.WAITLIST_CLOSED: "The waiting list for this event is closed or full.",
-    Outcome.LEFT_WAITLIST: "You have left the waiting list.",
-    Outcome.NOT_WAITING: "You're not on the waiting list for this event.",
-    Outcome.BUSY: "Many people are taking seats right now: nothing was changed, try again.",
-}
-
-
-def message(result: Result) -> str:
-    """The sentence a person is shown for a result."""
-    return MESSAGES[result.outcome].format(position=result.position)
-
-
 KEEP = ledger.KEEP  # set_seats / update_event: leave this number as it is
 
 
