@@ -45,7 +45,7 @@ endef
 chromium:
 	$(call apt_for,chromium,chromium)
 
-# Test tools from npm (axe-core, for tests/test_axe.py), exactly as package-lock.json
+# Test tools from npm (axe-core, for tests/live/test_axe.py), exactly as package-lock.json
 # pins them; again whenever either file changes.
 node_modules/.package-lock.json: package.json package-lock.json
 	$(call apt_for,npm,npm)

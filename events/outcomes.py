@@ -5,7 +5,7 @@ page's message and the API's ``message``), the page message's level, the
 API's status (a refusal's code is the outcome's own value), and what an
 organiser is told after *Add someone by hand*. Outcomes no person is ever
 told (a repair's, a capacity change's) are listed too, with nothing to say:
-the table is total, and ``tests/test_outcomes.py`` fails when an outcome is
+the table is total, and ``tests/services/test_outcomes.py`` fails when an outcome is
 added without its row.
 """
 

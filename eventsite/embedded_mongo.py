@@ -47,7 +47,7 @@ STANDBY_POLL_S = 0.02
 # aggregation_spill_threshold; none of them touches durability, which the
 # engine sets itself on every connection (WAL, synchronous=NORMAL, one commit
 # per write before the reply: an acknowledged write survives a SIGKILL of this
-# process, tests/test_embedded_durability.py; a power cut may lose the last
+# process, tests/ledger/test_embedded_durability.py; a power cut may lose the last
 # ones, and there is no switch for synchronous=FULL short of patching it).
 #
 # executor_workers=1: the engine runs every command on its own thread pool,

@@ -67,7 +67,7 @@ from eventsite.env import SEAT_STRATEGIES as NAMES
 DEFAULT = "combined"
 # The control's pause between its read and its write, so that it overbooks
 # reliably under a rush on a 2-core machine: with 5, 20 or 50 ms the 200-for-5
-# HTTP race of tests/test_strategies.py still seated exactly 5 in some runs
+# HTTP race of tests/ledger/test_strategies.py still seated exactly 5 in some runs
 # (the requests reach the ledger one by one, slower than the window), and with
 # 100 ms one fresh-clone run in about fifteen did too. Half a second: only a
 # request that found a seat free pauses, so the race pays it about once. A

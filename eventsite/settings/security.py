@@ -42,7 +42,7 @@ CSRF_FAILURE_VIEW = "events.errors.csrf_failure"
 # or <style> applies only with the response's nonce (the 500 and 503 pages,
 # the API docs, and Django's admin where it has any; the site's pages have
 # none). No inline event handlers or style attributes anywhere: no nonce can
-# allow those. tests/test_csp.py checks every kind of page against it.
+# allow those. tests/pages/test_csp.py checks every kind of page against it.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],

@@ -30,7 +30,7 @@ from tests.helpers import (
     make_users,
     session_cookie,
 )
-from tests.test_csp import assert_obeys_policy
+from tests.pages.test_csp import assert_obeys_policy
 
 JSON = {"HTTP_ACCEPT": "application/json"}
 

@@ -5,8 +5,8 @@ broken guard) must overbook a 200-users-for-5-seats race over HTTP, and the
 checks must say so: the ledger holds more than 5, more than 5 were told
 "going", and ``loadtests.endcheck.judge`` (the rule of locust's end check,
 whose ``check_ledger`` ``make chaos`` applies too) reports "overbooked: N".
-The same race against the site's ``combined`` is tests/test_concurrency.py's
-and tests/test_api_concurrency.py's. The other strategies are raced at the
+The same race against the site's ``combined`` is tests/live/test_concurrency.py's
+and tests/live/test_api_concurrency.py's. The other strategies are raced at the
 ledger level, threads released together, without HTTP.
 """
 

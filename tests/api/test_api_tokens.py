@@ -9,8 +9,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_access_token
+from tests.api.test_api import LOGIN_URL, REFRESH_URL
 from tests.helpers import PASSWORD, make_users
-from tests.test_api import LOGIN_URL, REFRESH_URL
 
 pytestmark = pytest.mark.django_db
 

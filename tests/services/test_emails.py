@@ -23,7 +23,7 @@ from tests.helpers import make_users, outcomes
 pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
-BROKEN_MAILER = {"default": {"BACKEND": "tests.test_emails.RefusingBackend"}}
+BROKEN_MAILER = {"default": {"BACKEND": "tests.services.test_emails.RefusingBackend"}}
 
 
 class RefusingBackend(BaseEmailBackend):

@@ -3,8 +3,8 @@
 A stale form's friendly 403, the cancel confirmation, plural wording,
 "You're going" said once, events happening now, past RSVPs, the seats
 fragment the live update swaps in, and the account menu. allauth's forms are
-in tests/test_accounts.py; GET on seat URLs and the 405 page in
-tests/test_rsvp_pages.py; the browser side in tests/test_browser_pages.py.
+in tests/pages/test_accounts.py; GET on seat URLs and the 405 page in
+tests/pages/test_rsvp_pages.py; the browser side in tests/live/test_browser_pages.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """An event's times: shown in its zone, an RSVP deadline, and what the admin refuses.
 
-Descriptions, map and join links and link previews: tests/test_event_descriptions.py.
+Descriptions, map and join links and link previews: tests/pages/test_event_descriptions.py.
 """
 
 from __future__ import annotations
