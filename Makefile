@@ -110,7 +110,7 @@ compare: $(VENV)/.bench
 # Simultaneous clicks at scale: the whole stack, a fixture, locust headless.
 # USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES (2),
 # LOADTEST_WAVES, LOADTEST_WAITLIST=1 tune it; the report and summary land in var/loadtest/.
-# STRATEGY=naive (or another of events/ledger/strategies.py) serves the crowd with
+# STRATEGY=naive (or another of events/ledger/strategies.py, or a control of loadtests/controls.py) serves the crowd with
 # that seat strategy: the end check must then fail ("overbooked: N").
 loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run

@@ -28,11 +28,10 @@ outcomes. Seats are read with ``ledger.seats``, whatever took them.
   holder dies (or stalls) mid-write, the next one gets in after that, and a
   write the dead holder had already sent may still land afterwards, so the
   lock alone cannot rule out an overbooking; it only makes one unlikely.
-- ``naive``: read, check in Python, write with ``$push``. The control: it
-  overbooks under a rush, so that the checks can be seen to catch it.
-- ``unguarded_batch``: ``combined`` with its guard broken (a batch's
-  newcomers all get seats while any seat is free). The control of the
-  combined write: every check must catch it overbooking.
+- ``naive`` and ``unguarded_batch``: the controls, which overbook on purpose
+  so that the checks can be seen to catch it. They live with the load tools
+  (``loadtests.controls``), built from this module's read-check-write parts,
+  and are imported only where a proving ground names one.
 
 The read-check-write ones answer ``FULL`` when the event is full or anyone
 waits, and give a seat back without promoting anyone. ``STRATEGY`` names one
@@ -43,20 +42,19 @@ that may not serve the site only on a proving ground (eventsite/env.py,
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
 import redis
 from django.conf import settings
+from django.utils.module_loading import import_string
 from pymongo import ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.errors import OperationFailure
 
 from events import ledger
-from events.ledger import documents, pipelines, writes
-from events.ledger.combining import Combiner
+from events.ledger import documents
 from events.ledger.connection import collection as _collection
 from events.ledger.connection import held_by_a_transaction
 from events.ledger.connection import translate_errors as _translate_errors
@@ -65,20 +63,6 @@ from events.ledger.types import Outcome, Result
 from eventsite.env import SEAT_STRATEGIES as NAMES
 
 DEFAULT = "combined"
-# The control's pause between its read and its write, so that it overbooks
-# reliably under a rush on a 2-core machine: with 5, 20 or 50 ms the 200-for-5
-# HTTP race of tests/ledger/test_strategies.py still seated exactly 5 in some runs
-# (the requests reach the ledger one by one, slower than the window), and with
-# 100 ms one fresh-clone run in about fifteen did too. Half a second: only a
-# request that found a seat free pauses, so the race pays it about once. A
-# real slow network or a GC pause opens the same window.
-NAIVE_DELAY_S = 0.5
-# The broken batch guard's pause before it takes each batch, so that its
-# batches gather: on a small document a write takes a few milliseconds and
-# requests over HTTP then rarely meet (a 200-for-5 race seated exactly 5 in
-# three runs of four; pausing after taking the batch, once in about twelve).
-# A slow write (a large document, a busy server) gathers the same.
-UNGUARDED_BATCH_DELAY_S = 0.2
 OPTIMISTIC_TRIES = 5
 LOCK_TIMEOUT_S = 5.0  # a dead holder's lock frees itself after this long
 LOCK_WAIT_S = 10.0  # how long a request waits for the lock before BUSY
@@ -97,7 +81,7 @@ class Strategy(Protocol):
 
 # The decision every read-check-write strategy makes in Python (the atomic one
 # makes the same in its pipeline, events.ledger.pipelines.take_seat).
-def _decide_take(doc: dict | None, user_id: int) -> Outcome:
+def decide_take(doc: dict | None, user_id: int) -> Outcome:
     if doc is None:
         return Outcome.UNKNOWN_EVENT
     if doc.get("cancelled"):
@@ -111,7 +95,7 @@ def _decide_take(doc: dict | None, user_id: int) -> Outcome:
     return Outcome.CONFIRMED
 
 
-def _decide_give_back(doc: dict | None, user_id: int) -> Outcome:
+def decide_give_back(doc: dict | None, user_id: int) -> Outcome:
     if doc is None:
         return Outcome.UNKNOWN_EVENT
     if doc.get("cancelled"):
@@ -119,27 +103,27 @@ def _decide_give_back(doc: dict | None, user_id: int) -> Outcome:
     return Outcome.CANCELLED if user_id in doc["attendees"] else Outcome.NOT_GOING
 
 
-def _refusal(outcome: Outcome, doc: dict | None, user_id: int) -> Result:
+def refusal(outcome: Outcome, doc: dict | None, user_id: int) -> Result:
     if doc is None:
         return Result(outcome)
     going = user_id in doc["attendees"]
     return Result(outcome, documents.seats_of(doc), going=going, version=doc.get("version", 1))
 
 
-def _stamp(outcome: Outcome) -> dict:
+def stamp(outcome: Outcome) -> dict:
     return {"last_write": {"outcome": str(outcome), "promoted": []}}
 
 
-def _push_seat(user_id: int) -> dict:
+def push_seat(user_id: int) -> dict:
     """The update that seats ``user_id`` at the end of the list, counts and version with it."""
     return {
         "$push": {"attendees": user_id, "seated_at": documents.now_ms()},
         "$inc": {"taken": 1, "version": 1},
-        "$set": _stamp(Outcome.CONFIRMED),
+        "$set": stamp(Outcome.CONFIRMED),
     }
 
 
-def _without_seat(doc: dict, user_id: int) -> dict:
+def without_seat(doc: dict, user_id: int) -> dict:
     """The update that leaves ``doc``'s lists without the user's seat (as read)."""
     index = doc["attendees"].index(user_id)
     attendees = doc["attendees"][:index] + doc["attendees"][index + 1 :]
@@ -149,13 +133,13 @@ def _without_seat(doc: dict, user_id: int) -> dict:
             "attendees": attendees,
             "seated_at": times[:index] + times[index + 1 :],
             "taken": len(attendees),
-            **_stamp(Outcome.CANCELLED),
+            **stamp(Outcome.CANCELLED),
         },
         "$inc": {"version": 1},
     }
 
 
-def _change(event_id: int, filter_: dict, update: dict, user_id: int, session=None):
+def change(event_id: int, filter_: dict, update: dict, user_id: int, session=None):
     """One write; the Result it produced, or None if the filter matched nothing."""
     try:
         doc = _collection().find_one_and_update(
@@ -171,24 +155,24 @@ def _change(event_id: int, filter_: dict, update: dict, user_id: int, session=No
     return documents.result_of(doc, user_id) if doc is not None else None
 
 
-def _read(event_id: int, session=None) -> dict | None:
+def read_document(event_id: int, session=None) -> dict | None:
     return _collection().find_one({"_id": event_id}, _READ, session=session)
 
 
-def _read_check_write(event_id: int, user_id: int, taking: bool, session=None) -> Result:
+def read_check_write(event_id: int, user_id: int, taking: bool, session=None) -> Result:
     """Read, decide in Python, write unguarded: safe only when nobody else writes meanwhile."""
-    doc = _read(event_id, session)
+    doc = read_document(event_id, session)
     if taking:
-        outcome = _decide_take(doc, user_id)
+        outcome = decide_take(doc, user_id)
         if outcome is not Outcome.CONFIRMED:
-            return _refusal(outcome, doc, user_id)
-        update = _push_seat(user_id)
+            return refusal(outcome, doc, user_id)
+        update = push_seat(user_id)
     else:
-        outcome = _decide_give_back(doc, user_id)
+        outcome = decide_give_back(doc, user_id)
         if outcome is not Outcome.CANCELLED:
-            return _refusal(outcome, doc, user_id)
-        update = _without_seat(doc, user_id)
-    return _change(event_id, {}, update, user_id, session) or Result(Outcome.UNKNOWN_EVENT)
+            return refusal(outcome, doc, user_id)
+        update = without_seat(doc, user_id)
+    return change(event_id, {}, update, user_id, session) or Result(Outcome.UNKNOWN_EVENT)
 
 
 @dataclass(frozen=True)
@@ -217,66 +201,6 @@ class Atomic:
         return ledger.remove_attendee(event_id, user_id)
 
 
-def _take_unguarded(event_id: int, user_ids: list[int]) -> list[Result]:
-    """The combined write with a broken guard: the whole batch in while any seat is free.
-
-    It asks "is there room?" where it should ask "how much?": a lone RSVP is
-    answered right, and only a batch larger than the seats left overbooks,
-    which only a rush makes.
-    """
-    unique = list(dict.fromkeys(user_ids))
-    room = {"$cond": [{"$gt": [pipelines.ROOM, 0]}, len(unique), 0]}
-    doc = documents.write(event_id, pipelines.take_seats(unique, documents.now_ms(), room=room))
-    admitted = set(doc["last_write"]["admitted"]) if doc is not None else set()
-    return writes.batch_results(doc, user_ids, admitted)
-
-
-class _GatheringCombiner(Combiner):
-    """The control's combiner: it waits before it takes a batch, so that batches gather."""
-
-    def _write_next(self, key, queue) -> None:
-        time.sleep(UNGUARDED_BATCH_DELAY_S)  # the control only: see UNGUARDED_BATCH_DELAY_S
-        super()._write_next(key, queue)
-
-
-_unguarded_rsvps = _GatheringCombiner(_take_unguarded, max_batch=ledger.MAX_BATCH)
-
-
-@dataclass(frozen=True)
-class UnguardedBatch:
-    """The control of ``combined``: batches admitted beyond the capacity."""
-
-    name: str = "unguarded_batch"
-
-    @_translate_errors
-    def take_seat(self, event_id: int, user_id: int) -> Result:
-        return _unguarded_rsvps.submit(event_id, user_id)
-
-    def give_back(self, event_id: int, user_id: int) -> Result:
-        return ledger.remove_attendee(event_id, user_id)
-
-
-@dataclass(frozen=True)
-class Naive:
-    """Read, check in Python, write: two requests can both see the last seat free."""
-
-    name: str = "naive"
-    delay_s: float = NAIVE_DELAY_S
-
-    @_translate_errors
-    def take_seat(self, event_id: int, user_id: int) -> Result:
-        doc = _read(event_id)
-        outcome = _decide_take(doc, user_id)
-        if outcome is not Outcome.CONFIRMED:
-            return _refusal(outcome, doc, user_id)
-        time.sleep(self.delay_s)  # the control only: see NAIVE_DELAY_S
-        return _change(event_id, {}, _push_seat(user_id), user_id) or Result(Outcome.UNKNOWN_EVENT)
-
-    @_translate_errors
-    def give_back(self, event_id: int, user_id: int) -> Result:
-        return _read_check_write(event_id, user_id, taking=False)
-
-
 @dataclass(frozen=True)
 class Optimistic:
     """Write only if the version read is still the document's; else read again, a few times."""
@@ -286,17 +210,17 @@ class Optimistic:
 
     def _attempt(self, event_id: int, user_id: int, taking: bool) -> Result:
         for _ in range(self.tries):
-            doc = _read(event_id)
-            decide = _decide_take if taking else _decide_give_back
+            doc = read_document(event_id)
+            decide = decide_take if taking else decide_give_back
             outcome = decide(doc, user_id)
             if outcome is not (Outcome.CONFIRMED if taking else Outcome.CANCELLED):
-                return _refusal(outcome, doc, user_id)
-            update = _push_seat(user_id) if taking else _without_seat(doc, user_id)
+                return refusal(outcome, doc, user_id)
+            update = push_seat(user_id) if taking else without_seat(doc, user_id)
             # A document from before `version` existed has none to compare.
             guard = {"version": doc.get("version", {"$exists": False})}
-            if (result := _change(event_id, guard, update, user_id)) is not None:
+            if (result := change(event_id, guard, update, user_id)) is not None:
                 return result
-        return _refusal(Outcome.BUSY, doc, user_id)  # every try lost its race
+        return refusal(Outcome.BUSY, doc, user_id)  # every try lost its race
 
     @_translate_errors
     def take_seat(self, event_id: int, user_id: int) -> Result:
@@ -317,7 +241,7 @@ class Transaction:
         client = _collection().database.client
 
         def body(session: ClientSession) -> Result:
-            return _read_check_write(event_id, user_id, taking, session)
+            return read_check_write(event_id, user_id, taking, session)
 
         try:
             with client.start_session() as session:
@@ -358,7 +282,7 @@ class RedisLock:
         if not lock.acquire():
             return Result(Outcome.BUSY)
         try:
-            return _read_check_write(event_id, user_id, taking)
+            return read_check_write(event_id, user_id, taking)
         finally:
             # Held past its timeout, someone else may hold it by now: not ours to release.
             with contextlib.suppress(redis.exceptions.LockNotOwnedError):
@@ -379,13 +303,20 @@ STRATEGIES: dict[str, type] = {
     "transaction": Transaction,
     "optimistic": Optimistic,
     "redis_lock": RedisLock,
-    "naive": Naive,
-    "unguarded_batch": UnguardedBatch,
+}
+# The controls, which overbook on purpose to show that the checks catch it,
+# live with the load tools; the site imports them only when a proving ground
+# names one (eventsite/env.py refuses it anywhere else).
+CONTROLS: dict[str, str] = {
+    "naive": "loadtests.controls.Naive",
+    "unguarded_batch": "loadtests.controls.UnguardedBatch",
 }
 
 
 def get(name: str, **options) -> Strategy:
     """The strategy of that name (``options``: e.g. ``tries``, ``delay_s``, ``url``)."""
+    if name in CONTROLS:
+        return import_string(CONTROLS[name])(**options)
     try:
         return STRATEGIES[name](**options)
     except KeyError:

@@ -39,7 +39,7 @@ def _row(r: dict) -> str:
 
 def markdown(results: list[dict], redis_said: str) -> str:
     # The site's modules need Django set up: the report is written after the turns.
-    from events.ledger.strategies import NAIVE_DELAY_S, UNGUARDED_BATCH_DELAY_S
+    from loadtests.controls import NAIVE_DELAY_S, UNGUARDED_BATCH_DELAY_S
 
     first = next((r for r in results if "failed" not in r), {})
     users, capacity = first.get("users"), first.get("capacity")
