@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -24,9 +24,7 @@ def _ics_response(body: bytes, filename: str) -> HttpResponse:
 
 @allow("GET")
 def event_ics(request: HttpRequest, pk: int) -> HttpResponse:
-    event = selectors.visible_event(pk, request.user)
-    if event is None:
-        raise Http404("No such event.")
+    event = selectors.visible_event_or_404(pk, request.user)
     # Someone going gets their own check-in code in the description, as in their email.
     going = request.user.is_authenticated and selectors.event_card(event, request.user).going
     code = checkins.code_for(event.pk, request.user.pk) if going else None

@@ -13,6 +13,7 @@ from functools import partial
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from events import ledger, seat_cache
@@ -174,6 +175,14 @@ def visible_event(pk: int, user: AbstractBaseUser | None = None) -> Event | None
     event = Event.objects.select_related("organiser").filter(pk=pk).first()
     if event is None or (event.is_draft and not may_preview(event, user)):
         return None
+    return event
+
+
+def visible_event_or_404(pk: int, user: AbstractBaseUser | None = None) -> Event:
+    """``visible_event``, or 404 (the API answers it as its JSON ``not_found``)."""
+    event = visible_event(pk, user)
+    if event is None:
+        raise Http404("Event not found")
     return event
 
 

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET
 from events import outcomes, selectors, services
 from events.errors import allow
 from events.ledger import LedgerUnavailable, Outcome
-from events.models import Event
 
 PAGE_SIZE = 20
 
@@ -33,14 +32,6 @@ _STANDING_SAID = {
 }
 
 
-def _visible_event(request: HttpRequest, pk: int) -> Event:
-    """The event, or 404: a draft is shown only to its organisers (their preview)."""
-    event = selectors.visible_event(pk, request.user)
-    if event is None:
-        raise Http404("No such event.")
-    return event
-
-
 @allow("GET")
 def event_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.upcoming_events(), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -53,7 +44,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 @allow("GET")
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    event = _visible_event(request, pk)
+    event = selectors.visible_event_or_404(pk, request.user)
     card = selectors.event_card(event, request.user)
     attendees = selectors.attendee_rows(event.pk) if event.attendees_public else None
     # Reading the messages here leaves them to the template, which shows them.
@@ -66,7 +57,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @allow("GET")
 def event_seats(request: HttpRequest, pk: int) -> HttpResponse:
     """The event page's seat line and buttons alone, for its live update (live-seats.js)."""
-    event = _visible_event(request, pk)
+    event = selectors.visible_event_or_404(pk, request.user)
     card = selectors.event_card(event, request.user)
     return render(request, "events/_live_seats.html", {"card": card})
 
@@ -101,7 +92,7 @@ def cancel_rsvp(request: HttpRequest, pk: int) -> HttpResponse:
         return _seat_action(request, pk, services.cancel_rsvp)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    event = _visible_event(request, pk)
+    event = selectors.visible_event_or_404(pk, request.user)
     card = selectors.event_card(event, request.user)
     if not card.going or event.is_past:  # nothing to give back: the page says why
         return redirect(event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils import timezone
@@ -220,9 +220,7 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
         return exports.csv_response("attendees.csv", queryset.order_by("starts_at", "pk"))
 
     def export_view(self, request: HttpRequest, event_id: int):
-        event = self.get_object(request, event_id)  # someone else's event: 404
-        if event is None or not self.has_view_permission(request, event):
-            raise Http404("No such event.")
+        event = self.tool_event(request, event_id, change=False)  # someone else's event: 404
         return exports.csv_response(f"event-{event.pk}-attendees.csv", [event])
 
     def delete_model(self, request, obj: Event) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -135,9 +134,7 @@ class EventListView(ListAPIView):
 )
 class EventDetailView(APIView):
     def get(self, request: Request, event_id: int) -> Response:
-        event = selectors.visible_event(event_id, request.user)
-        if event is None:
-            raise NotFound(outcomes.ANSWERS[Outcome.UNKNOWN_EVENT].sentence)
+        event = selectors.visible_event_or_404(event_id, request.user)
         card = selectors.event_card(event, request.user)
         return Response(EventDetailSerializer(card, context={"request": request}).data)
 
