@@ -33,15 +33,22 @@ def validate_one_line(value: str) -> None:
         raise ValidationError("Keep this on one line: line breaks are not allowed here.")
 
 
-# The fields an .ics file carries: changing one raises the event's sequence.
-CALENDAR_FIELDS = (
+# What describes an event, as organisers type it (its seats are the ledger's):
+# the admin's form, a copy, the pages' answers all take their fields from here.
+DESCRIPTIVE_FIELDS = (
     "title",
     "description",
     "time_zone",
     "starts_at",
     "ends_at",
+    "rsvp_deadline",
     "venue",
     "online_url",
+    "attendees_public",
+)
+# The ones an .ics file carries: changing one raises the event's sequence.
+CALENDAR_FIELDS = tuple(
+    name for name in DESCRIPTIVE_FIELDS if name not in ("rsvp_deadline", "attendees_public")
 )
 
 

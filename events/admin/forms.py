@@ -11,7 +11,7 @@ from django import forms
 from events import selectors
 from events.forms import EventTimesForm
 from events.ledger import Seats
-from events.models import Event
+from events.models import DESCRIPTIVE_FIELDS, Event
 
 NO_LEDGER_NOTICE = (
     "This event has no ledger document, so nobody can RSVP to it. Enter a capacity and "
@@ -47,19 +47,7 @@ class EventAdminForm(EventTimesForm):
 
     class Meta:
         model = Event
-        fields = [
-            "title",
-            "status",
-            "description",
-            "time_zone",
-            "starts_at",
-            "ends_at",
-            "rsvp_deadline",
-            "venue",
-            "online_url",
-            "organiser",
-            "attendees_public",
-        ]
+        fields = [*DESCRIPTIVE_FIELDS, "status", "organiser"]  # laid out by the fieldsets
         help_texts = {
             "starts_at": "In the event's time zone.",
             "ends_at": "Optional, in the event's time zone.",

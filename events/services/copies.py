@@ -27,24 +27,13 @@ from django.db import transaction
 
 from events import ledger, selectors, services
 from events.ledger import Seats
-from events.models import Event
+from events.models import DESCRIPTIVE_FIELDS, Event
 
 logger = logging.getLogger(__name__)
 
 MAX_REPEATS = 52
 # What a copy takes from its source (times are set apart for a series).
-DESCRIPTIVE = (
-    "title",
-    "description",
-    "time_zone",
-    "starts_at",
-    "ends_at",
-    "rsvp_deadline",
-    "venue",
-    "online_url",
-    "organiser_id",
-    "attendees_public",
-)
+DESCRIPTIVE = (*DESCRIPTIVE_FIELDS, "organiser_id")
 
 
 class Every(StrEnum):

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from events import ledger, mirror, records, seat_cache
 from events.ledger import Outcome, Result, Seats
 from events.ledger.strategies import configured as configured_strategy
-from events.models import Event, Rsvp
+from events.models import DESCRIPTIVE_FIELDS, Event, Rsvp
 from events.services import notifications
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ class SeatResult(Result):
 # What the rules read of the event, and what an answer shows of it (the API's
 # EventDetailSerializer): the one read of the row serves both.
 RULE_FIELDS = ("status", "starts_at", "rsvp_deadline")
-ANSWER_FIELDS = ("title", "description", "venue", "time_zone", "ends_at", "online_url")
+# What an answer shows of the event besides its rules (attendees_public: the API's cards).
+ANSWER_FIELDS = tuple(name for name in DESCRIPTIVE_FIELDS if name not in RULE_FIELDS)
 
 
 def _checked_event(event_id: int, *, taking: bool = False) -> tuple[Event | None, Outcome | None]:
