@@ -119,7 +119,8 @@ compare: $(VENV)/.bench
 loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run
 
-# Faults while a crowd clicks: the stack as `make run` runs it, MongoDB and a
+# Faults while a crowd clicks: the stack as `make run` runs it (without its
+# front: the load tools reach gunicorn directly), MongoDB and a
 # gunicorn worker SIGKILLed mid-crowd, MongoDB held down under 300 clients, then
 # the ledger checked. About a minute. CHAOS_USERS (500), CHAOS_CAPACITY (50),
 # CHAOS_MONGO_KILLS (2), CHAOS_WORKER_KILLS (1), CHAOS_OUTAGE_S (30),
