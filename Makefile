@@ -101,7 +101,7 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
 bench: $(VENV)/.bench
 	$(PY) -m loadtests.bench
 
-# The seat strategies side by side (events/ledger_strategies.py): for each in
+# The seat strategies side by side (events/ledger/strategies.py): for each in
 # turn, a fresh embedded MongoDB and gunicorn started with that STRATEGY, USERS
 # (500) users released together on CAPACITY (50) seats over HTTP, the same race
 # without HTTP, and one RSVP's cost at 1,000 attendees. WORKERS (3) as in
@@ -114,7 +114,7 @@ compare: $(VENV)/.bench
 # Simultaneous clicks at scale: the whole stack, a fixture, locust headless.
 # USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES (2),
 # LOADTEST_WAVES, LOADTEST_WAITLIST=1 tune it; the report and summary land in var/loadtest/.
-# STRATEGY=naive (or another of events/ledger_strategies.py) serves the crowd with
+# STRATEGY=naive (or another of events/ledger/strategies.py) serves the crowd with
 # that seat strategy: the end check must then fail ("overbooked: N").
 loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run
@@ -124,7 +124,7 @@ loadtest: $(VENV)/.dev
 # gunicorn worker SIGKILLed mid-crowd, MongoDB held down under 300 clients, then
 # the ledger checked. About a minute. CHAOS_USERS (500), CHAOS_CAPACITY (50),
 # CHAOS_MONGO_KILLS (2), CHAOS_WORKER_KILLS (1), CHAOS_OUTAGE_S (30),
-# CHAOS_OUTAGE_CLIENTS (300) tune it (loadtests/chaos.py has the rest); STRATEGY
+# CHAOS_OUTAGE_CLIENTS (300) tune it (loadtests/chaos/command.py has the rest); STRATEGY
 # as for `make loadtest`; the
 # summary lands in var/chaos/summary.md.
 chaos: $(VENV)/.dev

@@ -1,7 +1,7 @@
 """What ``manage.py check_ledger`` finds wrong: reads only, every problem named by its event.
 
 Two comparisons: SQL events against ledger documents (a document missing,
-an orphan, damage inside one; see ``events.ledger_audit``), and each event's
+an orphan, damage inside one; see ``events.ledger.audit``), and each event's
 SQL record of RSVPs against its ledger (``events.records.diff``). The
 repairs are in ``events.services``; each problem says which one it needs.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from events import ledger_audit, records
+from events import records
 from events.ledger import LedgerDamaged
-from events.ledger_audit import users
+from events.ledger import audit as ledger_audit
+from events.ledger.audit import users
 from events.models import Event
 
 Status = records.Status

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import icalendar
 from django.conf import settings
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from events.models import Event
 from events.selectors import ends_at
@@ -28,6 +29,11 @@ GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 GOOGLE_DATE = "%Y%m%dT%H%M%SZ"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 FEED_REFRESH = timedelta(hours=1)
+# The Google link is on the page and in every email: it carries the
+# description's opening only (the event page, linked, has the rest), so a
+# long description neither bloats them nor passes the URL lengths that
+# browsers and mail clients cut.
+GOOGLE_DETAILS_CHARS = 1_000
 
 
 def site_host() -> str:
@@ -43,10 +49,18 @@ def event_url(event: Event) -> str:
     return settings.SITE_URL + event.get_absolute_url()
 
 
-def _details(event: Event, check_in_code: str | None = None) -> str:
-    """The description, the event page's address (where the RSVP lives), any check-in code."""
+def _details(
+    event: Event, check_in_code: str | None = None, *, description_chars: int | None = None
+) -> str:
+    """The description, the event page's address (where the RSVP lives), any check-in code.
+
+    ``description_chars``: cut the description to this many characters (an ellipsis ends it).
+    """
     code = f"Check-in code: {check_in_code}" if check_in_code else ""
-    parts = [event.description.strip(), event_url(event), code]
+    description = event.description.strip()
+    if description_chars is not None:
+        description = Truncator(description).chars(description_chars)
+    parts = [description, event_url(event), code]
     return "\n\n".join(part for part in parts if part)
 
 
@@ -121,7 +135,7 @@ def google_url(event: Event) -> str:
         "action": "TEMPLATE",
         "text": event.title,
         "dates": dates,
-        "details": _details(event),
+        "details": _details(event, description_chars=GOOGLE_DETAILS_CHARS),
         "location": event.venue,
     }
     return f"{GOOGLE_TEMPLATE}?{urlencode(query)}"

@@ -4,7 +4,8 @@ Each is a ``Mailing`` row written by a service here, then sent by the
 ``send_mailing`` task once the transaction that wrote it has committed. The
 row holds everything the email needs (recipients fixed when it was written,
 subject, text, any calendar file), so a mailing survives its event's deletion
-and a crash: the task resumes from ``sent``.
+and a crash: the task, run again, resumes from ``sent`` and skips everyone
+its ``SentEmail`` rows say has the email.
 
 Cancelling an event is one of these services because its email and its
 state change are one act: ``cancel_event`` closes the SQL row and the ledger
@@ -27,16 +28,17 @@ from django.utils import timezone
 from django.utils.html import format_html, linebreaks
 from django.utils.safestring import mark_safe
 
-from events import calendar, ledger, seat_cache, times
+from events import calendar, ledger, notifications, seat_cache, times
 from events.models import Event, Mailing, Rsvp
-from events.notifications import retry_later, sender
+from events.notifications import retry_later, sender, subject_line
 
 logger = logging.getLogger(__name__)
 Audience = Mailing.Audience
 Kind = Mailing.Kind
 
-# Messages per round trip of the progress: a crash or a failed send repeats
-# at most this many (the chunk that was under way), never the whole list.
+# Recipients per update of the progress (``sent``). A run after a crash or a
+# failed send starts at the chunk that was under way and skips whoever has
+# their copy already (``SentEmail``): nobody gets it twice.
 CHUNK = 100
 # A failed chunk is tried again as a seat email is (notifications.retry_later);
 # the count of attempts starts over whenever a chunk gets through.
@@ -209,7 +211,8 @@ def _notice(event: Event, kind: str, people: list[int], by) -> Mailing:
 def send_mailing(*, mailing_id: int, attempt: int = 1) -> int:
     """Send what is left of the mailing; how many of its recipients are done.
 
-    Resumes at ``sent``: a crash resends at most the chunk that was under way.
+    Resumes at ``sent``, skipping whoever has their copy: a run after a crash
+    sends each person the email once.
     A failed send (the mail server) queues the task again, as the seat emails
     do; the recipients not yet reached are never dropped while it retries.
     """
@@ -229,13 +232,18 @@ def send_mailing(*, mailing_id: int, attempt: int = 1) -> int:
 
 def _send_rest(mailing: Mailing) -> None:
     skipped = 0
+    name = f"mailing {mailing.pk}"  # its SentEmail rows: who has it already
     with mailers.default as connection:  # one SMTP connection for every chunk
         while mailing.sent < len(mailing.recipients):
             chunk = mailing.recipients[mailing.sent : mailing.sent + CHUNK]
             users = get_user_model().objects.in_bulk(chunk)
             people = [users[pk] for pk in chunk if pk in users and users[pk].email]
             skipped += len(chunk) - len(people)  # account deleted, or no address
-            connection.send_messages([_email(mailing, user) for user in people])
+            done = notifications.already_sent(name, [user.pk for user in people])
+            for user in (user for user in people if user.pk not in done):
+                # One message, then its row: a crash repeats nobody who has it.
+                connection.send_messages([_email(mailing, user)])
+                notifications.mark_sent(name, user.pk)
             mailing.sent += len(chunk)
             Mailing.objects.filter(pk=mailing.pk).update(sent=mailing.sent)
     mailing.finished_at = timezone.now()
@@ -268,7 +276,7 @@ def _email(mailing: Mailing, user) -> EmailMultiAlternatives:
         site,
     )
     message = EmailMultiAlternatives(
-        subject=f"[{site}] {mailing.subject}", body=text, from_email=sender(), to=[user.email]
+        subject=subject_line(mailing.subject), body=text, from_email=sender(), to=[user.email]
     )
     message.attach_alternative(html, "text/html")
     if mailing.calendar:

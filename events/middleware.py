@@ -1,8 +1,8 @@
-"""Answer 503 with a plain message while MongoDB or the SQL database is down.
+"""Answer 503 with a plain message while MongoDB, the SQL database or Redis is down.
 
 The site recovers by itself as soon as the dependency is back: the SQL
 database is tried again on the next request, MongoDB by the next probe
-(``events.ledger_connection``). A damaged ledger document (``LedgerDamaged``)
+(``events.ledger.connection``). A damaged ledger document (``LedgerDamaged``)
 also answers 503, with its own message, for that event only.
 """
 
@@ -15,12 +15,22 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.context_processors import csp
 from django.template.loader import render_to_string
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from events.ledger import LedgerDamaged, LedgerUnavailable
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE = (LedgerUnavailable, OperationalError, InterfaceError)
+# Redis (CACHE_URL): the seat cache gets by without it, but allauth keeps its
+# login and sign-up throttles there and cannot count without it.
+UNAVAILABLE = (
+    LedgerUnavailable,
+    OperationalError,
+    InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 MESSAGE = "The site is briefly unavailable. Please try again in a moment."
 DAMAGED = (
     "This event's seats cannot be read right now. The site's team has been told;"

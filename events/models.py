@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,21 @@ MARKDOWN_HELP = (
     "Markdown: *italic*, **bold**, [a link](https://example.org), lists, ## headings, "
     "`code`. HTML is shown as typed, not run."
 )
+
+# Long enough for a full programme (about 3,000 words); short enough that the
+# page renders in well under a second even from hostile Markdown (nested
+# brackets cost the renderer about 15 microseconds a character).
+DESCRIPTION_MAX_CHARS = 20_000
+
+
+def validate_one_line(value: str) -> None:
+    """Refuse line breaks in a field that ends up in an email subject or a calendar line.
+
+    Python's mail code refuses such a header outright, so one title with a line
+    break would stop every email about its event.
+    """
+    if value and value.splitlines() != [value]:  # any of Unicode's line breaks
+        raise ValidationError("Keep this on one line: line breaks are not allowed here.")
 
 
 # The fields an .ics file carries: changing one raises the event's sequence.
@@ -46,10 +62,15 @@ class Event(models.Model):
         # the lists are kept for the record and everyone on them was emailed.
         CANCELLED = "cancelled"
 
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[validate_one_line])
     status = models.CharField(max_length=10, choices=Status, default=Status.PUBLISHED)
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
+    description = models.TextField(
+        blank=True,
+        max_length=DESCRIPTION_MAX_CHARS,
+        validators=[MaxLengthValidator(DESCRIPTION_MAX_CHARS)],
+        help_text=MARKDOWN_HELP,
+    )
     # An IANA name, not a choice list: the tz database changes with the
     # system, and a migration must not freeze (or churn on) its contents.
     time_zone = models.CharField(
@@ -67,7 +88,7 @@ class Event(models.Model):
         help_text="Optional, in the event's time zone. After it, nobody can RSVP or join the "
         "waiting list; cancelling stays possible until the event starts.",
     )
-    venue = models.CharField(max_length=200)
+    venue = models.CharField(max_length=200, validators=[validate_one_line])
     online_url = models.URLField(
         "join link",
         max_length=500,
@@ -287,3 +308,25 @@ class SeatSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} v{self.version}: {self.taken}/{self.capacity}"
+
+
+class SentEmail(models.Model):
+    """One email the mail server accepted: a task run again after a crash skips its person.
+
+    ``email`` names what was sent (a mailing, or one seat email: its kind,
+    event and ledger version), so each person gets each email once however
+    often its task runs. Written right after the server accepts the message:
+    only a crash in between sends it twice.
+    """
+
+    email = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email", "user"], name="each_email_once_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to user {self.user_id}"

@@ -10,6 +10,14 @@ process (``manage.py db_worker``, started by ``make run``): an RSVP never waits
 for a mail server. A send that fails is logged and queued again later, a few
 times with growing delays; the last failure is logged as an error. Nothing
 here can touch a seat.
+
+Each email is sent once per person however often its task runs (a worker
+killed mid-task has it run again: ``events.task_worker``): a ``SentEmail``
+row is written as soon as the mail server has accepted the message, and a
+run that finds it skips that person. Sent first, recorded second: a crash
+while the server is being talked to (where a mail worker spends its time)
+loses nothing and sends nothing twice; only one that lands after the
+server's acceptance and before the row's commit sends that one message twice.
 """
 
 from __future__ import annotations
@@ -19,18 +27,19 @@ from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import formataddr, make_msgid, parseaddr
 from enum import StrEnum
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from events import calendar, checkins
 from events.ledger import Outcome, Result
-from events.models import Event
+from events.models import Event, SentEmail
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +137,16 @@ def sender() -> str:
     return settings.DEFAULT_FROM_EMAIL if name else formataddr((settings.SITE_NAME, address))
 
 
+def subject_line(subject: str) -> str:
+    """The site's name and the subject, on one line whatever the subject holds.
+
+    The forms refuse line breaks in titles and subjects; this catches what
+    came in another way (an older row, the shell): Python's mail code refuses
+    a header with a line break, and the send would fail at every retry.
+    """
+    return f"[{settings.SITE_NAME}] {' '.join(subject.split())}"
+
+
 def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
     """The message with its text and HTML parts and the event's .ics attached."""
     context = {
@@ -147,7 +166,7 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
         related.append((cid, checkins.qr_png(code), "png"))
     subject = SUBJECTS[kind].format(title=event.title)
     message = SeatEmail(
-        subject=f"[{settings.SITE_NAME}] {subject}",
+        subject=subject_line(subject),
         body=render_to_string("events/email/seat.txt", context),
         from_email=sender(),
         to=[user.email],
@@ -163,10 +182,38 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
     return message
 
 
+# --- Each email once per person -------------------------------------------------
+
+
+def already_sent(email: str, user_ids) -> set[int]:
+    """Which of the users the email named ``email`` has reached already."""
+    rows = SentEmail.objects.filter(email=email, user_id__in=list(user_ids))
+    return set(rows.values_list("user_id", flat=True))
+
+
+def mark_sent(email: str, user_id: int) -> None:
+    """Note that the mail server accepted ``email`` for the user (its own commit)."""
+    try:
+        with transaction.atomic():
+            SentEmail.objects.create(email=email, user_id=user_id)
+    except IntegrityError:  # two runs raced to the same person: the row is there
+        pass
+
+
+def seat_email_name(kind: str, event_id: int, version: int) -> str:
+    """One seat email's name: what it says, of which event, after which ledger write."""
+    return f"{kind} {event_id} v{version}"
+
+
 @task
-def send_seat_email(*, kind: str, event_id: int, user_id: int, attempt: int = 1) -> bool:
+def send_seat_email(
+    *, kind: str, event_id: int, user_id: int, version: int = 0, attempt: int = 1
+) -> bool:
     """Email the user about their seat: True once sent (or queued to try again).
 
+    ``version``: the ledger write that changed the seat, which tells two
+    emails of one kind apart (an RSVP, a cancel, an RSVP again). Sent
+    already (the task runs again after its worker died): nothing is sent.
     A failed send is queued again for later; the last one raises, so the task
     backend records it as failed (with its traceback) rather than as done.
     """
@@ -174,17 +221,25 @@ def send_seat_email(*, kind: str, event_id: int, user_id: int, attempt: int = 1)
     user = get_user_model().objects.filter(pk=user_id).first()
     if event is None or user is None or not user.email:
         return False
+    name = seat_email_name(kind, event_id, version)
+    if already_sent(name, [user_id]):
+        return True
     try:
         build_email(Kind(kind), event, user).send()
     except Exception:
-        if not _retry(kind=kind, event_id=event_id, user_id=user_id, attempt=attempt):
+        arguments = {"kind": kind, "event_id": event_id, "user_id": user_id, "version": version}
+        if not _retry(arguments, attempt=attempt):
             raise
+        return True
+    mark_sent(name, user_id)
     return True
 
 
-def _retry(*, kind: str, event_id: int, user_id: int, attempt: int) -> bool:
-    what = f"the {kind} email of user {user_id} for event {event_id} (attempt {attempt})"
-    arguments = {"kind": kind, "event_id": event_id, "user_id": user_id}
+def _retry(arguments: dict, *, attempt: int) -> bool:
+    what = (
+        f"the {arguments['kind']} email of user {arguments['user_id']} "
+        f"for event {arguments['event_id']} (attempt {attempt})"
+    )
     return retry_later(send_seat_email, what=what, attempt=attempt, **arguments)
 
 
@@ -214,17 +269,32 @@ def sends_at_once() -> bool:
     return not send_seat_email.get_backend().supports_defer
 
 
-def enqueue_seat_email(kind: Kind, *, event_id: int, user_id: int) -> None:
+def enqueue_seat_email(kind: Kind, *, event_id: int, user_id: int, version: int) -> None:
     """Queue an email as part of the caller's transaction: a failure raises, to roll it back."""
-    send_seat_email.enqueue(kind=str(kind), event_id=event_id, user_id=user_id)
+    send_seat_email.enqueue(kind=str(kind), event_id=event_id, user_id=user_id, version=version)
 
 
-def queue_seat_email(kind: Kind, *, event_id: int, user_id: int) -> None:
+def queue_seat_email(kind: Kind, *, event_id: int, user_id: int, version: int) -> None:
     """Queue an email after a ledger write; a queue that fails is logged, the write stands."""
     try:
         # A savepoint: inside the admin's transaction, a queue that fails (the
         # database backend's insert) must not break the rest of that transaction.
         with transaction.atomic():
-            enqueue_seat_email(kind, event_id=event_id, user_id=user_id)
+            enqueue_seat_email(kind, event_id=event_id, user_id=user_id, version=version)
     except Exception:
         logger.exception("Could not queue the %s email of user %s", kind, user_id)
+
+
+def queue_with_record(kind: Kind, *, event_id: int, user_id: int, version: int) -> None:
+    """Queue an email in the transaction that writes the record saying it is due.
+
+    The record's row and the queued task commit together, so a seat whose row
+    exists has its email queued, and one without a row is told by the repair
+    that writes it. A backend that sends where it queues sends after the
+    commit instead: no mail server is waited for inside the write lock.
+    """
+    if sends_at_once():
+        arguments = {"event_id": event_id, "user_id": user_id, "version": version}
+        transaction.on_commit(partial(queue_seat_email, kind, **arguments))
+    else:
+        enqueue_seat_email(kind, event_id=event_id, user_id=user_id, version=version)

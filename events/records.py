@@ -8,6 +8,12 @@ ledger; ``repair_if_behind`` notices it on a later write of the event (the
 ledger's counts and the record's disagree; it looks at most once a second per
 event) and ``reconcile`` rewrites the event's record from the ledger, which always wins
 (``diff`` says what it would change without writing, ``apply`` writes it).
+
+A seat's confirmation is queued by whichever write moves its row to going,
+in the same transaction: the copy of the write that gave it, or, if that
+copy never committed (its process died after the ledger write), the repair
+or the person's own "already going" retry that writes the row. The row is
+unique per event and person, so exactly one of them does.
 ``manage.py check_ledger`` reports the differences of every event; with
 ``--repair`` it rewrites them.
 """
@@ -19,18 +25,18 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from events import ledger
+from events import ledger, notifications
 from events.ledger import Outcome, Result
 from events.models import Rsvp
 
 Status = Rsvp.Status
 HOLDING = (Status.GOING, Status.WAITING)
 GAVE_UP = (Outcome.CANCELLED, Outcome.LEFT_WAITLIST)
-CHANGED = (Outcome.CONFIRMED, Outcome.WAITLISTED, Outcome.CAPACITY_SET, *GAVE_UP)
+CHANGED = (Outcome.CONFIRMED, Outcome.WAITLISTED, Outcome.CAPACITY_SET, Outcome.REPAIRED, *GAVE_UP)
 # Refusals that say where the asker stands: recorded too, so a record left
 # behind (a seat whose answer was lost to a crash or an outage) is mended by
 # that person's own retry. They are rare (a second click), unlike "full".
@@ -44,6 +50,7 @@ class Repair:
     event_id: int
     added: int = 0
     changed: int = 0
+    told: tuple[int, ...] = ()  # seated people whose confirmation the repair queued
 
     @property
     def needed(self) -> bool:
@@ -62,11 +69,22 @@ def record(event_id: int, user_id: int | None, result: Result, ended: Status) ->
     record_many(event_id, [(user_id, result, ended)])
 
 
-def record_many(event_id: int, writes: list[tuple[int | None, Result, Status]]) -> None:
+@dataclass(frozen=True)
+class Recorded:
+    """What ``record_many`` wrote: the rows, and who must be told of a seat after all."""
+
+    written: frozenset[tuple[int, int]]  # (version, user) of every row written
+    # "Already going" askers whose row did not say going: the copy of the
+    # write that seated them never committed, so nobody told them.
+    untold: frozenset[int] = frozenset()
+
+
+def record_many(event_id: int, writes: list[tuple[int | None, Result, Status]]) -> Recorded:
     """``record`` for several writes of one event (asker, result, ended): one statement a version.
 
     The requests a combined ledger write decided share its version, so their
-    rows go in one statement.
+    rows go in one statement. Call it inside a transaction: the untold are
+    found from their rows as they were before it.
     """
     by_version: dict[int, dict[int, Status]] = {}
     for user_id, result, ended in writes:
@@ -76,9 +94,22 @@ def record_many(event_id: int, writes: list[tuple[int | None, Result, Status]]) 
         rows.update(dict.fromkeys(result.promoted, Status.GOING))
         if user_id is not None and (status := _asker_status(result, ended)) is not None:
             rows[user_id] = status
+    # Rare (a second click, a retry): only these askers' rows are read first.
+    said = {(r.version, u) for u, r, _ in writes if r.outcome is Outcome.ALREADY_GOING and u}
+    going_before = _going(event_id, [u for _, u in said])
+    written = set()
     for version, rows in by_version.items():
         if rows:
-            _upsert(event_id, rows, version)
+            written |= {(version, u) for u in _upsert(event_id, rows, version)}
+    untold = {u for version, u in said & written if u not in going_before}
+    return Recorded(frozenset(written), frozenset(untold))
+
+
+def _going(event_id: int, user_ids: list[int]) -> set[int]:
+    if not user_ids:
+        return set()
+    rows = Rsvp.objects.filter(event_id=event_id, user_id__in=user_ids, status=Status.GOING)
+    return set(rows.values_list("user_id", flat=True))
 
 
 def repair_if_behind(event_id: int, result: Result) -> Repair | None:
@@ -132,16 +163,19 @@ def _older(event_id: int, user_ids, version: int):
     return Rsvp.objects.filter(event_id=event_id, user_id__in=user_ids, ledger_version__lt=version)
 
 
-# One statement, which SQLite (3.24+) and PostgreSQL both run as written.
+# One statement, which SQLite (3.35+) and PostgreSQL both run as written.
 # Django's bulk_create(update_conflicts=True) cannot add the WHERE, and the
 # WHERE is the rule: a row only yields to a newer ledger version, so a worker
 # slow to record never undoes a later cancel or repair, whichever of two
 # racing writes commits first. created_at is set by an insert and left alone
-# by an update.
+# by an update. RETURNING names the rows it wrote (inserted or replaced):
+# who this write may tell of a seat.
 _UPSERT = """\
 INSERT INTO {table} (event_id, user_id, status, ledger_version, created_at, updated_at)
 VALUES {rows}
-ON CONFLICT (event_id, user_id) DO UPDATE SET
+ON CONFLICT (event_id, user_id) DO {conflict}
+RETURNING user_id"""
+_REPLACE_OLDER = """UPDATE SET
     status = excluded.status,
     ledger_version = excluded.ledger_version,
     updated_at = excluded.updated_at
@@ -149,8 +183,12 @@ WHERE {table}.ledger_version < excluded.ledger_version"""
 _ROW = "(%s, %s, %s, %s, %s, %s)"
 
 
-def _upsert(event_id: int, rows: dict[int, Status], version: int) -> None:
-    """Insert the rows (user -> status); replace existing ones only if older than ``version``."""
+def _upsert(event_id: int, rows: dict[int, Status], version: int, replace: bool = True) -> set[int]:
+    """Insert the rows (user -> status); replace existing ones only if older than ``version``.
+
+    ``replace`` False: insert only, leaving every existing row alone. The
+    users whose rows it wrote.
+    """
     connection = connections[router.db_for_write(Rsvp)]
     table = connection.ops.quote_name(Rsvp._meta.db_table)
     # The field turns the time into what this database stores (text for SQLite).
@@ -158,9 +196,11 @@ def _upsert(event_id: int, rows: dict[int, Status], version: int) -> None:
     params = []
     for user_id, status in rows.items():
         params += [event_id, user_id, str(status), version, now, now]
-    sql = _UPSERT.format(table=table, rows=", ".join([_ROW] * len(rows)))
+    conflict = _REPLACE_OLDER.format(table=table) if replace else "NOTHING"
+    sql = _UPSERT.format(table=table, rows=", ".join([_ROW] * len(rows)), conflict=conflict)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return {user_id for (user_id,) in cursor.fetchall()}
 
 
 def _counts(event_id: int) -> tuple[int, int]:
@@ -211,26 +251,39 @@ def diff(event_id: int) -> RecordDiff | None:
     return RecordDiff(event_id, roster.version, new, stale)
 
 
+@transaction.atomic
 def apply(found: RecordDiff) -> Repair:
     """Write a diff: each row only if it was not copied from a newer version than the diff's.
 
     A row copied from the very version the diff read, yet saying otherwise,
-    was changed by hand: it is rewritten too.
+    was changed by hand: it is rewritten too. Whoever's row this moves to
+    going was never told of their seat (the copy that would have told them
+    did not commit): their confirmation is queued in the same transaction.
     """
-    rows = [
-        Rsvp(event_id=found.event_id, user_id=u, status=s, ledger_version=found.version)
-        for u, s in found.new.items()
-    ]
-    Rsvp.objects.bulk_create(rows, ignore_conflicts=True)
+    inserted = (
+        _upsert(found.event_id, found.new, found.version, replace=False) if found.new else set()
+    )
+    seated = [u for u in inserted if found.new[u] == Status.GOING]
     by_status: dict[Status, list[int]] = {}
     for user_id, (_, status) in found.stale.items():
         by_status.setdefault(status, []).append(user_id)
     now = timezone.now()
     for status, user_ids in by_status.items():  # one statement per status, not per row
-        _older(found.event_id, user_ids, found.version + 1).update(
-            status=status, ledger_version=found.version, updated_at=now
+        rows = _older(found.event_id, user_ids, found.version + 1)
+        if status == Status.GOING:  # locked and read first: who this moves to going
+            moving = rows.exclude(status=Status.GOING).select_for_update()
+            seated += moving.values_list("user_id", flat=True)
+            rows = rows.filter(user_id__in=seated)
+        rows.update(status=status, ledger_version=found.version, updated_at=now)
+    for user_id in sorted(seated):
+        notifications.queue_with_record(
+            notifications.Kind.CONFIRMED,
+            event_id=found.event_id,
+            user_id=user_id,
+            version=found.version,
         )
-    return Repair(found.event_id, added=len(found.new), changed=len(found.stale))
+    told = tuple(sorted(seated))
+    return Repair(found.event_id, added=len(found.new), changed=len(found.stale), told=told)
 
 
 def reconcile(event_id: int) -> Repair:

@@ -238,6 +238,22 @@ def waitlist_rows(event_id: int) -> list[AttendeeRow]:
     return [AttendeeRow(users.get(user_id), user_id) for user_id in user_ids]
 
 
+def seatable_by_hand(event_id: int, who: str, *, by: AbstractBaseUser) -> list:
+    """Who ``by`` may seat by hand at the event as ``who`` (exact username or email): at most 2.
+
+    Only people who asked for this event themselves (an RSVP record of any
+    state: going, waiting, cancelled, left, removed), never staff or
+    superusers but ``by`` themself. The form answers alike for an address
+    with no account and one whose owner never asked, so it tells nobody who
+    has an account; and nobody can be seated (and emailed, then messaged)
+    who did not ask.
+    """
+    asked = Q(pk__in=Rsvp.objects.filter(event_id=event_id).values("user"))
+    may = (asked & Q(is_staff=False, is_superuser=False)) | Q(pk=by.pk)
+    named = Q(username__iexact=who) | Q(email__iexact=who)
+    return list(get_user_model().objects.filter(named, may, is_active=True)[:2])
+
+
 def organisers(also: int | None = None) -> QuerySet:
     """Who may organise an event: active superusers, and active staff in the Organisers group.
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, fields
 from django.db import DatabaseError, transaction
 from django.utils.translation import ngettext
 
-from events import ledger, ledger_audit, mailings, mirror, notifications, records, seat_cache
+from events import ledger, mailings, mirror, notifications, records, seat_cache
 from events.ledger import Outcome, Result, Seats
-from events.ledger_strategies import configured as configured_strategy
+from events.ledger import audit as ledger_audit
+from events.ledger.strategies import configured as configured_strategy
 from events.models import CalendarFeed, Event, Rsvp, new_feed_token
 
 logger = logging.getLogger(__name__)
@@ -125,10 +126,9 @@ def _after_write(
     # A backend that sends where it queues (ImmediateBackend) sends after the
     # commit: no mail server is waited for while the database's write lock is held.
     later = notifications.sends_at_once()
-    copy = mirror.Copy(result, user_id, ended, [] if later else emails)
-    mirror.mirror(event_id=event_id, copy=copy)
-    for kind, to in emails if later else []:
-        notifications.queue_seat_email(kind, event_id=event_id, user_id=to)
+    copy = mirror.Copy(result, user_id, ended, emails, queue_here=not later)
+    for kind, to in mirror.mirror(event_id=event_id, copy=copy):
+        notifications.queue_seat_email(kind, event_id=event_id, user_id=to, version=result.version)
     seat_cache.refresh(event_id, result.seats)
     _repair_record(event_id, result)
     return result
@@ -253,9 +253,10 @@ def reopen_ledger(*, event_id: int, capacity: int, waitlist_limit: int | None = 
 def mend_ledger(*, event_id: int) -> ledger_audit.ListRepair | None:
     """One atomic write: repeats out of both lists, free seats to the first waiting.
 
-    Nobody loses a seat or a place; whoever is promoted is emailed. The record
-    is left to ``repair_record``, run next by check_ledger --repair, so that
-    every row it changes is reported. None if it could not mend (no document,
+    Nobody loses a seat or a place; whoever is promoted is recorded and
+    emailed as any write's promoted are. The rest of the record is left to
+    ``repair_record``, run next by check_ledger --repair, so that every row
+    it changes is reported. None if it could not mend (no document,
     or one the server refuses to write).
     """
     try:
@@ -263,9 +264,7 @@ def mend_ledger(*, event_id: int) -> ledger_audit.ListRepair | None:
     except ledger.LedgerDamaged:  # the server refused it: the document needs a person
         return None
     if repair is not None and repair.repaired:
-        seat_cache.refresh(event_id, repair.result.seats)
-        for kind, to in notifications.seat_emails(repair.result):  # whoever it seated
-            notifications.queue_seat_email(kind, event_id=event_id, user_id=to)
+        _after_write(event_id, repair.result)  # whoever it seated: their row and email
     return repair
 
 
@@ -282,19 +281,21 @@ def remove_orphan_ledger(*, event_id) -> ledger_audit.Orphan | None:
     return orphan
 
 
-def repair_record(*, event_id: int) -> records.RecordDiff | None:
-    """Rewrite the event's SQL record from its ledger; what it changed.
+def repair_record(*, event_id: int) -> tuple[records.RecordDiff, records.Repair] | None:
+    """Rewrite the event's SQL record from its ledger; what it found and what it did.
 
-    None if there is no readable ledger to copy from (missing, or damaged:
-    then the record waits for a person to mend the document).
+    Whoever it records as going without having been told gets their
+    confirmation (``records.apply``). None if there is no readable ledger to
+    copy from (missing, or damaged: then the record waits for a person to
+    mend the document).
     """
     try:
         found = records.diff(event_id)
     except ledger.LedgerDamaged:
         return None
-    if found is not None and found.changes:
-        records.apply(found)
-    return found
+    if found is None:
+        return None
+    return found, records.apply(found) if found.changes else records.Repair(event_id)
 
 
 def set_seats(

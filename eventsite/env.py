@@ -83,7 +83,7 @@ if ENVIRONMENT not in ENVIRONMENTS:
 IS_PRODUCTION = ENVIRONMENT == "production"
 
 
-# How an RSVP takes its seat (events.ledger_strategies). "combined" serves the
+# How an RSVP takes its seat (events.ledger.strategies). "combined" serves the
 # site, and "atomic" (one write per request, no combining) may too; the others
 # exist to be compared and to show the checks catching an overbooking, so any
 # other STRATEGY is honoured only where a load tool or the test suite says it
@@ -120,3 +120,18 @@ def seat_strategy() -> str:
             f"refuse under load); they set {PROVING_GROUND}=1. Unset STRATEGY to serve the site."
         )
     return name
+
+
+def trusted_proxy_count() -> int:
+    """How many proxies of ours stand in front of the site (``TRUSTED_PROXY_COUNT``).
+
+    Each appends the address it was reached from to X-Forwarded-For, so the
+    client is the entry that many from the end; entries before it are the
+    client's own say and count for nothing. Default: one behind the proxy
+    ``BEHIND_HTTPS_PROXY`` declares, none without (then X-Forwarded-For is
+    ignored: anyone could write it).
+    """
+    count = env_int("TRUSTED_PROXY_COUNT", 1 if env_bool("BEHIND_HTTPS_PROXY") else 0)
+    if count < 0:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, not {count}.")
+    return count

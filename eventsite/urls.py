@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -7,6 +8,9 @@ from events.views import healthz
 PHONE_PATHS = ("account/phone", "auth/phone/verify", "auth/phone/verify/resend")
 
 admin.site.site_header = admin.site.site_title = "Eventsite organisers"
+# Organisers log in through the site's login page (allauth's), with its
+# throttles; the admin's own login form has none and is never shown.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

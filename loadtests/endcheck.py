@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 SEATED = {"confirmed", "already_going"}  # the user holds a seat
 WAITING = {"waitlisted", "already_waiting"}  # the user holds a place on the list
 # The user holds nothing here ("busy": a seat strategy other than the site's
-# gave up, events.ledger_strategies; it must have changed nothing).
+# gave up, events.ledger.strategies; it must have changed nothing).
 REFUSED = {"full", "waitlist_closed", "busy"}
 # The answers a user may be given; anything else is a failure ("error").
 EXPECTED = SEATED | WAITING | REFUSED | {"cancelled", "not_going"}

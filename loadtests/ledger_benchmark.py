@@ -2,10 +2,10 @@
 
 They bypass the guards of ``events.ledger`` (filling an event with thousands
 of attendees in one write, loading a site's history in bulk) or reproduce the
-ledger's form before issue 8 (guard in the filter, a side collection of seat
+ledger's earlier form (guard in the filter, a side collection of seat
 times), so that one benchmark run can time before and after on the same data.
-It lives in the load tools' package, which the site never imports; it reaches into
-``events.ledger``'s private helpers on purpose.
+It lives in the load tools' package, which the site never imports; it uses
+``events.ledger``'s parts (connection, documents) below its face on purpose.
 """
 
 from __future__ import annotations
@@ -15,18 +15,12 @@ from datetime import UTC, datetime
 from django.conf import settings
 from pymongo import ReturnDocument
 
-from events.ledger import (
-    COLLECTION,
-    LEGACY_TIMES,
-    Seats,
-    _collection,
-    _now_ms,
-    _seats,
-    _translate_errors,
-)
+from events.ledger import COLLECTION, LEGACY_TIMES, Seats
+from events.ledger.connection import collection, translate_errors
+from events.ledger.documents import now_ms, seats_of
 
 
-@_translate_errors
+@translate_errors
 def fill_for_benchmark(
     event_id: int, user_ids: list[int], *, waiting: bool = False
 ) -> Seats | None:
@@ -41,16 +35,16 @@ def fill_for_benchmark(
     if waiting:
         update = {"$push": {"waitlist": {"$each": ids}}, "$inc": {"waiting": len(ids)}}
     else:
-        now = [_now_ms()] * len(ids)
+        now = [now_ms()] * len(ids)
         pushed = {"attendees": {"$each": ids}, "seated_at": {"$each": now}}
         update = {"$push": pushed, "$inc": {"taken": len(ids)}}
-    doc = _collection().find_one_and_update(
+    doc = collection().find_one_and_update(
         {"_id": event_id}, update, return_document=ReturnDocument.AFTER
     )
-    return _seats(doc) if doc is not None else None
+    return seats_of(doc) if doc is not None else None
 
 
-@_translate_errors
+@translate_errors
 def load_history_for_benchmark(
     seated: dict[int, list[int]], *, legacy_times: bool = True, data_file: str | None = None
 ) -> int:
@@ -68,7 +62,7 @@ def load_history_for_benchmark(
     client on that file, whose batch insert checks the keys once per batch.
     The server sees them at once (SQLite, WAL); the caller checks it does.
     """
-    now = _now_ms()
+    now = now_ms()
     ledgers = [
         {
             "_id": event_id,
@@ -92,7 +86,7 @@ def load_history_for_benchmark(
     if data_file is None:
         for name, docs in batches:
             if docs:
-                _collection(name).insert_many(docs, ordered=False)
+                collection(name).insert_many(docs, ordered=False)
     else:
         _load_in_process(data_file, batches)
     return len(ledgers) + len(times if legacy_times else [])
@@ -112,32 +106,32 @@ def _load_in_process(data_file: str, batches: list[tuple[str, list[dict]]]) -> N
         local.close()
 
 
-@_translate_errors
+@translate_errors
 def count_for_benchmark(legacy_times: bool = False) -> int:
     """FOR BENCHMARKS ONLY: documents in the ledger (or in the old ``rsvp_times``).
 
     From the collection's metadata: the embedded server refuses a
     ``count_documents`` over 100,000 documents (its aggregation budget).
     """
-    return _collection(LEGACY_TIMES if legacy_times else COLLECTION).estimated_document_count()
+    return collection(LEGACY_TIMES if legacy_times else COLLECTION).estimated_document_count()
 
 
-@_translate_errors
+@translate_errors
 def legacy_prepare_for_benchmark() -> None:
     """FOR BENCHMARKS ONLY: the old form's index on ``rsvp_times`` (its ``ensure_indexes``)."""
-    _collection(LEGACY_TIMES).create_index("event")
+    collection(LEGACY_TIMES).create_index("event")
 
 
-@_translate_errors
+@translate_errors
 def legacy_rsvp_for_benchmark(event_id: int, user_id: int) -> bool:
-    """FOR BENCHMARKS ONLY: the RSVP as it was before issue 8; True if it took a seat.
+    """FOR BENCHMARKS ONLY: the RSVP in the ledger's earlier form; True if it took a seat.
 
     The guard in the filter (which the embedded server answers by decoding
     every ledger), then, on success, one upsert of the seat's time into
     ``rsvp_times`` (which grows by one document per RSVP ever made). It only
     touches ``attendees``: use it on an event of its own, never the site's.
     """
-    doc = _collection().find_one_and_update(
+    doc = collection().find_one_and_update(
         {
             "_id": event_id,
             "$expr": {"$lt": [{"$size": "$attendees"}, "$capacity"]},
@@ -149,7 +143,7 @@ def legacy_rsvp_for_benchmark(event_id: int, user_id: int) -> bool:
     )
     if doc is None:
         return False
-    _collection(LEGACY_TIMES).replace_one(
+    collection(LEGACY_TIMES).replace_one(
         {"_id": f"{event_id}:{user_id}"},
         {"event": event_id, "user": user_id, "at": datetime.now(UTC)},
         upsert=True,
@@ -157,10 +151,10 @@ def legacy_rsvp_for_benchmark(event_id: int, user_id: int) -> bool:
     return True
 
 
-@_translate_errors
+@translate_errors
 def legacy_cancel_for_benchmark(event_id: int, user_id: int) -> bool:
-    """FOR BENCHMARKS ONLY: the cancel as it was before issue 8; True if it freed a seat."""
-    doc = _collection().find_one_and_update(
+    """FOR BENCHMARKS ONLY: the cancel in the ledger's earlier form; True if it freed a seat."""
+    doc = collection().find_one_and_update(
         {"_id": event_id, "attendees": user_id},
         {"$pull": {"attendees": user_id}},
         projection={"capacity": 1, "attendees": 1},
@@ -168,19 +162,19 @@ def legacy_cancel_for_benchmark(event_id: int, user_id: int) -> bool:
     )
     if doc is None:
         return False
-    _collection(LEGACY_TIMES).delete_one({"_id": f"{event_id}:{user_id}"})
+    collection(LEGACY_TIMES).delete_one({"_id": f"{event_id}:{user_id}"})
     return True
 
 
-@_translate_errors
+@translate_errors
 def legacy_events_of_for_benchmark(user_id: int) -> list[int]:
-    """FOR BENCHMARKS ONLY: "My RSVPs" as it was before issue 8, a query over every ledger."""
-    return [doc["_id"] for doc in _collection().find({"attendees": user_id}, {"_id": 1})]
+    """FOR BENCHMARKS ONLY: "My RSVPs" in the earlier form, a query over every ledger."""
+    return [doc["_id"] for doc in collection().find({"attendees": user_id}, {"_id": 1})]
 
 
-@_translate_errors
+@translate_errors
 def legacy_seats_for_benchmark(event_ids: list[int]) -> dict[int, Seats]:
-    """FOR BENCHMARKS ONLY: the home page's seats as read before issue 8.
+    """FOR BENCHMARKS ONLY: the home page's seats as read in the earlier form.
 
     One aggregation with ``$in`` on ``_id``, which the embedded server answers
     by decoding every document of the collection.
@@ -189,4 +183,4 @@ def legacy_seats_for_benchmark(event_ids: list[int]) -> dict[int, Seats]:
         {"$match": {"_id": {"$in": list(event_ids)}}},
         {"$project": {"capacity": 1, "taken": {"$size": "$attendees"}}},
     ]
-    return {d["_id"]: Seats(d["capacity"], d["taken"]) for d in _collection().aggregate(pipeline)}
+    return {d["_id"]: Seats(d["capacity"], d["taken"]) for d in collection().aggregate(pipeline)}

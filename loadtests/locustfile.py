@@ -187,7 +187,7 @@ class RsvpUser(HttpUser):
 
 
 class ApiUser(RsvpUser):
-    """A script holding a Bearer token, as in the reference note."""
+    """A script holding a Bearer token, as the API contract's scripts do."""
 
     weight = 4
     ROUTES = {

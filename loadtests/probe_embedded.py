@@ -4,7 +4,7 @@ Each setting gets a fresh server process (``eventsite.embedded_mongo.serve``
 with the given engine options) in a temporary directory, then:
 
 - rush: 100 threads, each sending 2 RSVPs of its own users
-  (``events.ledger_pipelines.take_seat`` on ``{_id}``) to one event with
+  (``events.ledger.pipelines.take_seat`` on ``{_id}``) to one event with
   capacity 100, and one more thread reading the same ledger by ``_id`` all the
   while (how long a page's read waits behind the writes);
 - latency: one client, one RSVP at a time on a full event of 10 and of 1,000
@@ -38,8 +38,8 @@ from pathlib import Path
 
 from pymongo import MongoClient, ReturnDocument
 
-from events.ledger_pipelines import take_seat
-from events.ledger_schema import VALIDATOR
+from events.ledger.pipelines import take_seat
+from events.ledger.schema import VALIDATOR
 from eventsite import embedded_mongo
 
 SETTINGS: dict[str, dict] = {

@@ -87,7 +87,7 @@ def session_cookie(user) -> dict[str, str]:
 
 
 def make_organiser(name: str):
-    """Staff in the Organisers group, as the README says an organiser is made."""
+    """Staff in the Organisers group, as docs/organisers.md says an organiser is made."""
     user = get_user_model().objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name=ORGANISERS_GROUP))
     return user

@@ -6,6 +6,7 @@ import re
 from html import unescape
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -14,22 +15,60 @@ from tests.helpers import PASSWORD, make_users
 
 pytestmark = pytest.mark.django_db
 
+API_SIGNUP = "/_allauth/app/v1/auth/signup"
 
-def test_signup_logs_in_and_shows_my_rsvps():
+
+SIGNUP = {"password1": "a-very-long-passphrase", "password2": "a-very-long-passphrase"}
+CONFIRM_LINK = re.compile(r"http://[^/\s]+(/accounts/confirm-email/[^/\s]+/)")
+
+
+def sign_up(client: Client, email: str, username: str):
+    data = {"email": email, "username": username, **SIGNUP}
+    return client.post(reverse("account_signup"), data, follow=True)
+
+
+def test_signup_mails_a_link_that_logs_in_and_shows_my_rsvps():
     client = Client()
-    response = client.post(
-        reverse("account_signup"),
-        {
-            "email": "new@example.com",
-            "username": "newcomer",
-            "password1": "a-very-long-passphrase",
-            "password2": "a-very-long-passphrase",
-        },
-        follow=True,
-    )
+    response = sign_up(client, "new@example.com", "newcomer")
     assert response.status_code == 200
-    assert response.wsgi_request.user.username == "newcomer"
-    assert "My RSVPs" in response.content.decode()
+    assert "Verify your email address" in response.content.decode()
+    assert not response.wsgi_request.user.is_authenticated
+    (message,) = mail.outbox
+    assert message.to == ["new@example.com"]
+    confirmed = client.post(CONFIRM_LINK.search(message.body)[1], follow=True)
+    assert confirmed.wsgi_request.user.username == "newcomer"
+    assert "My RSVPs" in client.get(reverse("events:my_rsvps")).content.decode()
+
+
+def test_signup_with_a_taken_email_answers_as_with_a_new_one():
+    """Nobody learns from sign-up whether an address has an account; its owner is told."""
+    (member,) = make_users(1, prefix="taken")
+    fresh = sign_up(Client(), "fresh@example.com", "fresh")
+    taken = sign_up(Client(), member.email.upper(), "impostor")
+    assert taken.status_code == fresh.status_code == 200
+    assert [url for url, _ in taken.redirect_chain] == [url for url, _ in fresh.redirect_chain]
+    assert "Verify your email address" in taken.content.decode()
+    assert "already" not in taken.content.decode()
+    assert not get_user_model().objects.filter(username="impostor").exists()
+    assert [m.to for m in mail.outbox] == [["fresh@example.com"], [member.email]]
+    assert "already" in mail.outbox[1].body  # the owner learns someone tried
+
+
+def test_api_signup_with_a_taken_email_answers_as_with_a_new_one():
+    (member,) = make_users(1, prefix="apitaken")
+
+    def sign_up_by_api(email: str, username: str):
+        body = {"email": email, "username": username, "password": SIGNUP["password1"]}
+        return Client().post(API_SIGNUP, body, content_type="application/json")
+
+    fresh, taken = (
+        sign_up_by_api("apifresh@example.com", "apifresh"),
+        sign_up_by_api(member.email, "apiimpostor"),
+    )
+    assert taken.status_code == fresh.status_code == 401, taken.content  # verify your email
+    assert taken.json()["data"]["flows"] == fresh.json()["data"]["flows"]
+    assert "email_taken" not in taken.content.decode()
+    assert not get_user_model().objects.filter(username="apiimpostor").exists()
 
 
 @pytest.mark.parametrize("login", ["login0", "login0@example.com"])

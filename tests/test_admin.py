@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events import ledger, services
-from events.models import Event
+from events.models import DESCRIPTION_MAX_CHARS, Event
 from tests.helpers import change_form, make_event, make_users
 
 pytestmark = pytest.mark.django_db
@@ -33,25 +33,46 @@ def fill(event: Event, count: int) -> list:
     return users
 
 
+def add_event(client: Client, organiser, **fields):
+    """POST the admin's "Add event" form: a valid event, with ``fields`` changed."""
+    starts = timezone.localtime() + timedelta(days=3)
+    form = {
+        "title": "Made in admin",
+        "status": "published",
+        "description": "",
+        "starts_at_0": starts.strftime("%Y-%m-%d"),
+        "starts_at_1": starts.strftime("%H:%M:%S"),
+        "venue": "Hall",
+        "organiser": organiser.pk,
+        "capacity": 12,
+    }
+    return client.post(reverse("admin:events_event_add"), {**form, **fields})
+
+
 def test_create_event_opens_its_ledger(admin_client_):
     client, boss = admin_client_
-    starts = timezone.localtime() + timedelta(days=3)
-    response = client.post(
-        reverse("admin:events_event_add"),
-        {
-            "title": "Made in admin",
-            "status": "published",
-            "description": "",
-            "starts_at_0": starts.strftime("%Y-%m-%d"),
-            "starts_at_1": starts.strftime("%H:%M:%S"),
-            "venue": "Hall",
-            "organiser": boss.pk,
-            "capacity": 12,
-        },
-    )
+    response = add_event(client, boss)
     assert response.status_code == 302, response.content.decode()[:2000]
     event = Event.objects.get(title="Made in admin")
     assert ledger.seats([event.pk])[event.pk].capacity == 12
+
+
+def test_line_breaks_in_a_title_or_venue_and_an_overlong_description_are_form_errors(
+    admin_client_,
+):
+    client, boss = admin_client_
+    longest = "x" * DESCRIPTION_MAX_CHARS
+
+    answer = add_event(client, boss, title="Two\r\nlines", venue="Hall\nBcc: x@example.org")
+    too_long = add_event(client, boss, description=longest + "x")
+
+    errors = answer.context["adminform"].form.errors
+    assert "line breaks are not allowed" in errors["title"][0]
+    assert "line breaks are not allowed" in errors["venue"][0]
+    (error,) = too_long.context["adminform"].form.errors["description"]
+    assert "at most 20000 characters" in error
+    assert not Event.objects.exists()
+    assert add_event(client, boss, description=longest).status_code == 302
 
 
 def test_capacity_below_taken_is_refused(admin_client_):

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from accounts.tokens import issue_access_tokens
 from events import ledger, services
+from events.admin.attendees import NOBODY_WHO_ASKED
 from events.admin.forms import EventAdminForm
 from events.models import Event
 from tests.helpers import (
@@ -25,6 +26,7 @@ from tests.helpers import (
     fire_together,
     logged_in,
     make_event,
+    make_organiser,
     make_users,
     session_cookie,
 )
@@ -52,6 +54,13 @@ def seated(event_id: int) -> list[int]:
     return [a.user_id for a in ledger.attendees(event_id)]
 
 
+def asked_then_cancelled(event: Event, users: list) -> None:
+    """Each RSVPs and cancels: someone who asked, whom an organiser may seat by hand."""
+    for user in users:
+        services.rsvp(event_id=event.pk, user_id=user.pk)
+        services.cancel_rsvp(event_id=event.pk, user_id=user.pk)
+
+
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_removals_seat_the_first_waiting_while_additions_and_rsvps_find_it_full(
@@ -68,6 +77,7 @@ def test_removals_seat_the_first_waiting_while_additions_and_rsvps_find_it_full(
     going, queued, added, rsvpers = (
         make_users(n, prefix=f"lists-{k}") for k, n in (("in", 10), ("q", 8), ("add", 5), ("r", 10))
     )
+    asked_then_cancelled(event, added)
     for user in going:
         services.rsvp(event_id=event.pk, user_id=user.pk)
     for user in queued:
@@ -101,9 +111,10 @@ def test_additions_by_hand_take_only_the_free_seats(live_site, django_user_model
     """3 seats free: 10 additions by hand and 10 RSVPs at once seat exactly 3."""
     boss = django_user_model.objects.create_superuser("adds-boss", "a@example.com", "x")
     event = make_event(boss, 5)
+    added, rsvpers = make_users(10, prefix="adds-h"), make_users(10, prefix="adds-r")
+    asked_then_cancelled(event, added)
     for user in make_users(2, prefix="adds-in"):
         services.rsvp(event_id=event.pk, user_id=user.pk)
-    added, rsvpers = make_users(10, prefix="adds-h"), make_users(10, prefix="adds-r")
     http = admin_session(live_site, boss, event.pk)
     url = f"{live_site.url}/admin/events/event/{event.pk}/attendees/add/"
     tokens = issue_access_tokens(rsvpers)
@@ -129,6 +140,7 @@ def test_adding_by_hand_confirms_and_emails_or_says_why_not(django_user_model):
     boss = django_user_model.objects.create_superuser("hand-boss", "h@example.com", "x")
     event = make_event(boss, 1, rsvp_deadline=None)
     guest, late = make_users(2, prefix="hand-")
+    asked_then_cancelled(event, [guest, late])
     client = logged_in(boss)
     url = reverse("admin:events_event_add_attendee", args=[event.pk])
     mail.outbox.clear()
@@ -139,8 +151,33 @@ def test_adding_by_hand_confirms_and_emails_or_says_why_not(django_user_model):
     full = client.post(url, {"who": late.username})
     assert "No seat is free" in full.content.decode()
     unknown = client.post(url, {"who": "nobody-at-all"})
-    assert "Nobody here has that username or email." in unknown.content.decode()
+    assert NOBODY_WHO_ASKED in unknown.content.decode()
     assert seated(event.pk) == [guest.pk]
+
+
+@pytest.mark.django_db
+def test_adding_by_hand_seats_only_who_asked_and_tells_nobody_who_has_an_account(
+    django_user_model,
+):
+    """Staff, superusers and anyone who never asked get the answer an unknown address gets."""
+    boss = make_organiser("hand-organiser")
+    event = make_event(boss, 5, rsvp_deadline=None)
+    colleague = make_organiser("hand-colleague")
+    root = django_user_model.objects.create_superuser("hand-root", "root@example.com", "x")
+    (stranger,) = make_users(1, prefix="hand-stranger")
+    asked_then_cancelled(event, [colleague, root])  # even staff who asked
+    client = logged_in(boss)
+    url = reverse("admin:events_event_add_attendee", args=[event.pk])
+    mail.outbox.clear()
+
+    unknown = client.post(url, {"who": "no-such-person@example.com"}).content.decode()
+    assert NOBODY_WHO_ASKED in unknown
+    for who in (stranger.email, stranger.username, colleague.email, root.username):
+        answer = client.post(url, {"who": who})
+        assert answer.status_code == 200 and NOBODY_WHO_ASKED in answer.content.decode(), who
+    assert seated(event.pk) == [] and mail.outbox == []
+    assert client.post(url, {"who": boss.username}).status_code == 302  # yourself, yes
+    assert seated(event.pk) == [boss.pk]
 
 
 @pytest.mark.django_db

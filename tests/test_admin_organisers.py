@@ -27,7 +27,7 @@ class Organiser:
 
 
 def organiser(name: str, *, in_group: bool = True, superuser: bool = False) -> Organiser:
-    """A logged-in staff user (in the Organisers group, as the README says) with two events."""
+    """A logged-in staff user (in the Organisers group, as docs/organisers.md says), two events."""
     User = get_user_model()
     if superuser:
         user = User.objects.create_superuser(name, f"{name}@example.com", "pw")

@@ -1,4 +1,4 @@
-"""The JSON API in-process: every answer of issue 3's table, tokens, sessions.
+"""The JSON API in-process: every answer of the API's table, tokens, sessions.
 
 Tokens here are real allauth access tokens: issued by accounts.tokens (as the
 load-test fixture does) or obtained over HTTP from allauth's login endpoint.

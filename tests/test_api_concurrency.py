@@ -1,6 +1,6 @@
-"""The reference note's concurrency test, over real HTTP with Bearer tokens.
+"""The API contract's concurrency test, over real HTTP with Bearer tokens.
 
-Against gunicorn with two worker processes, as the note's script does it: every
+Against gunicorn with two worker processes, as the contract's script does it: every
 client holds its token, all wait at a barrier, then POST
 ``{api_url}/events/{id}/rsvp`` at the same moment and read ``message`` from
 the answers they get.

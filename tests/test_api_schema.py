@@ -27,6 +27,10 @@ from tests.helpers import make_event, make_users
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 EXAMPLES = 15  # per case below: enough to vary every input, and quick (21 cases)
+# Every run draws the same examples, so a run's verdict never depends on its
+# luck; the seed is changed by hand to explore further, and what a seed found
+# becomes a test of its own.
+SEED = 20261203
 
 # Every operation of the schema; test_every_operation_is_fuzzed keeps this complete.
 OPERATIONS = [
@@ -92,6 +96,7 @@ def test_api_never_fails_and_answers_as_documented(
     @given(case=cases)
     @settings(
         max_examples=EXAMPLES,
+        derandomize=True,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -110,7 +115,8 @@ def test_schemathesis_run_as_a_tester_would_finds_nothing(live_site, fuzz_events
             *(sys.executable, "-m", "schemathesis.cli", "run"),
             f"{live_site.url}/api/schema/?format=json",
             *("--header", f"Authorization: Bearer {issue_access_token(user)}"),
-            *("--max-examples", str(EXAMPLES), "--no-color"),
+            *("--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-color"),
+            "--generation-deterministic",
         ],
         cwd=tmp_path,  # its Hypothesis cache stays out of the work tree
         capture_output=True,

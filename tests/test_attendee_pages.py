@@ -1,4 +1,4 @@
-"""What attendees expect of the pages (issue 10), in-process: each rough corner, smoothed.
+"""What attendees expect of the pages, in-process: each rough corner, smoothed.
 
 A stale form's friendly 403, the cancel confirmation, plural wording,
 "You're going" said once, events happening now, past RSVPs, the seats

@@ -1,4 +1,4 @@
-"""Two real browsers race for the last seat: the design note's manual test, automated.
+"""Two real browsers race for the last seat: the manual test of the API contract, automated.
 
 Debian's Chromium (``make test`` installs it through apt when missing; nothing
 is downloaded) is driven by Playwright against the live gunicorn. Two isolated

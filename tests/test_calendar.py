@@ -186,3 +186,15 @@ def test_the_feed_page_needs_a_login_and_a_made_up_token_finds_nothing(client):
     response = client.get(reverse("events:calendar_feed_settings"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert client.get(reverse("events:calendar_feed", args=["made-up"])).status_code == 404
+
+
+def test_the_google_link_carries_only_the_opening_of_a_long_description(event):
+    event.description = "Our programme. " + "A long agenda line. " * 900  # 18,000 characters
+    url = urlsplit(calendar.google_url(event))
+    details = parse_qs(url.query)["details"][0]
+
+    opening, page = details.split("\n\n")
+    assert len(opening) == calendar.GOOGLE_DETAILS_CHARS and opening.endswith("…")
+    assert opening.startswith("Our programme. A long agenda line.")
+    assert page == calendar.event_url(event)
+    assert len(calendar.google_url(event)) < 4_000

@@ -15,9 +15,10 @@ import sys
 
 import pytest
 
-from loadtests import chaos_check, ledger_benchmark
-from loadtests.chaos_faults import Fault
-from loadtests.chaos_report import outage_stats
+from loadtests import ledger_benchmark
+from loadtests.chaos import check as chaos_check
+from loadtests.chaos.faults import Fault
+from loadtests.chaos.report import outage_stats
 from loadtests.endcheck import Click
 from tests.helpers import ROOT, make_event, make_users
 

@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from events import ledger, services
+from events.ledger.connection import collection as ledger_collection
 from events.models import Event, Rsvp
 from tests.helpers import ROOT, change_form, make_event, make_users, session_database_url, site_env
 
@@ -27,7 +28,7 @@ T1, T2, T3 = 1_700_000_000_000.0, 1_700_000_001_000.0, 1_700_000_002_000.0
 @pytest.fixture(autouse=True)
 def only_this_tests_ledger():
     """The ledger collection outlives each test's SQL rollback: start from an empty one."""
-    ledger._collection().delete_many({})
+    ledger_collection().delete_many({})
 
 
 @pytest.fixture
@@ -46,12 +47,12 @@ def run(*args: str, **options) -> tuple[int, str]:
 
 
 def document(event_id) -> dict | None:
-    return ledger._collection().find_one({"_id": event_id})
+    return ledger_collection().find_one({"_id": event_id})
 
 
 def set_fields(event_id, **fields) -> None:
     """Overwrite fields of a ledger document, past the validator."""
-    ledger._collection().update_one(
+    ledger_collection().update_one(
         {"_id": event_id}, {"$set": fields}, bypass_document_validation=True
     )
 
@@ -80,7 +81,7 @@ def lists_of(event_id) -> tuple[list, list, list]:
 
 
 def snapshot() -> tuple[list, list]:
-    docs = sorted(ledger._collection().find(), key=lambda d: d["_id"])
+    docs = sorted(ledger_collection().find(), key=lambda d: d["_id"])
     return docs, list(Rsvp.objects.order_by("pk").values())
 
 
@@ -110,7 +111,7 @@ def damaged(boss) -> Site:
     ids = [x.pk for x in u]
     missing = make_event(boss, 3, title="Missing")
     services.rsvp(event_id=missing.pk, user_id=u[0].pk)
-    ledger._collection().delete_one({"_id": missing.pk})
+    ledger_collection().delete_one({"_id": missing.pk})
 
     gone = make_event(boss, 3, title="Deleted in SQL only")
     services.rsvp(event_id=gone.pk, user_id=u[1].pk)
@@ -240,7 +241,7 @@ def test_the_mending_write_leaves_alone_a_document_it_cannot_mend_without_guessi
 @pytest.mark.django_db
 def test_a_missing_ledger_waits_for_a_capacity_or_asks_on_a_terminal(boss, monkeypatch):
     event = make_event(boss, 3)
-    ledger._collection().delete_one({"_id": event.pk})
+    ledger_collection().delete_one({"_id": event.pk})
 
     code, out = run("--repair")  # pytest's stdin is no terminal: nobody to ask
 
@@ -286,7 +287,7 @@ def test_the_command_exits_non_zero_from_the_shell(boss):
 @pytest.mark.django_db
 def test_the_admin_reopens_a_missing_ledger_from_the_change_page(boss):
     event = make_event(boss, 3)
-    ledger._collection().delete_one({"_id": event.pk})
+    ledger_collection().delete_one({"_id": event.pk})
     client = Client()
     client.force_login(boss)
     url = reverse("admin:events_event_change", args=[event.pk])
@@ -321,7 +322,7 @@ def test_the_change_page_of_a_damaged_ledger_points_to_the_audit_and_touches_no_
 @pytest.mark.django_db
 def test_an_event_without_a_ledger_says_rsvps_are_not_open(boss):
     event = make_event(boss, 3, title="Unopened")
-    ledger._collection().delete_one({"_id": event.pk})
+    ledger_collection().delete_one({"_id": event.pk})
     (member,) = make_users(1, prefix="unopened")
     signed_in = Client()
     signed_in.force_login(member)

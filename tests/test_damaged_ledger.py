@@ -14,7 +14,9 @@ from django.urls import reverse
 from pymongo import ReturnDocument
 from pymongo.errors import WriteError
 
-from events import ledger, ledger_pipelines
+from events import ledger
+from events.ledger import pipelines as ledger_pipelines
+from events.ledger.connection import collection as ledger_collection
 from tests.helpers import fire_together, make_event, make_users
 
 DAMAGE = {
@@ -29,7 +31,7 @@ SEATS_UNREADABLE = list(DAMAGE)[:3]
 
 
 def damage(event, update: dict) -> None:
-    ledger._collection().update_one({"_id": event.pk}, update, bypass_document_validation=True)
+    ledger_collection().update_one({"_id": event.pk}, update, bypass_document_validation=True)
 
 
 @pytest.fixture
@@ -44,7 +46,7 @@ def people(django_user_model):
 def test_the_collection_refuses_a_write_that_damages_a_document(people, update):
     event = make_event(people[0], 2)
     with pytest.raises(WriteError, match="failed validation"):
-        ledger._collection().update_one({"_id": event.pk}, update)
+        ledger_collection().update_one({"_id": event.pk}, update)
     assert ledger.seats([event.pk])[event.pk].capacity == 2
 
 
@@ -73,14 +75,14 @@ def test_a_damaged_document_costs_its_own_event_only(people, kind, caplog):
         assert api.status_code == 503 and "seats cannot be read" in api.json()["message"]
     click = visitor.post(reverse("events:rsvp", args=[broken.pk]))
     assert click.status_code == 503 and "seats cannot be read" in click.content.decode()
-    assert not ledger._collection().find_one({"_id": broken.pk}).get("attendees")
+    assert not ledger_collection().find_one({"_id": broken.pk}).get("attendees")
     assert any(f"event {broken.pk}" in r.getMessage() for r in caplog.records)
 
 
 @pytest.fixture
 def unvalidated():
     """A ledger-shaped collection without a validator, as an old embedded deployment has."""
-    scratch = ledger._collection("ledger_without_validator")
+    scratch = ledger_collection("ledger_without_validator")
     yield scratch
     scratch.drop()
 

@@ -167,7 +167,7 @@ def test_a_failed_send_is_queued_again_later_then_given_up(event, people, settin
         before = timezone.now()
         assert notifications.send_seat_email.call(**args, attempt=1) is True
         (retry,) = backend.results
-        assert retry.kwargs == {**args, "attempt": 2}
+        assert retry.kwargs == {**args, "version": 0, "attempt": 2}
         assert (
             before + timedelta(minutes=1)
             <= retry.task.run_after
@@ -200,3 +200,15 @@ def test_the_database_backend_queues_and_the_worker_sends(event, people, setting
     (message,) = mail.outbox
     assert message.subject == "[Jazz Club] You're going: Berlin evening"
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+def test_a_title_with_a_line_break_still_gets_its_confirmation_on_one_line(event, people):
+    # The admin refuses such a title; one that came in another way (an older
+    # row, the shell) must not stop the event's emails: mail refuses the header.
+    Event.objects.filter(pk=event.pk).update(title="Berlin\r\nevening\n")
+    alice = people[0]
+
+    assert services.rsvp(event_id=event.pk, user_id=alice.pk).outcome is Outcome.CONFIRMED
+
+    (message,) = mail.outbox
+    assert message.subject == "[Jazz Club] You're going: Berlin evening"

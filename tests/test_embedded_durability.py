@@ -26,7 +26,7 @@ import pytest
 from pymongo import MongoClient, ReturnDocument
 from pymongo.errors import PyMongoError
 
-from events.ledger_pipelines import take_seat
+from events.ledger.pipelines import take_seat
 
 pytestmark = pytest.mark.live
 

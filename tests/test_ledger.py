@@ -8,6 +8,7 @@ import pytest
 
 from events import ledger, services
 from events.ledger import Outcome
+from events.ledger.connection import collection as ledger_collection
 from tests.helpers import make_event, make_users
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ def organiser(django_user_model):
 
 
 def document(event) -> dict:
-    return ledger._collection().find_one({"_id": event.pk})
+    return ledger_collection().find_one({"_id": event.pk})
 
 
 def test_every_seat_has_its_time_in_the_same_document(organiser):
@@ -46,7 +47,7 @@ def test_an_rsvp_writes_to_the_ledger_collection_only(organiser):
     """No side collection that grows with every RSVP ever made."""
     event = make_event(organiser, 2)
     (alice,) = make_users(1, prefix="onlyone")
-    database = ledger._collection().database
+    database = ledger_collection().database
     before = set(database.list_collection_names())
     services.rsvp(event_id=event.pk, user_id=alice.pk)
     services.cancel_rsvp(event_id=event.pk, user_id=alice.pk)
@@ -69,9 +70,9 @@ def test_upgrade_moves_old_seat_times_in_and_leaves_changed_documents_alone(orga
     old, busy = make_event(organiser, 3), make_event(organiser, 3)
     alice, bob = make_users(2, prefix="upgrade")
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    times = ledger._collection(ledger.LEGACY_TIMES)
+    times = ledger_collection(ledger.LEGACY_TIMES)
     for event in (old, busy):
-        ledger._collection().replace_one(
+        ledger_collection().replace_one(
             {"_id": event.pk}, {"capacity": 3, "attendees": [alice.pk, bob.pk]}
         )
         times.insert_one(

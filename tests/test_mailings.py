@@ -15,7 +15,8 @@ from django.urls import reverse
 
 from events import calendar, ledger, mailings, selectors, services
 from events.ledger import Outcome
-from events.models import Event, Mailing
+from events.ledger.connection import collection as ledger_collection
+from events.models import DESCRIPTION_MAX_CHARS, Event, Mailing
 from loadtests.stack import free_port
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import bearer, logged_in, make_event, make_organiser, make_users, session_cookie
@@ -121,6 +122,18 @@ def test_an_empty_audience_is_refused_and_another_organisers_event_is_not_found(
     assert not Event.objects.get(pk=full.event.pk).is_cancelled
 
 
+def test_a_subject_with_a_line_break_or_an_overlong_text_is_a_form_error(full):
+    url = reverse("admin:events_event_message", args=[full.event.pk])
+    form = {"audience": "going", "subject": "Hi", "body": "Hello"}
+
+    broken = full.client.post(url, {**form, "subject": "Hi\r\nBcc: all@example.org"})
+    too_long = full.client.post(url, {**form, "body": "x" * (DESCRIPTION_MAX_CHARS + 1)})
+
+    assert "line breaks are not allowed" in broken.context["form"].errors["subject"][0]
+    assert "at most 20000 characters" in too_long.context["form"].errors["body"][0]
+    assert not Mailing.objects.exists()
+
+
 def test_cancelling_emails_a_calendar_cancel_to_everyone_and_keeps_the_lists(
     full, django_capture_on_commit_callbacks
 ):
@@ -222,7 +235,7 @@ def test_deleting_an_event_tells_its_people_after_the_row_is_gone(
 def test_an_event_with_a_damaged_ledger_is_still_deleted_and_its_record_told(
     full, django_capture_on_commit_callbacks
 ):
-    ledger._collection().update_one(
+    ledger_collection().update_one(
         {"_id": full.event.pk}, {"$set": {"capacity": "2"}}, bypass_document_validation=True
     )
 

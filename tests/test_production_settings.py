@@ -22,7 +22,7 @@ from django.test import Client
 from eventsite.env import env_bool, env_int
 from tests.helpers import ROOT
 
-# What README.md marks "required in production" (EMAIL_HOST: with the default
+# What docs/configuration.md marks "required in production" (EMAIL_HOST: with the default
 # SMTP backend). Spelled out here, not read from the settings, so that dropping
 # one from the settings fails this test.
 REQUIRED_IN_PRODUCTION = [
@@ -47,7 +47,7 @@ def jwt_key_on_one_line() -> str:
 
 @pytest.fixture(scope="module")
 def production_env(tmp_path_factory) -> dict[str, str]:
-    """The production environment README.md documents (Configuration, Production)."""
+    """The production environment docs/configuration.md documents."""
     return {
         "DJANGO_ENV": "production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -151,3 +151,23 @@ def test_environment_values_are_parsed_strictly(monkeypatch):
     monkeypatch.setenv("MONGODB_TIMEOUT_MS", "2s")
     with pytest.raises(ImproperlyConfigured, match="MONGODB_TIMEOUT_MS must be a whole number"):
         env_int("MONGODB_TIMEOUT_MS", 2000)
+
+
+def test_seed_demo_refuses_in_production_and_writes_nothing(production_env):
+    result = manage(production_env, "seed_demo")
+    assert result.returncode != 0
+    assert "seed_demo refuses to run in production" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (Path(production_env["EVENTSITE_VAR_DIR"]) / "demo-login.txt").exists()
+
+
+def test_serve_in_production_skips_the_demo(settings, monkeypatch):
+    """serve's own steps, gunicorn and the commands it runs left out: which commands it runs."""
+    from events.management.commands import serve
+
+    settings.IS_PRODUCTION = True
+    ran = []
+    monkeypatch.setattr(serve, "call_command", lambda name, **options: ran.append(name))
+    monkeypatch.setattr(serve.Command, "_serve", lambda self, mongo: 0)
+    serve.Command().handle()
+    assert ran == ["migrate", "collectstatic"]

@@ -27,8 +27,9 @@ from django.core.exceptions import ImproperlyConfigured
 from pymongo import MongoClient
 
 from accounts.tokens import issue_access_tokens
-from events import ledger, ledger_strategies
+from events import ledger
 from events.ledger import Outcome
+from events.ledger import strategies as ledger_strategies
 from eventsite.env import PROVING_GROUND, seat_strategy
 from loadtests.endcheck import Click, Ledger, api_outcome, judge
 from loadtests.run import summary_lines, verdict

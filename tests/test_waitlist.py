@@ -13,6 +13,7 @@ from django.core import mail
 
 from events import ledger, services
 from events.ledger import Outcome
+from events.ledger.connection import collection as ledger_collection
 from loadtests.stack import free_port
 from tests.helpers import fire_together, make_event, make_users
 
@@ -130,13 +131,13 @@ def test_capacity_raise_seats_up_to_that_many_waiting(organiser):
 def test_a_ledger_from_before_the_waiting_list_keeps_working(organiser):
     """Documents written before this feature have no waitlist fields at all."""
     event = make_event(organiser, 1)
-    ledger._collection().replace_one({"_id": event.pk}, {"capacity": 1, "attendees": []})
+    ledger_collection().replace_one({"_id": event.pk}, {"capacity": 1, "attendees": []})
     alice, bob, carol = make_users(3, prefix="legacy")
     assert ledger.seats([event.pk])[event.pk] == ledger.Seats(1, 0, 0, None)
     assert ledger.standing(event.pk, alice.pk) == (ledger.Seats(1, 0, 0, None), ledger.Standing())
     assert services.rsvp(event_id=event.pk, user_id=alice.pk).outcome is Outcome.CONFIRMED
     assert services.join_waitlist(event_id=event.pk, user_id=bob.pk).position == 1
-    ledger._collection().replace_one({"_id": event.pk}, {"capacity": 1, "attendees": [alice.pk]})
+    ledger_collection().replace_one({"_id": event.pk}, {"capacity": 1, "attendees": [alice.pk]})
     assert services.cancel_rsvp(event_id=event.pk, user_id=alice.pk).promoted == ()
     assert services.rsvp(event_id=event.pk, user_id=carol.pk).outcome is Outcome.CONFIRMED
 

@@ -2,15 +2,14 @@
 
 Each is one guarded ledger write through the services, like an RSVP: a
 removal hands the seat to the first waiting in the same write; an addition
-takes a seat only if one is free (and so nobody waits for it).
+takes a seat only if one is free (and so nobody waits for it), and only for
+someone who asked for the event (``selectors.seatable_by_hand``).
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -24,19 +23,31 @@ def username(row: selectors.AttendeeRow) -> str:
     return row.user.get_username() if row.user else f"deleted user #{row.user_id}"
 
 
+# The same whether the account does not exist or its owner never asked for
+# the event: the form must not tell who has an account (selectors.seatable_by_hand).
+NOBODY_WHO_ASKED = (
+    "Nobody who asked for this event has that username or email. Anyone else RSVPs "
+    "themselves, or joins the waiting list."
+)
+
+
 class AddAttendeeForm(forms.Form):
     who = forms.CharField(
-        label="Username or email", max_length=254, help_text="An account on this site."
+        label="Username or email",
+        max_length=254,
+        help_text="Someone who asked for this event: who cancelled, left the waiting list or "
+        "was removed, or you.",
     )
+
+    def __init__(self, *args, event_id: int, by, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.event_id, self.by = event_id, by
 
     def clean_who(self):
         who = self.cleaned_data["who"].strip()
-        users = get_user_model().objects.filter(
-            Q(username__iexact=who) | Q(email__iexact=who), is_active=True
-        )
-        found = list(users[:2])
+        found = selectors.seatable_by_hand(self.event_id, who, by=self.by)
         if not found:
-            raise forms.ValidationError("Nobody here has that username or email.")
+            raise forms.ValidationError(NOBODY_WHO_ASKED)
         if len(found) > 1:
             raise forms.ValidationError("More than one account has that email: use the username.")
         return found[0]
@@ -97,7 +108,7 @@ class AttendeeAdmin(EventToolMixin):
         """Give someone a free seat, guarded like an RSVP (the deadline does not apply)."""
         event = self.tool_event(request, event_id)
         context = self.tool_context(request, event, "Add an attendee")
-        form = AddAttendeeForm(request.POST or None)
+        form = AddAttendeeForm(request.POST or None, event_id=event_id, by=request.user)
         if request.method == "POST" and form.is_valid():
             user = form.cleaned_data["who"]
             result = services.add_attendee(event_id=event_id, user_id=user.pk)

@@ -20,9 +20,11 @@ from django.utils.translation import ngettext
 from events import mailings, selectors
 from events.admin.base import EventToolMixin
 from events.ledger import LedgerDamaged
-from events.models import Event, Mailing
+from events.models import DESCRIPTION_MAX_CHARS, Event, Mailing, validate_one_line
 
 Audience = Mailing.Audience
+# A message is read like a description, and bounded the same way.
+MESSAGE_MAX_CHARS = DESCRIPTION_MAX_CHARS
 DAMAGED = (
     "This event's ledger document is damaged, so it was not cancelled: "
     "run manage.py check_ledger, then cancel it again."
@@ -41,9 +43,14 @@ def _counts(event: Event) -> dict[str, int]:
 
 class MessageForm(forms.Form):
     audience = forms.ChoiceField(label="To", widget=forms.RadioSelect, initial=Audience.GOING)
-    subject = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
+    subject = forms.CharField(
+        max_length=200,
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
     body = forms.CharField(
         label="Text",
+        max_length=MESSAGE_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 12, "cols": 72}),
         help_text="Plain text. Each person's copy starts with “Hello” and their name.",
     )

@@ -1,6 +1,6 @@
 """Every error from /api/ is JSON with a human-readable ``message``.
 
-Scripts written for the reference note read ``error.response.data.message``,
+Clients of the API contract (docs/api.md) read ``error.response.data.message``,
 so DRF's ``{"detail": ...}`` is reshaped, and anything else a view raises is
 answered in JSON too instead of reaching Django's HTML error pages.
 """

@@ -12,7 +12,7 @@ app_name = "api"
 urlpatterns = [
     path("events/", views.EventListView.as_view(), name="events"),
     path("events/<int:event_id>/", views.EventDetailView.as_view(), name="event"),
-    # The reference note's scripts POST to .../rsvp; the slash form works alike.
+    # The API contract's scripts POST to .../rsvp; the slash form works alike.
     path("events/<int:event_id>/rsvp", views.RsvpView.as_view(), name="rsvp"),
     path("events/<int:event_id>/rsvp/", views.RsvpSlashView.as_view()),
     path("events/<int:event_id>/waitlist", views.WaitlistView.as_view(), name="waitlist"),

@@ -40,7 +40,7 @@ REFUSED: dict[Outcome, int] = {
     Outcome.EVENT_CANCELLED: status.HTTP_409_CONFLICT,
     Outcome.ALREADY_WAITING: status.HTTP_409_CONFLICT,
     Outcome.WAITLIST_CLOSED: status.HTTP_409_CONFLICT,
-    # Only a proving-ground seat strategy says it (events.ledger_strategies):
+    # Only a proving-ground seat strategy says it (events.ledger.strategies):
     # nothing changed, the same request may succeed when tried again.
     Outcome.BUSY: status.HTTP_409_CONFLICT,
     Outcome.UNKNOWN_EVENT: status.HTTP_404_NOT_FOUND,

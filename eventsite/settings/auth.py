@@ -2,7 +2,7 @@
 
 import os
 
-from eventsite.env import VAR_DIR, env_bool, env_int, env_str
+from eventsite.env import VAR_DIR, env_bool, env_int, env_str, trusted_proxy_count
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -18,14 +18,36 @@ AUTHENTICATION_BACKENDS = [
 # Accounts (django-allauth): log in with email or username and a password.
 ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# One account per email address, and sign-up never tells whether an address
+# has one: signing up with a taken address answers exactly as with a new one
+# ("we sent you a link"), and the mail to that address says it has an account
+# (pages and the headless API alike). allauth can only do that when every new
+# address is verified before its account is used (with optional verification
+# it must refuse the taken address on the spot), so a password login waits
+# for a confirmed address too: accounts made otherwise (createsuperuser) get
+# the link mailed at their first login.
 ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# Following the link in the browser that signed up logs the newcomer in.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
 # The site's labels ("Username or email") and every sign-up error on the first try.
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}
-# allauth's login throttle (30/m per IP by default). A load test logs many users
-# in from one address, so the stack ``make loadtest`` starts raises it.
+# allauth's throttles: logins 30/m per client address, failed ones 10/m per
+# address and 5 per 5 minutes per account, sign-ups, resets... A load test logs
+# many users in from one address, so the stack ``make loadtest`` starts raises
+# the first. The admin's login is allauth's too (eventsite/urls.py).
 ACCOUNT_RATE_LIMITS = {"login": env_str("LOGIN_RATE_LIMIT", "30/m/ip")}
+# The counts live in Django's default cache (settings/databases.py): Redis
+# when CACHE_URL is set, so every worker and host counts together; otherwise
+# each process counts alone, and N workers allow N times the limits.
+# A client is known by its address: behind a load balancer that is the entry
+# of X-Forwarded-For the balancer wrote, or every client would share the
+# balancer's address and one could lock everyone out (eventsite/env.py).
+ALLAUTH_TRUSTED_PROXY_COUNT = trusted_proxy_count()
+# A request that went around a proxy (too few X-Forwarded-For entries) is a 400.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "events:list"
 ACCOUNT_LOGOUT_REDIRECT_URL = "events:list"
@@ -71,7 +93,9 @@ def _jwt_private_key() -> str:
 # own pages and their session cookie.
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app",)
-HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+# allauth's JWT strategy, refusing tokens without an expiry and ending a
+# chain whose spent refresh token comes back (accounts/token_strategy.py).
+HEADLESS_TOKEN_STRATEGY = "accounts.token_strategy.SiteJWTTokenStrategy"
 HEADLESS_JWT_ALGORITHM = "RS256"
 HEADLESS_JWT_PRIVATE_KEY = _jwt_private_key()
 # At least an hour by default, so a load test's tokens outlive the test.

@@ -60,7 +60,7 @@ MONGODB_URI = env_str("MONGODB_URI")
 MONGODB_DB = env_str("MONGODB_DB", "eventsite")
 MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000)
 
-# How an RSVP takes its seat (events.ledger_strategies): "combined", unless a
+# How an RSVP takes its seat (events.ledger.strategies): "combined", unless a
 # load test or the test suite chose another (eventsite/env.py refuses it elsewhere).
 SEAT_STRATEGY = seat_strategy()
 # The Redis of the redis_lock strategy (proving grounds only).

@@ -2,7 +2,7 @@
 
 import secrets
 
-from eventsite.env import BASE_DIR, VAR_DIR, env_bool, env_list, env_str
+from eventsite.env import BASE_DIR, IS_PRODUCTION, VAR_DIR, env_bool, env_list, env_str
 
 
 def _secret_key() -> str:
@@ -24,6 +24,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# DJANGO_ENV=production (eventsite/env.py), for code that must behave apart
+# there: no demo accounts, for one.
+IS_PRODUCTION = IS_PRODUCTION
 DEBUG = env_bool("DJANGO_DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -61,5 +61,5 @@ if IS_PRODUCTION and (problems := production_problems()):
     raise ImproperlyConfigured(
         "DJANGO_ENV=production, but the environment is not ready for it:\n"
         + "\n".join(f"  - {problem}" for problem in problems)
-        + "\nREADME.md, Configuration, lists every variable."
+        + "\ndocs/configuration.md lists every variable."
     )

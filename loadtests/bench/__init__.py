@@ -6,7 +6,7 @@ MongoDB and gunicorn (``loadtests.stack``), the same crowd on every path:
 150 clients released together, 600 distinct users, 4 to a client, on one
 event of 500 seats (``crowds``):
 
-1. the engine's ceiling for one write: the reference note's plain guarded
+1. the engine's ceiling for one write: the textbook plain guarded
    ``findOneAndUpdate`` from 150 threads through pymongo, on a scratch
    embedded server of its own (``writes``);
 2. the site's own single ledger write, ``ledger_strategies.get("atomic")

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from loadtests import stack
-from loadtests.bench_measure import CpuMeter
+from loadtests.measure import CpuMeter
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 OUT = Path(os.environ.get("BENCH_OUT", ROOT / "var" / "bench"))

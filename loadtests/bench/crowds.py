@@ -26,7 +26,7 @@ from collections.abc import Callable
 from functools import partial
 
 from loadtests.bench.context import CAPACITY
-from loadtests.bench_measure import CrowdRun, crowd, percentile, spread
+from loadtests.measure import CrowdRun, crowd, percentile, spread
 
 CONFIRMED, FULL = "confirmed", "full"
 

@@ -38,7 +38,7 @@ from loadtests.bench.context import (
 from loadtests.bench.extras_report import Extras
 from loadtests.bench.levels import USERS_PER_SAMPLE, measure_level
 from loadtests.bench.profile import profile_server
-from loadtests.bench_measure import interrupted
+from loadtests.measure import interrupted
 
 
 def users_needed() -> int:

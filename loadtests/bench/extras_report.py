@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from loadtests.bench import history_report
 from loadtests.bench.context import LEVEL_SAMPLES, TARGET_GROWTH, target
 from loadtests.bench.history_report import HistoryResult
-from loadtests.bench_measure import Level
+from loadtests.measure import Level
 
 
 @dataclass

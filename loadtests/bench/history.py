@@ -51,7 +51,7 @@ from loadtests.bench.history_report import (
     HistoryLevel,
     HistoryResult,
 )
-from loadtests.bench_measure import timed
+from loadtests.measure import timed
 
 HISTORY_LEVELS = (1, 1_000, 10_000)  # past events on the site
 HISTORY_USERS = 1_000  # the accounts those past RSVPs belong to

@@ -31,7 +31,7 @@ from functools import partial
 
 from loadtests.bench.clicks import primed
 from loadtests.bench.context import HUGE, LEVEL_SAMPLES, Bench
-from loadtests.bench_measure import Level, timed
+from loadtests.measure import Level, timed
 
 USERS_PER_SAMPLE = 4  # logged-in users a level takes per sample: RSVP, join, cancel + its head
 

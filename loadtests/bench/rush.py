@@ -33,9 +33,9 @@ import requests
 from loadtests import stack
 from loadtests.bench import crowds
 from loadtests.bench.context import ALONE_S, CAPACITY, CLIENTS, READERS, USERS, WORKERS, Bench, log
-from loadtests.bench_measure import STOP, hammer, percentile
 from loadtests.crowd import fire_together
 from loadtests.endcheck import api_outcome
+from loadtests.measure import STOP, hammer, percentile
 
 PAGES = {"event": "event page", "home": "home page"}
 SETTLE_S = 1.0  # the readers' first second is not counted: connections, caches

@@ -26,7 +26,7 @@ from functools import partial
 import requests
 
 from loadtests.bench.context import OTHER_EVENTS, SCALING_SAMPLES, Bench, log
-from loadtests.bench_measure import STOP, timed
+from loadtests.measure import STOP, timed
 
 WARM_ROUNDS = 2
 TIMEOUT_S = 60.0

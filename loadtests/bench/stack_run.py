@@ -33,7 +33,7 @@ from loadtests.bench.context import (
     Bench,
     log,
 )
-from loadtests.bench_measure import interrupted
+from loadtests.measure import interrupted
 
 
 def run_settings(site: stack.Stack) -> dict:

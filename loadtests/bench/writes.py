@@ -1,6 +1,6 @@
 """Items 1 and 2: the rush's seats taken straight through pymongo, without HTTP.
 
-1. **The engine's ceiling for one write**: the reference note's plain guarded
+1. **The engine's ceiling for one write**: the textbook plain guarded
    ``findOneAndUpdate`` (filter ``{_id, $expr: {$lt: [{$size: "$attendees"},
    "$capacity"]}, attendees: {$ne: user}}``, update ``{$addToSet: {attendees:
    user}}``) on a document shaped ``{_id, capacity, attendees: []}``, on a
@@ -93,7 +93,7 @@ def _site_take(strategy, event_id: int, user_id: int) -> tuple[int, str]:
 
 def site_write(bench: Bench) -> tuple[dict, list[str]]:
     """Item 2: the summary of the crowd, and what its end check found."""
-    from events import ledger_strategies
+    from events.ledger import strategies as ledger_strategies
 
     log(f'2. the site\'s single write ("atomic"): {CLIENTS} threads, {USERS} users')
     strategy = ledger_strategies.get("atomic")

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from events import audit, services
 from events.audit import Fix, Problem
-from events.ledger_audit import users
+from events.ledger.audit import users
 
 
 class Command(BaseCommand):
@@ -119,10 +119,16 @@ class Command(BaseCommand):
     def _repair_records(self, event_ids: list[int]) -> None:
         """Last, after the ledger's repairs: every event's record is rewritten from its ledger."""
         for event_id in event_ids:
-            found = services.repair_record(event_id=event_id)
-            if found is not None and found.changes:
+            repaired = services.repair_record(event_id=event_id)
+            if repaired is None or not repaired[0].changes:
+                continue
+            found, repair = repaired
+            self.stdout.write(
+                f"event {event_id}: repaired: record rewritten: {audit.changes(found)}"
+            )
+            if repair.told:  # seats whose confirmation never went: their process died first
                 self.stdout.write(
-                    f"event {event_id}: repaired: record rewritten: {audit.changes(found)}"
+                    f"event {event_id}: confirmation queued for users {users(repair.told)}"
                 )
 
     def _said(self, problem: Problem, outcome: str) -> None:

@@ -5,9 +5,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.services import record_verified_emails
 from events import services
 
 DEMO_EVENTS = [
@@ -22,6 +23,14 @@ class Command(BaseCommand):
     help = "Create the demo organiser and demo events unless they exist; print the login."
 
     def handle(self, *args, **options) -> None:
+        if settings.IS_PRODUCTION:
+            # A superuser whose password is printed to the log and kept in
+            # var/ is a way in for whoever reads either.
+            raise CommandError(
+                "seed_demo refuses to run in production (DJANGO_ENV=production): it makes a "
+                "superuser and writes its password to the log and var/. Create real "
+                "organisers with createsuperuser and the admin."
+            )
         User = get_user_model()
         login_file = settings.VAR_DIR / "demo-login.txt"
         organiser = User.objects.filter(username="organiser").first()
@@ -34,6 +43,7 @@ class Command(BaseCommand):
                 first_name="Demo",
                 last_name="Organiser",
             )
+            record_verified_emails(users=[organiser])  # logs in at once, no link to follow
             login_file.write_text(password)
             login_file.chmod(0o600)
             today = timezone.localtime().replace(hour=18, minute=30, second=0, microsecond=0)

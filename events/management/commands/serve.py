@@ -1,5 +1,5 @@
-"""Run the site as deployed: migrate, collect static files, seed the demo, gunicorn
-behind its front (HAProxy) and the task worker that sends emails.
+"""Run the site as deployed: migrate, collect static files, seed the demo (never in
+production), gunicorn behind its front (HAProxy) and the task worker that sends emails.
 
 ``make run`` calls this. With MONGODB_URI unset it starts the embedded MongoDB
 under its supervisor (``eventsite.mongo_supervisor``), which restarts a server
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from events.task_worker import TaskWorker
 from eventsite import embedded_mongo, front, mongo_supervisor
 from eventsite.env import env_str
 
@@ -38,6 +39,7 @@ WORKER_NICENESS = 10
 
 class Command(BaseCommand):
     help = "Serve the site with gunicorn on http://127.0.0.1:$PORT (default 8000)."
+    _workers: TaskWorker | None = None
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--no-demo", action="store_true", help="Do not create demo data.")
@@ -47,7 +49,7 @@ class Command(BaseCommand):
         try:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)
-            if not no_demo:
+            if not (no_demo or settings.IS_PRODUCTION):
                 call_command("seed_demo")
             code = self._serve(mongo)
         finally:
@@ -77,11 +79,10 @@ class Command(BaseCommand):
         """The worker that runs queued tasks (emails), when the tasks wait in the database."""
         if not settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
             return None  # an immediate backend runs each task where it is queued
-        manage = settings.BASE_DIR / "manage.py"
-        worker = subprocess.Popen(
-            [sys.executable, str(manage), "db_worker", "--no-reload", "--verbosity", "1"],
-            env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
-        )
+        if self._workers is None:
+            self._workers = TaskWorker(env={**os.environ, "MONGODB_URI": settings.MONGODB_URI})
+        # A task its dead predecessor was running is requeued first (task_worker).
+        worker = self._workers.start()
         self._lower_priority(worker.pid)
         return worker
 
@@ -111,7 +112,8 @@ class Command(BaseCommand):
         return self._start_worker()
 
     def _serve(self, mongo: subprocess.Popen | None) -> int:
-        """gunicorn until it exits, a stop signal, or the embedded MongoDB's supervisor gives up."""
+        """gunicorn behind its front until it exits, a stop signal, or the front or the
+        embedded MongoDB's supervisor stops."""
         port = env_str("PORT", "8000")
         self.stdout.write(f"Serving on http://127.0.0.1:{port}/ (Ctrl-C stops everything)")
         config = settings.BASE_DIR / "eventsite" / "gunicorn.conf.py"

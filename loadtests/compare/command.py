@@ -1,7 +1,7 @@
 """``make compare``: every seat strategy against the same crowd, side by side.
 
-For each strategy of ``events.ledger_strategies`` in turn (``COMPARE_STRATEGIES``
-to pick some, comma-separated), ``loadtests.compare_run`` runs in a process
+For each strategy of ``events.ledger.strategies`` in turn (``COMPARE_STRATEGIES``
+to pick some, comma-separated), ``loadtests.compare.turn`` runs in a process
 of its own with ``STRATEGY`` set: a fresh embedded MongoDB and gunicorn
 (``WORKERS``, default 3, as ``make loadtest``), ``USERS`` users (500) released
 together on one event of ``CAPACITY`` seats (50) over HTTP, the same race
@@ -15,7 +15,7 @@ Redis, for ``redis_lock``: the one on 127.0.0.1:6379 if it answers (its db
 end; the report says which.
 
 Writes ``var/compare/results.md``, ``results.json`` and ``results.png``
-(``loadtests.compare_report``). Exits non-zero if a turn failed to run, or if
+(``loadtests.compare.report``). Exits non-zero if a turn failed to run, or if
 ``combined`` or ``atomic`` (the strategies that may serve the site)
 overbooked or erred; the controls overbooking is the expected finding, not a
 failure.
@@ -36,9 +36,10 @@ from pathlib import Path
 import redis
 
 from eventsite.env import SEAT_STRATEGIES, SERVING_STRATEGIES
-from loadtests import compare_report, stack
+from loadtests import stack
+from loadtests.compare import report
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "var" / "compare"
 LOOPBACK_REDIS = "redis://127.0.0.1:6379/15"
 TURN_TIMEOUT_S = 900.0
@@ -86,7 +87,7 @@ def turn(name: str, redis_url: str) -> dict:
     env = {**os.environ, "STRATEGY": name, "REDIS_URL": redis_url, "COMPARE_OUT": str(OUT)}
     env.pop("MONGODB_URI", None)  # always a fresh embedded server
     print(f"compare: {name} ...", file=sys.stderr, flush=True)
-    args = [sys.executable, "-m", "loadtests.compare_run"]
+    args = [sys.executable, "-m", "loadtests.compare.turn"]
     _, code = stack.run_in_group(args, env, TURN_TIMEOUT_S, stdout=subprocess.DEVNULL)
     if code is None:
         return {"strategy": name, "failed": f"did not finish within {TURN_TIMEOUT_S:.0f}s"}
@@ -120,15 +121,11 @@ def main() -> int:
         old.unlink()
     with redis_server() as (redis_url, redis_said):
         results = [turn(name, redis_url) for name in names]
-    report = compare_report.write(OUT, results, redis_said)
-    print(report)
+    summary = report.write(OUT, results, redis_said)
+    print(summary)
     broken = [r["strategy"] for r in results if "failed" in r]
     broken += [f"{r['strategy']} (overbooked or erred)" for r in results if _unsound_serving(r)]
     if broken:
         print(f"FAIL: {', '.join(broken)}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    stack.exit_with(main)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from events.ledger_connection import collection as _collection
-from events.ledger_connection import translate_errors as _translate_errors
-from events.ledger_schema import LedgerDamaged, checked, ensure_validator
+from events.ledger.connection import collection as _collection
+from events.ledger.connection import translate_errors as _translate_errors
+from events.ledger.schema import LedgerDamaged, checked, ensure_validator
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from events import ledger, records
 from events.ledger import LedgerUnavailable
 from events.models import Rsvp
-from loadtests.chaos_clients import RETRY
+from loadtests.chaos.clients import RETRY
 from loadtests.endcheck import (
     SEATED,
     WAITING,

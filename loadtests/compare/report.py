@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from loadtests.compare.turn import RAW_CLIENTS, RETRIES
+
 NOTES = [
     "- **overbooked**: attendees beyond capacity in the ledger afterwards, as the load "
     "tests' end check (`loadtests.endcheck.judge`) counts them; any is a violation.",
@@ -36,8 +38,8 @@ def _row(r: dict) -> str:
 
 
 def markdown(results: list[dict], redis_said: str) -> str:
-    from events.ledger_strategies import NAIVE_DELAY_S, UNGUARDED_BATCH_DELAY_S
-    from loadtests.compare_run import RAW_CLIENTS, RETRIES
+    # The site's modules need Django set up: the report is written after the turns.
+    from events.ledger.strategies import NAIVE_DELAY_S, UNGUARDED_BATCH_DELAY_S
 
     first = next((r for r in results if "failed" not in r), {})
     users, capacity = first.get("users"), first.get("capacity")

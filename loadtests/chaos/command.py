@@ -15,12 +15,12 @@ The steps, each a function below:
    (``inject_faults``) the MongoDB server is SIGKILLed ``CHAOS_MONGO_KILLS``
    times and a gunicorn worker ``CHAOS_WORKER_KILLS`` times, spread over the
    crowd, each timed from the kill to the site serving again and to
-   ``/healthz`` 200 (``loadtests.chaos_faults``).
+   ``/healthz`` 200 (``loadtests.chaos.faults``).
 4. ``outage_phase``: ``CHAOS_OUTAGE_CLIENTS`` clients keep asking (the event,
    anonymously or with a token, and RSVPs) while MongoDB is held down for
    ``CHAOS_OUTAGE_S`` seconds: how long a request waits for its 503, and how
    long the site takes to serve and be healthy once the hold ends.
-5. ``end_check`` (``loadtests.chaos_check``): everyone told "going" and not
+5. ``end_check`` (``loadtests.chaos.check``): everyone told "going" and not
    cancelled is in the ledger, attendees within capacity, nobody listed twice
    or both going and waiting, no free seat while someone waits, every request
    answered for good, no 5xx but 503, and the SQL record agreeing with the
@@ -46,12 +46,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from loadtests import chaos_clients, chaos_faults, chaos_report, stack
-from loadtests.chaos_clients import GIVE_UP_S, Asker, Person
-from loadtests.chaos_faults import ChaosError, Fault, Probe
+from loadtests import stack
+from loadtests.chaos import clients, faults, report
+from loadtests.chaos.clients import GIVE_UP_S, Asker, Person
+from loadtests.chaos.faults import ChaosError, Fault, Probe
 from loadtests.endcheck import Click
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEED = 9  # the same crowd every run: who RSVPs, who joins, who cancels, and when
 RSVP_SHARE = 0.3  # the others join the waiting list
 CANCEL_SHARE = 0.5  # of those told they have a seat
@@ -184,37 +185,35 @@ def inject_faults(cfg: Config, site: stack.Stack, probe: Probe, t0: float) -> li
     /healthz, which is watched meanwhile.
     """
     kinds = plan_faults(cfg)
-    faults: list[Fault] = []
-    watch: chaos_faults.HealthWatch | None = None
+    injected: list[Fault] = []
+    watch: faults.HealthWatch | None = None
     for n, kind in enumerate(kinds, 1):
         moment = t0 + cfg.crowd_s * n / (len(kinds) + 1)
-        time.sleep(max(moment - time.monotonic(), FAULT_GAP_S if faults else 0))
+        time.sleep(max(moment - time.monotonic(), FAULT_GAP_S if injected else 0))
         if watch is not None:
             watch.stop()
-        kill = chaos_faults.kill_server if kind == "mongo" else chaos_faults.kill_worker
+        kill = faults.kill_server if kind == "mongo" else faults.kill_worker
         fault, watch = kill(site, probe)
-        faults.append(fault)
+        injected.append(fault)
         say(
             f"{fault.what} (pid {fault.pid}) at {fault.at - t0:.1f}s: replacement after "
-            f"{chaos_report.duration(fault.replaced_s)}, "
-            f"serving again after {chaos_report.duration(fault.serving_s)}"
+            f"{report.duration(fault.replaced_s)}, "
+            f"serving again after {report.duration(fault.serving_s)}"
         )
     if watch is not None:
-        watch.stop(wait_s=chaos_faults.BACK_S)
-    return faults
+        watch.stop(wait_s=faults.BACK_S)
+    return injected
 
 
 def crowd_phase(cfg: Config, site: stack.Stack, probe: Probe, fixture: dict) -> Crowd:
     people = plan_crowd(cfg, fixture["users"])
     say(f"crowd: {len(people)} users over {cfg.crowd_s:.0f}s on {cfg.capacity} seats")
-    with chaos_clients.running(cfg.processes) as clients:
-        clients.start(
-            chaos_clients.crowd_person, site.url, fixture["event_id"], people, CLIENT_TIMEOUT_S
-        )
-        _wait(clients.ready, START_S, "the crowd's client processes started")
-        t0 = clients.go()
+    with clients.running(cfg.processes) as pool:
+        pool.start(clients.crowd_person, site.url, fixture["event_id"], people, CLIENT_TIMEOUT_S)
+        _wait(pool.ready, START_S, "the crowd's client processes started")
+        t0 = pool.go()
         faults = inject_faults(cfg, site, probe, t0)
-        clicks = clients.collect(cfg.crowd_s + max(CANCEL_AFTER_S) + 2 * GIVE_UP_S + 30)
+        clicks = pool.collect(cfg.crowd_s + max(CANCEL_AFTER_S) + 2 * GIVE_UP_S + 30)
     return Crowd(people, clicks, faults, t0)
 
 
@@ -227,22 +226,22 @@ def outage_phase(
         for n, user in enumerate(users[: cfg.outage_clients])
     ]
     say(f"outage: {len(askers)} clients; MongoDB held down for {cfg.outage_s:.0f}s")
-    with chaos_clients.running(cfg.processes) as clients:
-        clients.start(chaos_clients.outage_client, site.url, event_id, askers, CLIENT_TIMEOUT_S)
-        _wait(clients.ready, START_S, "the outage's client processes started")
-        clients.go()
-        _wait(lambda: clients.answered() >= len(askers), START_S, "every outage client answered")
-        with chaos_faults.mongo_held_down(site, probe) as hold:
+    with clients.running(cfg.processes) as pool:
+        pool.start(clients.outage_client, site.url, event_id, askers, CLIENT_TIMEOUT_S)
+        _wait(pool.ready, START_S, "the outage's client processes started")
+        pool.go()
+        _wait(lambda: pool.answered() >= len(askers), START_S, "every outage client answered")
+        with faults.mongo_held_down(site, probe) as hold:
             time.sleep(cfg.outage_s)  # the hold itself: a length, not a condition
         # The clients pressed on while the site recovered, and go on a little
         # longer, so that their rush back is measured too.
         time.sleep(OUTAGE_TAIL_S)
-        clients.gate.stop.set()
-        clicks = clients.collect(CLIENT_TIMEOUT_S + chaos_clients.STOP_S)
+        pool.gate.stop.set()
+        clicks = pool.collect(CLIENT_TIMEOUT_S + clients.STOP_S)
     say(
-        f"outage over: after the hold, server back {chaos_report.duration(hold.replaced_s)}, "
-        f"serving {chaos_report.duration(hold.serving_s)}, "
-        f"/healthz 200 {chaos_report.duration(hold.healthy_s)}"
+        f"outage over: after the hold, server back {report.duration(hold.replaced_s)}, "
+        f"serving {report.duration(hold.serving_s)}, "
+        f"/healthz 200 {report.duration(hold.healthy_s)}"
     )
     return Outage(event_id, clicks, hold, len(askers))
 
@@ -258,29 +257,29 @@ def run_violations(crowd: Crowd, outage: Outage) -> list[str]:
     for n, fault in enumerate([*crowd.faults, outage.hold], 1):
         if fault.replaced_s is None or fault.serving_s is None:
             violations.append(
-                f"fault {n} ({fault.what}): not serving again within {chaos_faults.BACK_S:.0f}s"
+                f"fault {n} ({fault.what}): not serving again within {faults.BACK_S:.0f}s"
             )
     for n, fault in enumerate(crowd.faults, 1):
         if fault.at > last_request:
             violations.append(f"fault {n} ({fault.what}) came after the crowd's last request")
     if outage.hold.came_back_early:
         violations.append("a MongoDB server answered during the hold: the outage was not held")
-    if other := chaos_report.outage_stats(outage.clicks, outage.hold).other:
+    if other := report.outage_stats(outage.clicks, outage.hold).other:
         violations.append(
             "answered during the outage with neither 503 nor the seat cache: "
-            + chaos_report.counts(other)
+            + report.counts(other)
         )
     return violations
 
 
 def end_check(fixture: dict, crowd: Crowd, outage: Outage) -> dict:
     """Both events' ledgers against every answer (needs Django, set up by the stack)."""
-    from loadtests import chaos_check
+    from loadtests.chaos import check  # it imports Django's models: only once Django is set up
 
-    names = chaos_check.user_names([u["username"] for u in fixture["users"]])
+    names = check.user_names([u["username"] for u in fixture["users"]])
     return {
-        "crowd": chaos_check.check_event(fixture["event_id"], crowd.clicks, names, settled=True),
-        "outage": chaos_check.check_event(outage.event_id, outage.clicks, names, settled=False),
+        "crowd": check.check_event(fixture["event_id"], crowd.clicks, names, settled=True),
+        "outage": check.check_event(outage.event_id, outage.clicks, names, settled=False),
     }
 
 
@@ -294,17 +293,17 @@ def summarize(cfg: Config, crowd: Crowd, outage: Outage, checks: dict, violation
         "Timings come from a 2-core machine shared with other work: read them as rough.",
     ]
     actions = Counter(p.action for p in crowd.people)
-    crowd_lines = chaos_report.crowd_lines(
+    crowd_lines = report.crowd_lines(
         crowd.clicks, len(crowd.people), actions, crowd.faults, crowd.t0
     )
     sections = {
         f"Crowd ({cfg.crowd_s:.0f} s of arrivals, faults during it)": crowd_lines,
         f"Outage: MongoDB held down {outage.hold.held_s:.1f} s under {outage.clients} clients": (
-            chaos_report.outage_lines(outage.clicks, outage.hold, outage.clients, CLIENT_TIMEOUT_S)
+            report.outage_lines(outage.clicks, outage.hold, outage.clients, CLIENT_TIMEOUT_S)
         ),
-        "Ledger at the end": chaos_report.ledger_lines(checks),
+        "Ledger at the end": report.ledger_lines(checks),
     }
-    return chaos_report.write(cfg.out / "summary.md", head, sections, violations)
+    return report.write(cfg.out / "summary.md", head, sections, violations)
 
 
 def run(cfg: Config) -> list[str]:
@@ -339,14 +338,10 @@ def main() -> int:
         violations = run(cfg)
     except (ChaosError, TimeoutError) as exc:
         violations = [f"the run could not finish: {exc}"]
-        chaos_report.write(cfg.out / "summary.md", [], {}, violations)
+        report.write(cfg.out / "summary.md", [], {}, violations)
     summary = cfg.out / "summary.md"
     if violations:
         print(f"FAIL: {len(violations)} violations ({violations[0]} ...); see {summary}")
         return 1
     print(f"PASS: no violations; numbers in {summary}")
     return 0
-
-
-if __name__ == "__main__":
-    stack.exit_with(main)

@@ -7,7 +7,7 @@ never for a page.
 
 Every repair is one atomic operation on one document by ``_id``: mending the
 lists is one ``find_one_and_update`` whose guard is in its pipeline
-(``ledger_pipelines.repair_lists``), and an orphan goes by
+(``pipelines.repair_lists``), and an orphan goes by
 ``find_one_and_delete``, which returns exactly what it deleted.
 """
 
@@ -17,9 +17,11 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
-from events import ledger_pipelines as pipelines
-from events.ledger import Outcome, Result, _collection, _now_ms, _result, _translate_errors, _write
-from events.ledger_schema import type_problems
+from events.ledger import pipelines
+from events.ledger.connection import collection, translate_errors
+from events.ledger.documents import now_ms, result_of, write
+from events.ledger.schema import type_problems
+from events.ledger.types import Outcome, Result
 
 
 class Damage(StrEnum):
@@ -166,35 +168,35 @@ def people(doc: dict) -> str:
     return f"attendees: {users(going)}; waiting: {users(waiting)}"
 
 
-@_translate_errors
+@translate_errors
 def document_ids() -> set:
     """The _id of every ledger document (a scan of the collection)."""
-    return {doc["_id"] for doc in _collection().find({}, {"_id": 1})}
+    return {doc["_id"] for doc in collection().find({}, {"_id": 1})}
 
 
-@_translate_errors
+@translate_errors
 def document(event_id) -> dict | None:
     """One whole ledger document, as stored, unchecked."""
-    return _collection().find_one({"_id": event_id})
+    return collection().find_one({"_id": event_id})
 
 
-@_translate_errors
+@translate_errors
 def repair_lists(event_id: int) -> ListRepair | None:
     """Repeats out of both lists and free seats to the first waiting, in one write.
 
     None if the document is gone. Nobody loses a seat or a place.
     """
-    doc = _write(event_id, pipelines.repair_lists(_now_ms()))
+    doc = write(event_id, pipelines.repair_lists(now_ms()))
     if doc is None:
         return None
     removed = doc["last_write"].get("removed") or {}
-    return ListRepair(_result(doc), removed.get("seats", 0), removed.get("waiting", 0))
+    return ListRepair(result_of(doc), removed.get("seats", 0), removed.get("waiting", 0))
 
 
-@_translate_errors
+@translate_errors
 def remove_orphan(event_id) -> Orphan | None:
     """Delete one document; who it held, as the delete found it (None if already gone)."""
-    doc = _collection().find_one_and_delete({"_id": event_id})
+    doc = collection().find_one_and_delete({"_id": event_id})
     if doc is None:
         return None
     return Orphan(event_id, _as_list(doc.get("attendees")), _as_list(doc.get("waitlist")))

@@ -1,4 +1,4 @@
-"""Ways to take a seat, side by side: the reference note's alternatives, on the same documents.
+"""Ways to take a seat, side by side: the textbook alternatives, on the same documents.
 
 Part of ``events.ledger`` (the only code that talks to MongoDB). Each
 strategy takes a seat and gives one back on the ledger document
@@ -9,7 +9,7 @@ outcomes. Seats are read with ``ledger.seats``, whatever took them.
 
 - ``combined``: the site's. RSVPs for one event that meet in one process are
   decided together by one guarded write of ``events.ledger`` (see
-  ``events.ledger_combining``); a lone RSVP is written at once.
+  ``events.ledger.combining``); a lone RSVP is written at once.
 - ``atomic``: one guarded ``find_one_and_update`` of ``events.ledger`` per
   request. It and ``combined`` are the only ones with a waiting list: their
   write promotes the first waiting into a freed seat, and they alone may serve
@@ -55,13 +55,13 @@ from pymongo.client_session import ClientSession
 from pymongo.errors import OperationFailure
 
 from events import ledger
-from events import ledger_pipelines as pipelines
-from events.ledger import Outcome, Result
-from events.ledger_combining import Combiner
-from events.ledger_connection import collection as _collection
-from events.ledger_connection import held_by_a_transaction
-from events.ledger_connection import translate_errors as _translate_errors
-from events.ledger_schema import refused
+from events.ledger import documents, pipelines, writes
+from events.ledger.combining import Combiner
+from events.ledger.connection import collection as _collection
+from events.ledger.connection import held_by_a_transaction
+from events.ledger.connection import translate_errors as _translate_errors
+from events.ledger.schema import refused
+from events.ledger.types import Outcome, Result
 from eventsite.env import SEAT_STRATEGIES as NAMES
 
 DEFAULT = "combined"
@@ -96,7 +96,7 @@ class Strategy(Protocol):
 
 
 # The decision every read-check-write strategy makes in Python (the atomic one
-# makes the same in its pipeline, events.ledger_pipelines.take_seat).
+# makes the same in its pipeline, events.ledger.pipelines.take_seat).
 def _decide_take(doc: dict | None, user_id: int) -> Outcome:
     if doc is None:
         return Outcome.UNKNOWN_EVENT
@@ -123,7 +123,7 @@ def _refusal(outcome: Outcome, doc: dict | None, user_id: int) -> Result:
     if doc is None:
         return Result(outcome)
     going = user_id in doc["attendees"]
-    return Result(outcome, ledger._seats(doc), going=going, version=doc.get("version", 1))
+    return Result(outcome, documents.seats_of(doc), going=going, version=doc.get("version", 1))
 
 
 def _stamp(outcome: Outcome) -> dict:
@@ -133,7 +133,7 @@ def _stamp(outcome: Outcome) -> dict:
 def _push_seat(user_id: int) -> dict:
     """The update that seats ``user_id`` at the end of the list, counts and version with it."""
     return {
-        "$push": {"attendees": user_id, "seated_at": ledger._now_ms()},
+        "$push": {"attendees": user_id, "seated_at": documents.now_ms()},
         "$inc": {"taken": 1, "version": 1},
         "$set": _stamp(Outcome.CONFIRMED),
     }
@@ -168,7 +168,7 @@ def _change(event_id: int, filter_: dict, update: dict, user_id: int, session=No
         if session is not None:
             raise  # the transaction's own retry or refusal decides
         raise refused(event_id, exc) from exc
-    return ledger._result(doc, user_id) if doc is not None else None
+    return documents.result_of(doc, user_id) if doc is not None else None
 
 
 def _read(event_id: int, session=None) -> dict | None:
@@ -226,9 +226,9 @@ def _take_unguarded(event_id: int, user_ids: list[int]) -> list[Result]:
     """
     unique = list(dict.fromkeys(user_ids))
     room = {"$cond": [{"$gt": [pipelines.ROOM, 0]}, len(unique), 0]}
-    doc = ledger._write(event_id, pipelines.take_seats(unique, ledger._now_ms(), room=room))
+    doc = documents.write(event_id, pipelines.take_seats(unique, documents.now_ms(), room=room))
     admitted = set(doc["last_write"]["admitted"]) if doc is not None else set()
-    return ledger._batch_results(doc, user_ids, admitted)
+    return writes.batch_results(doc, user_ids, admitted)
 
 
 class _GatheringCombiner(Combiner):

@@ -16,7 +16,7 @@ event only, and must never defeat a guard. Three layers:
    validator given when the collection is created but has no ``collMod`` to
    replace it later, so a ledger collection made before keeps the one it was
    made with there (a real MongoDB gets this one on the next migrate);
-2. the guards in ``events.ledger_pipelines`` fail closed on wrong types, and a
+2. the guards in ``events.ledger.pipelines`` fail closed on wrong types, and a
    write the server refuses on a damaged document is ``LedgerDamaged``;
 3. every read checks the fields it loaded (``checked``), so a page shows a
    clear error for that event instead of crashing on it.
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pymongo.database import Database
 from pymongo.errors import CollectionInvalid, OperationFailure
 
-from events.ledger_connection import COLLECTION, LedgerUnavailable
+from events.ledger.connection import COLLECTION, LedgerUnavailable
 
 logger = logging.getLogger(__name__)
 

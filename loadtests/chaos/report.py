@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loadtests.bench_measure import percentile
-from loadtests.chaos_faults import Fault
+from loadtests.chaos.faults import Fault
 from loadtests.endcheck import Click
+from loadtests.measure import percentile
 
 if TYPE_CHECKING:  # it imports Django's models, which need Django set up first
-    from loadtests.chaos_check import EventCheck
+    from loadtests.chaos.check import EventCheck
 
-TARGET_P99_MS = 1000.0  # issue 9: an outage answers 503 within a second
+TARGET_P99_MS = 1000.0  # an outage answers its 503 within a second
 FAILED = (0, 503)  # statuses a client retries after
 
 

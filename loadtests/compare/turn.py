@@ -35,8 +35,8 @@ from pathlib import Path
 import requests
 
 from loadtests import stack
-from loadtests.bench_measure import hammer, percentile, spread, timed
 from loadtests.endcheck import EXPECTED, Click, Ledger, judge
+from loadtests.measure import hammer, percentile, spread, timed
 
 USERS = int(os.environ.get("USERS", "500"))
 CAPACITY = int(os.environ.get("CAPACITY", "50"))
@@ -172,7 +172,8 @@ def raw_crowd(strategy) -> dict:
 
 def raw_cost(name: str) -> float:
     """Median ms of one RSVP on an event already holding ``COST_AT`` attendees."""
-    from events import ledger, ledger_strategies
+    from events import ledger
+    from events.ledger import strategies as ledger_strategies
     from loadtests import ledger_benchmark
 
     strategy = ledger_strategies.get(name, **({"delay_s": 0.0} if name == "naive" else {}))
@@ -191,7 +192,7 @@ def run(name: str, out: Path) -> dict:
     with stack.running(WORKERS, log_file=out / f"gunicorn-{name}.log", static=False) as site:
         from django.core.management import call_command
 
-        from events import ledger_strategies
+        from events.ledger import strategies as ledger_strategies
 
         fixture_file = out / f"fixture-{name}.json"
         call_command(

@@ -1,0 +1,88 @@
+"""The ledger's values, the one vocabulary of pages, API and admin: outcomes, seats, results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    CONFIRMED = "confirmed"
+    ALREADY_GOING = "already_going"
+    FULL = "full"
+    UNKNOWN_EVENT = "unknown_event"
+    CANCELLED = "cancelled"
+    NOT_GOING = "not_going"
+    WAITLISTED = "waitlisted"
+    ALREADY_WAITING = "already_waiting"
+    WAITLIST_CLOSED = "waitlist_closed"
+    LEFT_WAITLIST = "left_waitlist"
+    NOT_WAITING = "not_waiting"
+    CAPACITY_SET = "capacity_set"
+    CAPACITY_BELOW_GOING = "capacity_below_going"
+    # manage.py check_ledger --repair (events.ledger.audit)
+    REPAIRED = "repaired"
+    LEFT_AS_IS = "left_as_is"
+    # Decided by events.services from the event's dates, before the ledger is asked.
+    EVENT_PAST = "event_past"
+    RSVPS_CLOSED = "rsvps_closed"
+    # The event is cancelled: its ledger refuses every change (pipelines.cancel).
+    EVENT_CANCELLED = "event_cancelled"
+    # A strategy other than the site's (events.ledger.strategies) gave up: a
+    # version race lost every try, or a lock or transaction held too long.
+    BUSY = "busy"
+
+
+@dataclass(frozen=True)
+class Seats:
+    capacity: int
+    taken: int
+    waiting: int = 0
+    waitlist_limit: int | None = None  # None: no limit; 0: no waiting list
+
+    @property
+    def left(self) -> int:
+        return max(self.capacity - self.taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.taken >= self.capacity
+
+    @property
+    def waitlist_open(self) -> bool:
+        """Whether someone may join the list now (it may still be refused by the write)."""
+        return self.waitlist_limit is None or self.waiting < self.waitlist_limit
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    seats: Seats | None = None
+    position: int | None = None  # 1-based place on the waiting list, when the user waits
+    promoted: tuple[int, ...] = field(default=())  # who this write moved into a seat
+    going: bool = False  # whether the user holds a seat after the write
+    version: int = 0  # the document's version this write produced
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One user at one event: holding a seat, waiting (at a position), or neither."""
+
+    going: bool = False
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    user_id: int
+    at: datetime | None  # None if the time was never recorded (a crash between writes)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Everyone at one event as one read saw them, and the version it read."""
+
+    attendees: list[Attendee]
+    waitlist: list[int]
+    version: int
