@@ -10,9 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from events import calendar, checkins, selectors, services
+from events import calendar, selectors, services
 from events.errors import allow
 from events.models import CalendarFeed
+from events.services import checkins
 
 
 def _ics_response(body: bytes, filename: str) -> HttpResponse:

@@ -16,8 +16,9 @@ from itertools import batched
 from django.contrib.auth import get_user_model
 from django.http import StreamingHttpResponse
 
-from events import checkins, ledger
+from events import ledger
 from events.models import Event
+from events.services import checkins
 
 HEADER = [
     "event id",

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from events import notifications, records, rush
+from events import records, rush
 from events.ledger import Result
 from events.ledger.combining import Combiner
 from events.models import Rsvp
+from events.services import notifications
 
 logger = logging.getLogger(__name__)
 

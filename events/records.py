@@ -29,9 +29,10 @@ from django.db import connections, router, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from events import ledger, notifications
+from events import ledger
 from events.ledger import Outcome, Result
 from events.models import Rsvp
+from events.services import notifications
 
 Status = Rsvp.Status
 HOLDING = (Status.GOING, Status.WAITING)

@@ -8,7 +8,7 @@ gets an id of this site's (``worker_prefix``), and before one starts, the
 tasks still ``RUNNING`` under such an id are made ``READY`` again: only
 one of this site's workers runs at a time (``manage.py serve`` starts it),
 so they were held by one that died. The email tasks are safe to run again:
-each person gets each email once (``events.notifications``).
+each person gets each email once (``events.services.notifications``).
 """
 
 from __future__ import annotations

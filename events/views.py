@@ -13,29 +13,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from events import selectors, services
+from events import outcomes, selectors, services
 from events.errors import allow
 from events.ledger import LedgerUnavailable, Outcome
 from events.models import Event
 
 PAGE_SIZE = 20
 
-_LEVELS = {
-    Outcome.CONFIRMED: messages.SUCCESS,
-    Outcome.CANCELLED: messages.SUCCESS,
-    Outcome.ALREADY_GOING: messages.INFO,
-    Outcome.NOT_GOING: messages.INFO,
-    Outcome.FULL: messages.ERROR,
-    Outcome.EVENT_PAST: messages.ERROR,
-    Outcome.RSVPS_CLOSED: messages.ERROR,
-    Outcome.EVENT_CANCELLED: messages.ERROR,
-    Outcome.WAITLISTED: messages.SUCCESS,
-    Outcome.LEFT_WAITLIST: messages.SUCCESS,
-    Outcome.ALREADY_WAITING: messages.INFO,
-    Outcome.NOT_WAITING: messages.INFO,
-    Outcome.WAITLIST_CLOSED: messages.ERROR,
-    Outcome.BUSY: messages.WARNING,  # only a proving ground's strategies answer it
-}
 # Outcomes whose message says where the viewer stands: the event page then
 # leaves out its own status line, so "You're going" is said once.
 _STANDING_SAID = {
@@ -95,11 +79,11 @@ def _seat_action(request: HttpRequest, pk: int, action) -> HttpResponse:
         return redirect_to_login(reverse("events:detail", args=[pk]))
     result = action(event_id=pk, user_id=request.user.pk)
     if result.outcome is Outcome.UNKNOWN_EVENT:
-        raise Http404(services.message(result))
+        raise Http404(outcomes.sentence(result))
     messages.add_message(
         request,
-        _LEVELS[result.outcome],
-        services.message(result),
+        outcomes.level(result),
+        outcomes.sentence(result),
         extra_tags=f"outcome-{result.outcome}",
     )
     return redirect("events:detail", pk=pk)

@@ -19,7 +19,7 @@ from django.test import Client, RequestFactory, override_settings
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_access_token
-from events import ledger, selectors, services
+from events import ledger, outcomes, selectors, services
 from tests.helpers import PASSWORD, bearer, live_gunicorn, make_event, make_users, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_rsvp_confirmed_is_201_with_message_event_and_seats(organiser, members):
     response = bearer(members[0]).post(rsvp_url(event.pk), {}, format="json")
     assert response.status_code == 201
     body = response.json()
-    assert body["message"] == services.MESSAGES[ledger.Outcome.CONFIRMED]
+    assert body["message"] == outcomes.ANSWERS[ledger.Outcome.CONFIRMED].sentence
     assert body["seats_left"] == 2
     assert body["event"]["id"] == event.pk
     assert body["event"]["title"] == "API night" and body["event"]["venue"] == "Hall 1"
@@ -98,7 +98,11 @@ def test_already_going_is_409_with_its_own_message(organiser, members):
     assert client.post(rsvp_url(event.pk)).status_code == 201
     body = assert_json_error(client.post(rsvp_url(event.pk)), 409)
     assert body["code"] == "already_going"
-    assert body["message"] == services.MESSAGES[ledger.Outcome.ALREADY_GOING] != "Event is full"
+    assert (
+        body["message"]
+        == outcomes.ANSWERS[ledger.Outcome.ALREADY_GOING].sentence
+        != "Event is full"
+    )
     assert going(event) == [members[0].pk]
 
 

@@ -11,8 +11,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from events import calendar, checkins, services
+from events import calendar, services
 from events.models import Event
+from events.services import checkins
 from tests.helpers import logged_in, make_event, make_users
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,9 @@ from django.core import mail
 from django.urls import reverse
 from playwright.async_api import expect
 
-from events import checkins, services
+from events import services
 from events.models import CheckIn
+from events.services import checkins
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import (
     csrf_token,

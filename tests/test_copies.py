@@ -9,8 +9,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from events import copies, ledger, selectors, services
+from events import ledger, selectors, services
 from events.models import Event, Rsvp
+from events.services import copies
 from tests.helpers import logged_in, make_organiser, make_users
 
 pytestmark = pytest.mark.django_db

@@ -28,8 +28,9 @@ from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from accounts.tokens import issue_access_token
-from events import ledger, mailings
+from events import ledger
 from events.models import Mailing
+from events.services import mailings
 from events.task_worker import TaskWorker
 from loadtests.stack import children, free_port
 from tests.helpers import (

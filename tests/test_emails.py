@@ -14,9 +14,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from events import calendar, ledger, notifications, services
+from events import calendar, ledger, services
 from events.ledger import Outcome
 from events.models import Event
+from events.services import notifications
 from tests.helpers import make_users, outcomes
 
 pytestmark = pytest.mark.django_db
@@ -144,12 +145,12 @@ def test_a_mail_server_that_is_down_keeps_the_seat_and_logs(event, people, setti
     client = Client()
     client.force_login(alice)
 
-    with caplog.at_level(logging.WARNING, logger="events.notifications"):
+    with caplog.at_level(logging.WARNING, logger="events.services.notifications"):
         response = client.post(f"/events/{event.pk}/rsvp/", follow=True)
 
     assert response.status_code == 200 and outcomes(response.content.decode()) == ["confirmed"]
     assert [a.user_id for a in ledger.attendees(event.pk)] == [alice.pk]
-    (record,) = [r for r in caplog.records if r.name == "events.notifications"]
+    (record,) = [r for r in caplog.records if r.name == "events.services.notifications"]
     assert record.levelno == logging.ERROR and "confirmed email" in record.getMessage()
     assert record.exc_info and record.exc_info[0] is ConnectionRefusedError
     assert mail.outbox == []
@@ -163,7 +164,7 @@ def test_a_failed_send_is_queued_again_later_then_given_up(event, people, settin
     alice = people[0]
     args = {"kind": "confirmed", "event_id": event.pk, "user_id": alice.pk}
 
-    with caplog.at_level(logging.WARNING, logger="events.notifications"):
+    with caplog.at_level(logging.WARNING, logger="events.services.notifications"):
         before = timezone.now()
         assert notifications.send_seat_email.call(**args, attempt=1) is True
         (retry,) = backend.results

@@ -10,8 +10,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from events import checkins, exports, services
+from events import exports, services
 from events.models import CheckIn
+from events.services import checkins
 from loadtests.ledger_benchmark import fill_for_benchmark
 from tests.helpers import logged_in, make_event, make_organiser, make_users
 

@@ -13,10 +13,11 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from events import calendar, ledger, mailings, selectors, services
+from events import calendar, ledger, outcomes, selectors, services
 from events.ledger import Outcome
 from events.ledger.connection import collection as ledger_collection
 from events.models import DESCRIPTION_MAX_CHARS, Event, Mailing
+from events.services import mailings
 from loadtests.stack import free_port
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import bearer, logged_in, make_event, make_organiser, make_users, session_cookie
@@ -162,7 +163,7 @@ def test_cancelling_emails_a_calendar_cancel_to_everyone_and_keeps_the_lists(
     assert services.rsvp(event_id=event.pk, user_id=newcomer.pk).outcome is Outcome.EVENT_CANCELLED
     refused = bearer(newcomer).post(f"/api/events/{event.pk}/rsvp", {}, format="json")
     assert refused.status_code == 409 and refused.json()["code"] == "event_cancelled"
-    assert refused.json()["message"] == services.MESSAGES[Outcome.EVENT_CANCELLED]
+    assert refused.json()["message"] == outcomes.ANSWERS[Outcome.EVENT_CANCELLED].sentence
     page = logged_in(full.going[0]).get(event.get_absolute_url()).content.decode()
     assert "This event has been cancelled." in page and 'id="cancel-button"' not in page
     listing = Client().get(reverse("events:list")).content.decode()

@@ -11,7 +11,7 @@ import logging
 import pytest
 from django.core import mail
 
-from events import ledger, services
+from events import ledger, outcomes, services
 from events.ledger import Outcome
 from events.ledger.connection import collection as ledger_collection
 from loadtests.stack import free_port
@@ -46,7 +46,7 @@ def test_join_a_full_event_queues_in_order_and_asking_again_changes_nothing(orga
     second = services.join_waitlist(event_id=event.pk, user_id=carol.pk)
     assert (first.outcome, first.position) == (Outcome.WAITLISTED, 1)
     assert (second.outcome, second.position) == (Outcome.WAITLISTED, 2)
-    assert services.message(second) == (
+    assert outcomes.sentence(second) == (
         "You're #2 on the waiting list. We'll email you if a seat frees up."
     )
 
@@ -208,6 +208,6 @@ def test_a_mail_failure_keeps_the_seat_and_is_logged(organiser, settings, caplog
     assert result.outcome is Outcome.CANCELLED and result.promoted == (bob.pk,)
     assert going(event) == [bob.pk]
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
-    told = [r.getMessage() for r in failures if r.name == "events.notifications"]
+    told = [r.getMessage() for r in failures if r.name == "events.services.notifications"]
     assert any(f"promoted email of user {bob.pk}" in message for message in told), told
     assert failures[0].exc_info and issubclass(failures[0].exc_info[0], ConnectionRefusedError)

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from events import selectors, services
+from events import outcomes, selectors, services
 from events.admin.base import EventToolMixin
 from events.ledger import Outcome
 
@@ -53,25 +53,6 @@ class AddAttendeeForm(forms.Form):
         return found[0]
 
 
-# What an organiser is told after asking for a seat for someone.
-ADD_ANSWERS = {
-    Outcome.CONFIRMED: (messages.SUCCESS, "{who} now has a seat; they are emailed."),
-    Outcome.ALREADY_GOING: (messages.WARNING, "{who} is already going."),
-    Outcome.ALREADY_WAITING: (
-        messages.WARNING,
-        "{who} is on the waiting list: they get the next free seat.",
-    ),
-    Outcome.FULL: (
-        messages.ERROR,
-        "No seat is free: raise the capacity or remove someone first.",
-    ),
-    Outcome.UNKNOWN_EVENT: (
-        messages.ERROR,
-        "Nobody can be seated at a draft (publish it first) or at an event with no ledger.",
-    ),
-}
-
-
 class AttendeeAdmin(EventToolMixin):
     def get_urls(self):
         remove = self.admin_site.admin_view(self.remove_attendee_view)
@@ -96,7 +77,7 @@ class AttendeeAdmin(EventToolMixin):
                 promoted = " The first person waiting got the seat." if result.promoted else ""
                 self.message_user(request, f"Removed from {event}.{promoted}", messages.SUCCESS)
             else:
-                self.message_user(request, services.message(result), messages.WARNING)
+                self.message_user(request, outcomes.sentence(result), messages.WARNING)
             return HttpResponseRedirect(context["change_url"])
         row = next((r for r in selectors.attendee_rows(event_id) if r.user_id == user_id), None)
         if row is None:
@@ -112,10 +93,8 @@ class AttendeeAdmin(EventToolMixin):
         if request.method == "POST" and form.is_valid():
             user = form.cleaned_data["who"]
             result = services.add_attendee(event_id=event_id, user_id=user.pk)
-            level, text = ADD_ANSWERS.get(
-                result.outcome, (messages.ERROR, services.message(result))
-            )
-            self.message_user(request, text.format(who=user.get_username()), level)
+            level, text = outcomes.organiser_answer(result, user.get_username())
+            self.message_user(request, text, level)
             if result.outcome is Outcome.CONFIRMED:
                 return HttpResponseRedirect(context["change_url"])
         context |= {"form": form, "seats": selectors.seats_of([event_id]).get(event_id)}

@@ -17,8 +17,8 @@ from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from events import checkins
 from events.admin.base import EventToolMixin
+from events.services import checkins
 
 
 def _wants_json(request: HttpRequest) -> bool:

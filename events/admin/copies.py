@@ -1,4 +1,4 @@
-"""Duplicate an event, or repeat it weekly or monthly: each copy a draft, through events.copies."""
+"""Duplicate an event, or repeat it weekly or monthly: each copy a draft (services.copies)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
-from events import copies, times
+from events import times
 from events.admin.base import EventToolMixin
 from events.ledger import LedgerUnavailable
 from events.models import Event
+from events.services import copies
 
 REFUSED = "The ledger (MongoDB) did not answer, so no copy was made: try again in a moment."
 

@@ -1,7 +1,7 @@
 """Messages to attendees, cancelling an event, and what deleting one tells people.
 
 The pages read counts through the selectors and write through
-``events.mailings``; the log and the pages are templates.
+``events.services.mailings``; the log and the pages are templates.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import ngettext
 
-from events import mailings, selectors
+from events import selectors
 from events.admin.base import EventToolMixin
 from events.ledger import LedgerDamaged
 from events.models import DESCRIPTION_MAX_CHARS, Event, Mailing, validate_one_line
+from events.services import mailings
 
 Audience = Mailing.Audience
 # A message is read like a description, and bounded the same way.

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events import selectors, services
+from events import outcomes, selectors, services
 from events.api import schema  # noqa: F401  (registers the Bearer scheme)
 from events.api.exceptions import error_body
 from events.api.serializers import (
@@ -31,22 +31,6 @@ from events.api.serializers import (
 from events.ledger import Outcome, Result
 from events.models import EventQuerySet
 
-# Refusals of the ledger or the rules, and the status each is answered with.
-REFUSED: dict[Outcome, int] = {
-    Outcome.FULL: status.HTTP_409_CONFLICT,
-    Outcome.ALREADY_GOING: status.HTTP_409_CONFLICT,
-    Outcome.EVENT_PAST: status.HTTP_409_CONFLICT,
-    Outcome.RSVPS_CLOSED: status.HTTP_409_CONFLICT,
-    Outcome.EVENT_CANCELLED: status.HTTP_409_CONFLICT,
-    Outcome.ALREADY_WAITING: status.HTTP_409_CONFLICT,
-    Outcome.WAITLIST_CLOSED: status.HTTP_409_CONFLICT,
-    # Only a proving-ground seat strategy says it (events.ledger.strategies):
-    # nothing changed, the same request may succeed when tried again.
-    Outcome.BUSY: status.HTTP_409_CONFLICT,
-    Outcome.UNKNOWN_EVENT: status.HTTP_404_NOT_FOUND,
-    Outcome.NOT_GOING: status.HTTP_404_NOT_FOUND,
-    Outcome.NOT_WAITING: status.HTTP_404_NOT_FOUND,
-}
 # A documentation example of a place on the list.
 EXAMPLE_POSITION = 3
 
@@ -60,7 +44,7 @@ def _error_body(result: Result) -> dict:
     extra = {"seats_left": result.seats.left} if result.seats is not None else {}
     if result.position is not None:
         extra["position"] = result.position
-    return error_body(services.message(result), str(result.outcome), **extra)
+    return error_body(outcomes.sentence(result), str(result.outcome), **extra)
 
 
 def _error(description: str, *examples: Outcome) -> OpenApiResponse:
@@ -99,7 +83,7 @@ EVENT_STARTED = _error(
 
 
 def _refusal(result: Result) -> Response:
-    return Response(_error_body(result), status=REFUSED[result.outcome])
+    return Response(_error_body(result), status=outcomes.api_status(result.outcome))
 
 
 def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Response:
@@ -107,10 +91,10 @@ def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Re
 
     The event is the row the service read for its rules: not read again.
     """
-    if result.outcome in REFUSED:
+    if outcomes.refused(result.outcome):
         return _refusal(result)
     if result.outcome is Outcome.WAITLISTED:
-        body = {"message": services.message(result), "code": str(result.outcome)}
+        body = {"message": outcomes.sentence(result), "code": str(result.outcome)}
         body["position"] = result.position
         return Response(WaitlistedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
     if result.event is None or result.seats is None:  # its ledger was deleted meanwhile
@@ -122,7 +106,7 @@ def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Re
         position=result.position,
     )
     body = {
-        "message": services.message(result),
+        "message": outcomes.sentence(result),
         "event": card,
         "seats_left": result.seats.left,
     }
@@ -153,7 +137,7 @@ class EventDetailView(APIView):
     def get(self, request: Request, event_id: int) -> Response:
         event = selectors.visible_event(event_id, request.user)
         if event is None:
-            raise NotFound(services.MESSAGES[Outcome.UNKNOWN_EVENT])
+            raise NotFound(outcomes.ANSWERS[Outcome.UNKNOWN_EVENT].sentence)
         card = selectors.event_card(event, request.user)
         return Response(EventDetailSerializer(card, context={"request": request}).data)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from events import checkins
 from events.models import Event
+from events.services import checkins
 
 register = template.Library()
 

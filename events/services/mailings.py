@@ -28,9 +28,10 @@ from django.utils import timezone
 from django.utils.html import format_html, linebreaks
 from django.utils.safestring import mark_safe
 
-from events import calendar, ledger, notifications, seat_cache, times
+from events import calendar, ledger, seat_cache, times
 from events.models import Event, Mailing, Rsvp
-from events.notifications import retry_later, sender, subject_line
+from events.services import notifications
+from events.services.notifications import retry_later, sender, subject_line
 
 logger = logging.getLogger(__name__)
 Audience = Mailing.Audience

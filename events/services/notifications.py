@@ -37,9 +37,10 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from events import calendar, checkins
+from events import calendar
 from events.ledger import Outcome, Result
 from events.models import Event, SentEmail
+from events.services import checkins
 
 logger = logging.getLogger(__name__)
 

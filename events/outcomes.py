@@ -1,0 +1,123 @@
+"""What every ``Outcome`` means to each audience: one table, read by pages, API and admin.
+
+For each outcome of a seat change: the sentence the person is shown (the
+page's message and the API's ``message``), the page message's level, the
+API's status (a refusal's code is the outcome's own value), and what an
+organiser is told after *Add someone by hand*. Outcomes no person is ever
+told (a repair's, a capacity change's) are listed too, with nothing to say:
+the table is total, and ``tests/test_outcomes.py`` fails when an outcome is
+added without its row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from rest_framework import status
+
+from events.ledger import Outcome, Result
+
+
+@dataclass(frozen=True)
+class Answer:
+    sentence: str | None = None  # ``{position}``: the person's place on the waiting list
+    level: int | None = None  # the page message's level (django.contrib.messages)
+    api_status: int | None = None  # what the API answers it with
+    organiser: tuple[int, str] | None = None  # after adding someone by hand; ``{who}``
+
+    @property
+    def refused(self) -> bool:
+        return self.api_status is not None and self.api_status >= 400
+
+
+OK, CREATED, ACCEPTED = status.HTTP_200_OK, status.HTTP_201_CREATED, status.HTTP_202_ACCEPTED
+CONFLICT, NOT_FOUND = status.HTTP_409_CONFLICT, status.HTTP_404_NOT_FOUND
+SUCCESS, INFO, WARNING, ERROR = messages.SUCCESS, messages.INFO, messages.WARNING, messages.ERROR
+
+ANSWERS: dict[Outcome, Answer] = {
+    Outcome.CONFIRMED: Answer(
+        "You're going!", SUCCESS, CREATED, (SUCCESS, "{who} now has a seat; they are emailed.")
+    ),
+    Outcome.ALREADY_GOING: Answer(
+        "You're already going.", INFO, CONFLICT, (WARNING, "{who} is already going.")
+    ),
+    Outcome.FULL: Answer(
+        "Event is full",
+        ERROR,
+        CONFLICT,
+        (ERROR, "No seat is free: raise the capacity or remove someone first."),
+    ),
+    Outcome.UNKNOWN_EVENT: Answer(
+        "Event not found",
+        ERROR,
+        NOT_FOUND,
+        (
+            ERROR,
+            "Nobody can be seated at a draft (publish it first) or at an event with no ledger.",
+        ),
+    ),
+    Outcome.EVENT_PAST: Answer(
+        "This event has already started, so RSVPs are closed.", ERROR, CONFLICT
+    ),
+    Outcome.RSVPS_CLOSED: Answer("RSVPs for this event have closed.", ERROR, CONFLICT),
+    Outcome.EVENT_CANCELLED: Answer("This event has been cancelled.", ERROR, CONFLICT),
+    Outcome.CANCELLED: Answer(
+        "Your RSVP is cancelled and your seat is free for someone else.", SUCCESS, OK
+    ),
+    Outcome.NOT_GOING: Answer("You have no RSVP for this event.", INFO, NOT_FOUND),
+    Outcome.WAITLISTED: Answer(
+        "You're #{position} on the waiting list. We'll email you if a seat frees up.",
+        SUCCESS,
+        ACCEPTED,
+    ),
+    Outcome.ALREADY_WAITING: Answer(
+        "You're already #{position} on the waiting list.",
+        INFO,
+        CONFLICT,
+        (WARNING, "{who} is on the waiting list: they get the next free seat."),
+    ),
+    Outcome.WAITLIST_CLOSED: Answer(
+        "The waiting list for this event is closed or full.", ERROR, CONFLICT
+    ),
+    Outcome.LEFT_WAITLIST: Answer("You have left the waiting list.", SUCCESS, OK),
+    Outcome.NOT_WAITING: Answer("You're not on the waiting list for this event.", INFO, NOT_FOUND),
+    # Only a proving ground's seat strategies answer it (events.ledger.strategies):
+    # nothing changed, and the same request may succeed when tried again.
+    Outcome.BUSY: Answer(
+        "Many people are taking seats right now: nothing was changed, try again.",
+        WARNING,
+        CONFLICT,
+    ),
+    # Told to nobody: the admin's capacity form and check_ledger say these their own way.
+    Outcome.CAPACITY_SET: Answer(),
+    Outcome.CAPACITY_BELOW_GOING: Answer(),
+    Outcome.REPAIRED: Answer(),
+    Outcome.LEFT_AS_IS: Answer(),
+}
+
+
+def sentence(result: Result) -> str:
+    """The sentence a person is shown for a result."""
+    return ANSWERS[result.outcome].sentence.format(position=result.position)
+
+
+def level(result: Result) -> int:
+    """The level of the page message that says it."""
+    return ANSWERS[result.outcome].level
+
+
+def api_status(outcome: Outcome) -> int:
+    return ANSWERS[outcome].api_status
+
+
+def refused(outcome: Outcome) -> bool:
+    """Whether the API answers the outcome as a refusal (a 4xx with its code)."""
+    return ANSWERS[outcome].refused
+
+
+def organiser_answer(result: Result, who: str) -> tuple[int, str]:
+    """What an organiser is told after asking for a seat for ``who``: level and text."""
+    answer = ANSWERS[result.outcome]
+    level, text = answer.organiser or (ERROR, sentence(result))
+    return level, text.format(who=who)

@@ -1,0 +1,45 @@
+"""The one table of what each Outcome means to pages, API and admin: total, and read by each."""
+
+from __future__ import annotations
+
+import pytest
+
+from events import outcomes
+from events.ledger import Outcome, Result
+
+# What a person can be told: these need a sentence, a page level and an API status.
+TOLD = set(Outcome) - {
+    Outcome.CAPACITY_SET,
+    Outcome.CAPACITY_BELOW_GOING,
+    Outcome.REPAIRED,
+    Outcome.LEFT_AS_IS,
+}
+
+
+def test_every_outcome_has_its_row():
+    assert set(outcomes.ANSWERS) == set(Outcome)
+
+
+@pytest.mark.parametrize("outcome", sorted(TOLD))
+def test_every_outcome_a_person_meets_is_said_on_the_page_and_in_the_api(outcome):
+    answer = outcomes.ANSWERS[outcome]
+    assert answer.sentence and answer.level is not None
+    assert answer.api_status in {200, 201, 202, 404, 409}
+    assert outcomes.sentence(Result(outcome, position=3))  # a place on the list fills in
+
+
+def test_the_api_refuses_exactly_the_outcomes_that_change_nothing():
+    refused = {o for o in TOLD if outcomes.refused(o)}
+    assert refused == TOLD - {
+        Outcome.CONFIRMED,
+        Outcome.CANCELLED,
+        Outcome.WAITLISTED,
+        Outcome.LEFT_WAITLIST,
+    }
+
+
+def test_an_organiser_hears_of_a_person_by_name_or_the_persons_own_sentence():
+    seated = outcomes.organiser_answer(Result(Outcome.CONFIRMED), "alice")
+    closed = outcomes.organiser_answer(Result(Outcome.RSVPS_CLOSED), "alice")
+    assert seated[1] == "alice now has a seat; they are emailed."
+    assert closed[1] == "RSVPs for this event have closed."
