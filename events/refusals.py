@@ -12,6 +12,7 @@ settings (eventsite/settings/django.py).
 from __future__ import annotations
 
 import json.decoder
+import json.scanner
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -37,12 +38,14 @@ def refusal_for(exc: BaseException) -> Refusal | None:
     return None
 
 
-def _raised_decoding_json(exc: RecursionError) -> bool:
-    """Raised by the JSON decoder itself: its C scanner, called from json.decoder.
+# Where the decoder recurses: its C scanner is called from json.decoder; the
+# pure-Python one (where the C one is missing) recurses through both.
+_JSON_DECODER_FILES = {json.decoder.__file__, json.scanner.__file__}
 
-    Any other RecursionError is a bug of ours, and stays a 500.
-    """
+
+def _raised_decoding_json(exc: RecursionError) -> bool:
+    """Raised by the JSON decoder itself; any other RecursionError is a bug of ours (a 500)."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return tb is not None and tb.tb_frame.f_code.co_filename == json.decoder.__file__
+    return tb is not None and tb.tb_frame.f_code.co_filename in _JSON_DECODER_FILES
