@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: run test test-postgres lint format clean venv chromium bench loadtest chaos compare node
+.PHONY: run test test-postgres lint format clean venv chromium haproxy bench loadtest chaos compare node
 
 $(PY):
 	@test -x "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 not found)"; exit 1; }
@@ -25,11 +25,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 
 venv: $(VENV)/.runtime
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime haproxy
 	PORT=$(PORT) $(PY) manage.py serve
 
-# Debian packages the tests need, installed through apt when their command is
-# missing: as root directly, else through sudo when there is one.
+# Debian packages the site and the tests need, installed through apt when their
+# command is missing: as root directly, else through sudo when there is one.
 # $(call apt_for,command,package)
 define apt_for
 	@command -v $(1) >/dev/null || { \
@@ -45,6 +45,10 @@ endef
 chromium:
 	$(call apt_for,chromium,chromium)
 
+# Debian's HAProxy: the front `make run` serves behind (eventsite/haproxy.cfg).
+haproxy:
+	$(call apt_for,haproxy,haproxy)
+
 # Test tools from npm (axe-core, for tests/live/test_axe.py), exactly as package-lock.json
 # pins them; again whenever either file changes.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -54,7 +58,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 node: node_modules/.package-lock.json
 
-test: $(VENV)/.dev chromium node
+test: $(VENV)/.dev chromium haproxy node
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
@@ -62,7 +66,7 @@ test: $(VENV)/.dev chromium node
 
 # The same suite on the production kind of SQL database: PostgreSQL (this
 # machine runs one on loopback; pytest-django makes and drops test_<name>).
-test-postgres: $(VENV)/.dev chromium node
+test-postgres: $(VENV)/.dev chromium haproxy node
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/eventsite} $(PY) -m pytest
 
 lint: $(VENV)/.dev
@@ -110,12 +114,13 @@ compare: $(VENV)/.bench
 # Simultaneous clicks at scale: the whole stack, a fixture, locust headless.
 # USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES (2),
 # LOADTEST_WAVES, LOADTEST_WAITLIST=1 tune it; the report and summary land in var/loadtest/.
-# STRATEGY=naive (or another of events/ledger/strategies.py, or a control of loadtests/controls.py) serves the crowd with
+# STRATEGY=naive (or another of events/ledger/strategies.py) serves the crowd with
 # that seat strategy: the end check must then fail ("overbooked: N").
 loadtest: $(VENV)/.dev
 	$(PY) -m loadtests.run
 
-# Faults while a crowd clicks: the stack as `make run` runs it, MongoDB and a
+# Faults while a crowd clicks: the stack as `make run` runs it (without its
+# front: the load tools reach gunicorn directly), MongoDB and a
 # gunicorn worker SIGKILLed mid-crowd, MongoDB held down under 300 clients, then
 # the ledger checked. About a minute. CHAOS_USERS (500), CHAOS_CAPACITY (50),
 # CHAOS_MONGO_KILLS (2), CHAOS_WORKER_KILLS (1), CHAOS_OUTAGE_S (30),

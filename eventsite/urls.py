@@ -2,7 +2,10 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from events.api.exceptions import not_found
 from events.views import healthz
+
+PHONE_PATHS = ("account/phone", "auth/phone/verify", "auth/phone/verify/resend")
 
 admin.site.site_header = admin.site.site_title = "Eventsite organisers"
 # Organisers log in through the site's login page (allauth's), with its
@@ -12,11 +15,14 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Accounts have no phone numbers here (ACCOUNT_LOGIN_METHODS), and allauth's
+    # phone view fails on an anonymous PUT or DELETE: its addresses are unknown.
+    *(path(f"_allauth/app/v1/{phone}", not_found) for phone in PHONE_PATHS),
     path("_allauth/", include("allauth.headless.urls")),  # API tokens: login, refresh
     path("api/", include("events.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("events.urls")),
 ]
 
-handler400 = "events.api.exceptions.bad_request"
+handler400 = "events.errors.bad_request"
 handler500 = "events.middleware.server_error"

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -20,13 +19,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from events.middleware import UNAVAILABLE, unavailable_response
+from events.refusals import refusal_for
 
 logger = logging.getLogger("django.request")
 
 INVALID_INPUT = "The request body is not valid."
 SERVER_ERROR = "Something went wrong on our side. Please try again."
 NOT_FOUND = "Not found."
-BAD_REQUEST = "Bad request."
 
 
 def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -36,6 +35,8 @@ def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
     if isinstance(exc, UNAVAILABLE):
         return unavailable_response(context["request"], exc)
+    if refusal := refusal_for(exc):  # a body too large or too deep, too many fields
+        return Response(error_body(refusal.message, refusal.code), status=refusal.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, PermissionDenied):
@@ -63,10 +64,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Unknown URLs under /api/ (and ids that are not numbers) answer JSON, any method."""
     return JsonResponse(error_body(NOT_FOUND, "not_found"), status=404)
-
-
-def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler400 (say, a Host header not in ALLOWED_HOSTS): JSON under /api/ too."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(error_body(BAD_REQUEST, "bad_request"), status=400)
-    return defaults.bad_request(request, exception)

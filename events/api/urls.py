@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from events.api import views
 from events.api.exceptions import not_found
+from events.errors import allow
 
 app_name = "api"
 
@@ -17,14 +18,18 @@ urlpatterns = [
     path("events/<int:event_id>/waitlist", views.WaitlistView.as_view(), name="waitlist"),
     path("events/<int:event_id>/waitlist/", views.WaitlistSlashView.as_view()),
     path("me/rsvps/", views.MyRsvpsView.as_view(), name="my_rsvps"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Read-only, and their renderers (the OpenAPI document, Swagger UI's page)
+    # cannot render an error or OPTIONS' answer: any other method is a JSON 405.
+    path("schema/", allow("GET")(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI: its start-up script from /api/docs/?script (the split view),
     # not inline; the page's policy adds the CDN that serves the rest.
     path(
         "docs/",
         csp_override(settings.API_DOCS_CSP)(
-            SpectacularSwaggerSplitView.as_view(
-                url_name="api:schema", template_name="api/swagger_ui.html"
+            allow("GET")(
+                SpectacularSwaggerSplitView.as_view(
+                    url_name="api:schema", template_name="api/swagger_ui.html"
+                )
             )
         ),
         name="docs",

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "events.middleware.DependencyUnavailableMiddleware",
+    "events.errors.RefusedRequestMiddleware",  # a body too large or nested too deeply: 4xx
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -66,6 +67,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
+
+# Request bodies: the site takes forms and small JSON, and no uploads. 64 KiB holds
+# an event's description of some 10,000 words; anything larger is refused 413
+# (events/refusals.py). The front (eventsite/haproxy.cfg) buffers a request of this
+# size whole before gunicorn sees it, so a slow sender never holds a thread.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 0  # no form of the site takes a file
 
 ROOT_URLCONF = "eventsite.urls"
 WSGI_APPLICATION = "eventsite.wsgi.application"

@@ -1,5 +1,6 @@
 """`make run` keeps its embedded MongoDB up (a SIGKILLed server comes back on its
-address) and runs the task worker that sends mail; Ctrl-C stops it all.
+address), runs the task worker that sends mail, and serves behind a front that
+slow clients cannot hold; Ctrl-C stops it all.
 
 The site runs as `make run` runs it (``manage.py serve`` with MONGODB_URI unset,
 its own var/ directory and port), once for the module: starting it costs about
@@ -9,12 +10,14 @@ test stops it with Ctrl-C, so the tests run in file order.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -339,8 +342,74 @@ def test_the_task_worker_yields_the_cpu_to_gunicorn_and_the_ledger(site):
     assert all(nice_of_every_thread(pid) == {serving} for pid in others)
 
 
+TOKEN_LOGIN = "/_allauth/app/v1/auth/login"
+BODY_FIXTURE = ("--users", "1", "--capacity", "1", "--prefix", "body-")
+SLOW_CLIENTS = 50  # 16 held every thread of gunicorn's 2 workers x 8
+# As many page loads as gunicorn has threads, at once: one landing on a worker
+# whose threads the slow clients hold would wait as long as they trickle.
+PAGE_LOADS = 16
+PAGE_TIMEOUT_S = 5  # generous for a page; the slow clients trickle until every one answered
+
+
+def trickle_headers(clients: list[socket.socket], stop: threading.Event, rounds: list[int]) -> None:
+    """Each client sends one more header line every half second, and never the blank line."""
+    while not stop.is_set():
+        for client in clients:
+            with contextlib.suppress(OSError):  # the front gave up on it (408), as it should
+                client.sendall(f"X-Slow-{rounds[0]}: still typing\r\n".encode())
+        rounds[0] += 1
+        stop.wait(0.5)  # the slow client's own pace
+
+
+def load_home_page(site: Site) -> Callable[[], int]:
+    def load() -> int:
+        try:
+            return requests.get(f"{site.url}/", timeout=PAGE_TIMEOUT_S).status_code
+        except requests.Timeout:
+            return 0
+
+    return load
+
+
+def test_slow_clients_never_hold_the_site(site):
+    """gunicorn is handed a request only once it is whole: trickling clients wait at the front."""
+    host, port = site.url.removeprefix("http://").split(":")
+    clients = [socket.create_connection((host, int(port)), timeout=5) for _ in range(SLOW_CLIENTS)]
+    for client in clients:
+        client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    stop, rounds = threading.Event(), [0]
+    trickler = threading.Thread(target=trickle_headers, args=(clients, stop, rounds))
+    trickler.start()
+    try:
+        wait_for(lambda: rounds[0] >= 2, 10, "every slow client sending its headers")
+        pages = fire_together([load_home_page(site)] * PAGE_LOADS)
+        assert pages == [200] * PAGE_LOADS, f"{SLOW_CLIENTS} slow clients; 0: no answer in time"
+    finally:
+        stop.set()
+        trickler.join()
+        for client in clients:
+            client.close()
+
+
+def test_bad_bodies_through_the_front_get_the_json_errors(site):
+    """As deployed (DEBUG off, gunicorn behind the front): 400 and 413, JSON, never a 500."""
+    fixture = json.loads(manage(site, "make_loadtest_fixture", *BODY_FIXTURE).stdout)
+    signed_in = {"Authorization": f"Bearer {fixture['users'][0]['token']}"}
+    writes = [(f"/api/events/{fixture['event_id']}/rsvp", signed_in), (TOKEN_LOGIN, {})]
+    deep, too_large = b"[" * 60_000, b'{"username": "' + b"x" * 10_000_000 + b'"}'
+    for path, headers in writes:
+        for body, status, code in ((deep, 400, "too_deep"), (too_large, 413, "too_large")):
+            answer = requests.post(
+                f"{site.url}{path}",
+                data=body,
+                headers={"Content-Type": "application/json", **headers},
+                timeout=30,
+            )
+            assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+
+
 def test_ctrl_c_stops_gunicorn_the_worker_the_supervisor_and_the_server(site):
-    """Last: it stops the module's site."""
+    """Last: it stops the module's site (and its front, another of serve's children)."""
     supervisor = mongo_supervisor.supervisor_pid(site.var_dir)
     servers = children(supervisor)  # the server and its standby
     gunicorn = [pid for pid in children(site.serve.pid) if pid != supervisor]

@@ -1,5 +1,5 @@
 """Run the site as deployed: migrate, collect static files, seed the demo (never in
-production), gunicorn and the task worker that sends emails.
+production), gunicorn behind its front (HAProxy) and the task worker that sends emails.
 
 ``make run`` calls this. With MONGODB_URI unset it starts the embedded MongoDB
 under its supervisor (``eventsite.mongo_supervisor``), which restarts a server
@@ -8,6 +8,10 @@ address and reconnect by themselves. Ctrl-C (or SIGTERM, SIGHUP) stops
 gunicorn and the worker, then the supervisor and its server. If the supervisor
 gives up (the server crashes as soon as it starts), the site stops too. A
 worker that dies is started again: queued emails wait in the database for it.
+
+Clients connect to the front on $HOST:$PORT (``eventsite/front.py``), which
+hands gunicorn only requests it has read whole: a client that trickles its
+request never holds one of gunicorn's threads. If the front stops, so does the site.
 """
 
 import os
@@ -21,7 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from events.task_worker import TaskWorker
-from eventsite import embedded_mongo, mongo_supervisor
+from eventsite import embedded_mongo, front, mongo_supervisor
 from eventsite.env import env_str
 
 WORKER_RESTART_PAUSE = 5  # seconds
@@ -108,12 +112,17 @@ class Command(BaseCommand):
         return self._start_worker()
 
     def _serve(self, mongo: subprocess.Popen | None) -> int:
-        """gunicorn until it exits, a stop signal, or the embedded MongoDB's supervisor gives up."""
+        """gunicorn behind its front until it exits, a stop signal, or the front or the
+        embedded MongoDB's supervisor stops."""
         port = env_str("PORT", "8000")
         self.stdout.write(f"Serving on http://127.0.0.1:{port}/ (Ctrl-C stops everything)")
         config = settings.BASE_DIR / "eventsite" / "gunicorn.conf.py"
+        haproxy = self._start_front(port)
         gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(config), "eventsite.wsgi"],
+            [
+                *(sys.executable, "-m", "gunicorn", "-c", str(config), "eventsite.wsgi"),
+                *haproxy.gunicorn_args(),
+            ],
             env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
         )
         worker = self._start_worker()
@@ -130,6 +139,10 @@ class Command(BaseCommand):
                     )
                     embedded_mongo.stop(gunicorn, timeout=15)
                     return 1
+                if haproxy.process.poll() is not None:
+                    self.stderr.write("The front (HAProxy) stopped (see above): stopping the site.")
+                    embedded_mongo.stop(gunicorn, timeout=15)
+                    return 1
                 if worker is not None and worker.poll() is not None:
                     worker = self._restart_worker(worker)
                 time.sleep(0.2)  # children to watch; a signal ends the wait at once
@@ -141,3 +154,11 @@ class Command(BaseCommand):
         finally:
             if worker is not None:
                 embedded_mongo.stop(worker, timeout=15)
+            haproxy.stop()
+
+    def _start_front(self, port: str) -> front.Front:
+        """HAProxy on $HOST:$PORT, for gunicorn behind it (eventsite/front.py)."""
+        try:
+            return front.start(f"{env_str('HOST', '127.0.0.1')}:{port}")
+        except front.FrontMissing as exc:
+            raise CommandError(str(exc)) from exc
