@@ -20,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 
 from events.api.exceptions import error_body
-from events.refusals import Refusal, refusal_for
+from events.refusals import MAX_URL_CHARS, URL_TOO_LONG, Refusal, refusal_for
 
 CSRF_MESSAGE = "The page you sent this from was out of date. Reload it and try again."
 BAD_REQUEST = "Bad request."
@@ -92,16 +92,20 @@ def refusal_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
 class RefusedRequestMiddleware:
     """Answers a request refused while a view read it (allauth's headless views, say).
 
-    Here rather than in handler400/handler500: Django would log a client's bad
-    body as the site's own error, and a RecursionError as a 500. It also gives
-    allauth's headless refusals that are empty HTML pages (a body that is not
-    a JSON object, a wrong method) the JSON error body.
+    An address longer than ``MAX_URL_CHARS`` is refused before anything reads it.
+
+        Here rather than in handler400/handler500: Django would log a client's bad
+        body as the site's own error, and a RecursionError as a 500. It also gives
+        allauth's headless refusals that are empty HTML pages (a body that is not
+        a JSON object, a wrong method) the JSON error body.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if len(request.get_full_path()) > MAX_URL_CHARS:
+            return refusal_response(request, URL_TOO_LONG)
         response = self.get_response(request)
         if (
             request.path.startswith("/_allauth/")

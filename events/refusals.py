@@ -26,6 +26,16 @@ class Refusal:
     code: str
 
 
+# The longest address (path and query) the site reads. gunicorn reads request
+# lines up to 8,190 bytes (eventsite/gunicorn.conf.py) and answers a longer one
+# with a bare HTML 414 of its own; below that, the site answers its own 414,
+# JSON under /api/ as every API answer is, the error page elsewhere.
+MAX_URL_CHARS = 8_000
+URL_TOO_LONG = Refusal(
+    414, f"The address is too long (at most {MAX_URL_CHARS:,} characters).", "uri_too_long"
+)
+
+
 def refusal_for(exc: BaseException) -> Refusal | None:
     """The answer to a request whose reading raised ``exc``; None: not the request's fault."""
     if isinstance(exc, RequestDataTooBig):

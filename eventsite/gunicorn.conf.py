@@ -13,6 +13,9 @@ worker_class = "gthread"
 threads = env_int("GUNICORN_THREADS", 8)
 backlog = 2048
 timeout = 30
+# Request lines up to gunicorn's most: the site answers an address over 8,000
+# characters with its own 414 (events/refusals.py), JSON under /api/.
+limit_request_line = 8190
 graceful_timeout = 10
 accesslog = env_str("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"

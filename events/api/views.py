@@ -60,7 +60,8 @@ def _error(description: str, *examples: Outcome) -> OpenApiResponse:
 UNAUTHORIZED = _error("No token, or a malformed, expired or forged one.")
 NOT_FOUND = _error("No such event.", Outcome.UNKNOWN_EVENT)
 OUTAGE = _error("MongoDB is unreachable; retry after the Retry-After seconds.")
-COMMON = {401: UNAUTHORIZED, 503: OUTAGE}
+URL_TOO_LONG = _error("The address (path and query) is longer than 8,000 characters.")
+COMMON = {401: UNAUTHORIZED, 414: URL_TOO_LONG, 503: OUTAGE}
 NO_CSRF = _error("Signed in by session cookie, but without the CSRF token.")
 # A POST on a seat takes no fields: none, `{}` or any JSON object, ignored.
 IGNORED_BODY = {

@@ -151,3 +151,11 @@ def test_schema_and_docs_are_published(live_site):
     assert script.status_code == 200
     assert script.headers["Content-Type"].startswith("application/javascript")
     assert 'url: "/api/schema/"' in script.text
+
+
+def test_a_long_query_string_gets_the_apis_json_414_from_the_live_server(live_site):
+    """Longer than gunicorn's default request line (4,094 bytes), within its most (8,190)."""
+    answer = requests.get(f"{live_site.url}/api/events/?q={'x' * 8_100}", timeout=30)
+    assert answer.status_code == 414
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "uri_too_long"

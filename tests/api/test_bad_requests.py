@@ -102,6 +102,18 @@ def test_a_form_body_too_large_gets_the_sites_page(clients, event, path):
     assert "The request body is too large" in page and "Nothing was changed" in page
 
 
+@pytest.mark.parametrize("path", ["/api/events/", "/_allauth/app/v1/auth/login"])
+def test_an_address_too_long_gets_the_json_414(clients, path):
+    long_query = "?q=" + "x" * 8_100
+    assert_json_error(clients["bearer"].get(path + long_query), 414, "uri_too_long")
+
+
+def test_an_address_too_long_gets_the_sites_page(clients):
+    page = clients["anonymous"].get("/?q=" + "x" * 8_100)
+    assert page.status_code == 414
+    assert "The address is too long" in page.content.decode()
+
+
 def test_too_many_fields_are_refused_with_400(clients, event):
     fields = "&".join(f"f{n}=1" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
     api = clients["bearer"].get(f"/api/events/?{fields}")
