@@ -4,7 +4,7 @@ Never the site's: ``events.ledger.strategies.get`` imports them only where a
 proving ground (the test suite, ``make loadtest``, ``make compare``, ``make
 chaos``) names one in ``STRATEGY``; ``eventsite.env`` refuses them anywhere
 else. Each is a strategy of the same shape as the site's
-(``take_seat``, ``give_back``), on the same ledger documents.
+(``take_seat``, ``give_up_seat``), on the same ledger documents.
 
 - ``Naive``: read, check in Python, write with ``$push``: two requests can
   both see the last seat free.
@@ -82,8 +82,8 @@ class UnguardedBatch:
     def take_seat(self, event_id: int, user_id: int) -> Result:
         return _unguarded_rsvps.submit(event_id, user_id)
 
-    def give_back(self, event_id: int, user_id: int) -> Result:
-        return ledger.remove_attendee(event_id, user_id)
+    def give_up_seat(self, event_id: int, user_id: int) -> Result:
+        return ledger.give_up_seat(event_id, user_id)
 
 
 @dataclass(frozen=True)
@@ -103,5 +103,5 @@ class Naive:
         return change(event_id, {}, push_seat(user_id), user_id) or Result(Outcome.UNKNOWN_EVENT)
 
     @translate_errors
-    def give_back(self, event_id: int, user_id: int) -> Result:
+    def give_up_seat(self, event_id: int, user_id: int) -> Result:
         return read_check_write(event_id, user_id, taking=False)

@@ -76,7 +76,7 @@ class Strategy(Protocol):
 
     def take_seat(self, event_id: int, user_id: int) -> Result: ...
 
-    def give_back(self, event_id: int, user_id: int) -> Result: ...
+    def give_up_seat(self, event_id: int, user_id: int) -> Result: ...
 
 
 # The decision every read-check-write strategy makes in Python (the atomic one
@@ -182,10 +182,10 @@ class Combined:
     name: str = "combined"
 
     def take_seat(self, event_id: int, user_id: int) -> Result:
-        return ledger.add_attendee(event_id, user_id)
+        return ledger.take_seat(event_id, user_id)
 
-    def give_back(self, event_id: int, user_id: int) -> Result:
-        return ledger.remove_attendee(event_id, user_id)
+    def give_up_seat(self, event_id: int, user_id: int) -> Result:
+        return ledger.give_up_seat(event_id, user_id)
 
 
 @dataclass(frozen=True)
@@ -195,10 +195,10 @@ class Atomic:
     name: str = "atomic"
 
     def take_seat(self, event_id: int, user_id: int) -> Result:
-        return ledger.add_attendee(event_id, user_id, combined=False)
+        return ledger.take_seat(event_id, user_id, combined=False)
 
-    def give_back(self, event_id: int, user_id: int) -> Result:
-        return ledger.remove_attendee(event_id, user_id)
+    def give_up_seat(self, event_id: int, user_id: int) -> Result:
+        return ledger.give_up_seat(event_id, user_id)
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ class Optimistic:
         return self._attempt(event_id, user_id, taking=True)
 
     @_translate_errors
-    def give_back(self, event_id: int, user_id: int) -> Result:
+    def give_up_seat(self, event_id: int, user_id: int) -> Result:
         return self._attempt(event_id, user_id, taking=False)
 
 
@@ -258,7 +258,7 @@ class Transaction:
         return self._run(event_id, user_id, taking=True)
 
     @_translate_errors
-    def give_back(self, event_id: int, user_id: int) -> Result:
+    def give_up_seat(self, event_id: int, user_id: int) -> Result:
         return self._run(event_id, user_id, taking=False)
 
 
@@ -293,7 +293,7 @@ class RedisLock:
         return self._locked(event_id, user_id, taking=True)
 
     @_translate_errors
-    def give_back(self, event_id: int, user_id: int) -> Result:
+    def give_up_seat(self, event_id: int, user_id: int) -> Result:
         return self._locked(event_id, user_id, taking=False)
 
 

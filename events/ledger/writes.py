@@ -131,7 +131,7 @@ _combined_rsvps = Combiner(take_seats, max_batch=MAX_BATCH)
 
 
 @translate_errors
-def add_attendee(event_id: int, user_id: int, *, combined: bool = True) -> Result:
+def take_seat(event_id: int, user_id: int, *, combined: bool = True) -> Result:
     """RSVP: take a free seat if nobody waits and the user holds none and waits nowhere.
 
     Combined (``events.ledger.combining``): RSVPs for the same event arriving
@@ -151,7 +151,7 @@ def join_waitlist(event_id: int, user_id: int) -> Result:
 
 
 @translate_errors
-def remove_attendee(event_id: int, user_id: int) -> Result:
+def give_up_seat(event_id: int, user_id: int) -> Result:
     """Give the seat back; the head of the list takes it in the same write."""
     return transition(event_id, pipelines.give_up_seat(user_id, now_ms()), user_id)
 

@@ -132,8 +132,8 @@ def rsvp(*, event_id: int, user_id: int) -> SeatResult:
 
 def cancel_rsvp(*, event_id: int, user_id: int) -> SeatResult:
     """Give the user's seat back (to the first waiting); once started the list is final."""
-    give_back = configured_strategy().give_back
-    return _seat_change(give_back, event_id=event_id, user_id=user_id)
+    give_up_seat = configured_strategy().give_up_seat
+    return _seat_change(give_up_seat, event_id=event_id, user_id=user_id)
 
 
 def join_waitlist(*, event_id: int, user_id: int) -> SeatResult:
@@ -149,7 +149,7 @@ def leave_waitlist(*, event_id: int, user_id: int) -> SeatResult:
 
 def remove_attendee(*, event_id: int, user_id: int) -> Result:
     """An organiser takes someone's seat away; the first waiting gets it."""
-    result = ledger.remove_attendee(event_id, user_id)
+    result = ledger.give_up_seat(event_id, user_id)
     return after_write(event_id, result, user_id, Status.REMOVED)
 
 
@@ -159,7 +159,7 @@ def add_attendee(*, event_id: int, user_id: int) -> SeatResult:
     The RSVP deadline does not stop an organiser; a start, a draft or a
     cancellation does (a seat at an event nobody can attend means nothing).
     """
-    return _seat_change(ledger.add_attendee, event_id=event_id, user_id=user_id)
+    return _seat_change(ledger.take_seat, event_id=event_id, user_id=user_id)
 
 
 def set_seats(

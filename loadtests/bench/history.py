@@ -12,8 +12,8 @@ At each level, ``LEVEL_SAMPLES`` times each, one at a time, on upcoming events
 of their own (one per form):
 
 - **RSVP** then **cancel** of the same user: over HTTP (the event page's forms,
-  a logged-in session), raw today (``ledger.add_attendee``,
-  ``ledger.remove_attendee``) and raw as before the history fix
+  a logged-in session), raw today (``ledger.take_seat``,
+  ``ledger.give_up_seat``) and raw as before the history fix
   (``ledger_benchmark.legacy_rsvp_for_benchmark``: guard in the filter plus an upsert
   into ``rsvp_times``; ``legacy_cancel_for_benchmark``);
 - **My RSVPs** of a user who holds seats at 3 upcoming events: over HTTP
@@ -273,8 +273,8 @@ class LevelRun:
             return self.click(*(("rsvp", "confirmed") if rsvp else ("cancel", "cancelled")), i)
         if form == "raw":
             if rsvp:
-                return self.raw(ledger.add_attendee, Outcome.CONFIRMED, i)
-            return self.raw(ledger.remove_attendee, Outcome.CANCELLED, i)
+                return self.raw(ledger.take_seat, Outcome.CONFIRMED, i)
+            return self.raw(ledger.give_up_seat, Outcome.CANCELLED, i)
         if rsvp:
             return self.legacy(ledger_benchmark.legacy_rsvp_for_benchmark, i)
         return self.legacy(ledger_benchmark.legacy_cancel_for_benchmark, i)

@@ -87,7 +87,7 @@ class RawRsvp(Series):
         from events import ledger
         from events.ledger import Outcome
 
-        ms, result = timed(partial(ledger.add_attendee, self.event_id, self.joiners[i]))
+        ms, result = timed(partial(ledger.take_seat, self.event_id, self.joiners[i]))
         return ms, None if result.outcome is Outcome.CONFIRMED else str(result.outcome)
 
 
@@ -119,7 +119,7 @@ class RawCancel(Series):
         from events import ledger
         from events.ledger import Outcome
 
-        ms, result = timed(partial(ledger.remove_attendee, self.event_id, self.holders[i]))
+        ms, result = timed(partial(ledger.give_up_seat, self.event_id, self.holders[i]))
         if (result.outcome, result.promoted) == (Outcome.CANCELLED, (self.heads[i],)):
             return ms, None
         promoted = list(result.promoted)

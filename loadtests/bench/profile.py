@@ -37,7 +37,7 @@ def profile_server(pid: int, event_id: int, first_id: int, path: Path) -> dict |
             log(f"no profile: py-spy exited with {spy.wait()}")
             return None
         for i in range(3):
-            ledger.add_attendee(event_id, first_id + i)
+            ledger.take_seat(event_id, first_id + i)
     finally:
         if spy.poll() is None:
             spy.send_signal(signal.SIGINT)

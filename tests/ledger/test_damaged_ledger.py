@@ -119,9 +119,9 @@ def test_a_waitlist_limit_of_the_wrong_type_closes_the_list(unvalidated):
 def test_only_int_user_ids_enter_the_lists(people):
     """The validator checks the lists' types, not each item (a walk on every write): we do."""
     event = make_event(people[0], 2)
-    for take in (ledger.add_attendee, ledger.join_waitlist):
+    for take in (ledger.take_seat, ledger.join_waitlist):
         with pytest.raises(TypeError, match="a user id is an int"):
             take(event.pk, "7")
     with pytest.raises(TypeError):
-        ledger.add_attendee(event.pk, True, combined=False)
+        ledger.take_seat(event.pk, True, combined=False)
     assert ledger.attendees(event.pk) == [] and ledger.waitlist(event.pk) == []

@@ -97,7 +97,7 @@ def test_a_cancelled_ledger_refuses_every_change_and_seats_nobody(organiser):
     event = make_event(organiser, 2)
     alice, bob, carol, dan = make_users(4, prefix="closed")
     for user in (alice, bob):
-        ledger.add_attendee(event.pk, user.pk)
+        ledger.take_seat(event.pk, user.pk)
     ledger.join_waitlist(event.pk, carol.pk)
 
     roster = ledger.cancel(event.pk)
@@ -105,9 +105,9 @@ def test_a_cancelled_ledger_refuses_every_change_and_seats_nobody(organiser):
     assert roster.waitlist == [carol.pk]
 
     attempts = [
-        ledger.add_attendee(event.pk, dan.pk),
+        ledger.take_seat(event.pk, dan.pk),
         ledger.join_waitlist(event.pk, dan.pk),
-        ledger.remove_attendee(event.pk, alice.pk),  # would promote carol if open
+        ledger.give_up_seat(event.pk, alice.pk),  # would promote carol if open
         ledger.leave_waitlist(event.pk, carol.pk),
         ledger.set_seats(event.pk, capacity=5),  # would seat carol if open
     ]
@@ -124,7 +124,7 @@ def test_capacity_and_list_limit_change_together_or_not_at_all(organiser):
     event = make_event(organiser, 2)
     alice, bob = make_users(2, prefix="together")
     for user in (alice, bob):
-        ledger.add_attendee(event.pk, user.pk)
+        ledger.take_seat(event.pk, user.pk)
 
     refused = ledger.set_seats(event.pk, capacity=1, waitlist_limit=0)
     assert refused.outcome is Outcome.CAPACITY_BELOW_GOING

@@ -128,7 +128,7 @@ def event():
     def open_event(capacity: int, going=(), waiting=()) -> int:
         ledger.create_event(EVENT, capacity)
         for user_id in going:
-            assert ledger.add_attendee(EVENT, user_id).outcome is Outcome.CONFIRMED
+            assert ledger.take_seat(EVENT, user_id).outcome is Outcome.CONFIRMED
         if waiting:
             ledger.set_seats(EVENT, capacity=len(going))
             for user_id in waiting:
@@ -191,7 +191,7 @@ def test_many_clients_at_once_fill_the_event_exactly_with_fewer_writes(event):
     event_id = event(25)
     before = ledger.roster(event_id).version
 
-    results = fire_together([lambda u=u: ledger.add_attendee(event_id, u) for u in range(1, 121)])
+    results = fire_together([lambda u=u: ledger.take_seat(event_id, u) for u in range(1, 121)])
 
     going = [a.user_id for a in ledger.attendees(event_id)]
     assert len(going) == len(set(going)) == 25
@@ -220,7 +220,7 @@ def test_a_server_killed_mid_batch_keeps_every_seat_it_answered(spare_mongo, set
     def client(first: int) -> None:
         for user_id in range(first, first + RSVPS_EACH):
             try:
-                if ledger.add_attendee(EVENT, user_id).outcome is Outcome.CONFIRMED:
+                if ledger.take_seat(EVENT, user_id).outcome is Outcome.CONFIRMED:
                     confirmed.append(user_id)
             except ledger.LedgerUnavailable:
                 failed.append(user_id)  # its batch was cut off: seated or not, unknown
@@ -271,7 +271,7 @@ def test_a_full_event_refuses_a_batch_by_reading_and_writes_again_once_a_seat_fr
     ]
     assert ledger.roster(event_id).version == full_at, "a refusal wrote to the ledger"
     assert {r.version for r in refused} == {full_at} and refused[0].seats.left == 0
-    ledger.remove_attendee(event_id, 1)  # a seat frees: the next batch writes
+    ledger.give_up_seat(event_id, 1)  # a seat frees: the next batch writes
     assert answers_of(ledger_writes.take_seats(event_id, [4, 5])) == [
         (Outcome.CONFIRMED, True),
         (Outcome.FULL, False),

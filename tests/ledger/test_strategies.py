@@ -142,9 +142,9 @@ def test_every_strategy_keeps_the_document_as_readers_expect(event_ids, redis_ur
         assert strategy.take_seat(event_id, 2).outcome is Outcome.FULL, name
         roster = ledger.roster(event_id)
         assert [a.user_id for a in roster.attendees] == [1] and roster.attendees[0].at, name
-        back = strategy.give_back(event_id, 1)
+        back = strategy.give_up_seat(event_id, 1)
         assert (back.outcome, back.going, back.seats.taken) == (Outcome.CANCELLED, False, 0)
-        assert strategy.give_back(event_id, 1).outcome is Outcome.NOT_GOING, name
+        assert strategy.give_up_seat(event_id, 1).outcome is Outcome.NOT_GOING, name
         assert ledger.seats([event_id])[event_id].taken == 0
         assert back.version > first.version > 1, f"{name}: a new version on every change"
         assert ledger.roster(event_id).version >= back.version, name  # atomic counts refusals
@@ -278,8 +278,8 @@ def test_while_a_transaction_holds_the_embedded_server_the_ledger_is_busy_not_br
             with pytest.raises(ledger.LedgerUnavailable, match="busy"):
                 ledger.roster(FIRST_ID)
             with pytest.raises(ledger.LedgerUnavailable, match="busy"):
-                ledger.add_attendee(FIRST_ID, 7)
+                ledger.take_seat(FIRST_ID, 7)
             session.abort_transaction()
     finally:
         client.close()
-    assert ledger.add_attendee(FIRST_ID, 7).outcome is Outcome.CONFIRMED  # free again
+    assert ledger.take_seat(FIRST_ID, 7).outcome is Outcome.CONFIRMED  # free again

@@ -181,7 +181,7 @@ def test_after_the_deadline_the_api_answers_409_rsvps_closed(organiser, members)
 def test_the_deadline_is_decided_before_the_ledger_is_asked(organiser, members, monkeypatch):
     event = make_event(organiser, 2)
     close_rsvps(event)
-    monkeypatch.setattr(ledger, "add_attendee", pytest.fail)
+    monkeypatch.setattr(ledger, "take_seat", pytest.fail)
     monkeypatch.setattr(ledger, "join_waitlist", pytest.fail)
     for action in (services.rsvp, services.join_waitlist):
         assert action(event_id=event.pk, user_id=members[0].pk).outcome == "rsvps_closed"

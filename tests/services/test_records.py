@@ -137,7 +137,7 @@ def test_a_late_copy_never_overwrites_a_newer_one(organiser):
     """A worker slow to record its RSVP must not undo the cancel recorded after it."""
     event = make_event(organiser, 3)
     (alice,) = make_users(1, prefix="late")
-    seated = ledger.add_attendee(event.pk, alice.pk)
+    seated = ledger.take_seat(event.pk, alice.pk)
     services.cancel_rsvp(event_id=event.pk, user_id=alice.pk)
 
     records.record(event.pk, alice.pk, seated, Status.CANCELLED)  # the RSVP's copy, late
@@ -150,7 +150,7 @@ def test_a_write_landing_during_a_repair_is_not_undone(organiser, monkeypatch):
     """Alice's seat was never recorded; she cancels just after a repair read the ledger."""
     event = make_event(organiser, 3)
     (alice,) = make_users(1, prefix="midrepair")
-    ledger.add_attendee(event.pk, alice.pk)  # a crash before the record: no row
+    ledger.take_seat(event.pk, alice.pk)  # a crash before the record: no row
     read_roster = ledger.roster
 
     def read_then_alice_cancels(event_id):
@@ -222,7 +222,7 @@ def test_a_gap_waits_for_the_next_window_and_its_first_write_repairs_it(
     event = make_event(organiser, 10)
     alice, bob, carol, dan = make_users(4, prefix="window")
     services.rsvp(event_id=event.pk, user_id=alice.pk)  # the window's check: all agree
-    ledger.add_attendee(event.pk, bob.pk)  # a crash before bob's record
+    ledger.take_seat(event.pk, bob.pk)  # a crash before bob's record
 
     services.rsvp(event_id=event.pk, user_id=carol.pk)
     assert bob.pk not in statuses(event), "inside the window nothing is counted"
@@ -271,7 +271,7 @@ def test_a_seat_whose_answer_was_lost_is_recorded_by_its_owners_retry(organiser)
     """A write that landed while its answer was lost (a crash, a 503) left no row."""
     event = make_event(organiser, 3)
     alice, bob = make_users(2, prefix="retry")
-    ledger.add_attendee(event.pk, alice.pk)  # the seat, with no record of it
+    ledger.take_seat(event.pk, alice.pk)  # the seat, with no record of it
     ledger.set_seats(event.pk, capacity=1)
     ledger.join_waitlist(event.pk, bob.pk)
     assert statuses(event) == {}

@@ -44,7 +44,7 @@ def test_anonymous_pages_read_cached_counts_and_a_change_elsewhere_shows_within_
     signed_in.force_login(bob)
     assert "(0 of 3 taken)" in seats_line(Client(), event)
 
-    ledger.add_attendee(event.pk, alice.pk)  # another process's RSVP: this one's cache is stale
+    ledger.take_seat(event.pk, alice.pk)  # another process's RSVP: this one's cache is stale
 
     assert "(0 of 3 taken)" in seats_line(Client(), event), "served from the cache"
     assert "(1 of 3 taken)" in seats_line(signed_in, event), "a signed-in viewer reads the ledger"
