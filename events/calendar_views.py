@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from events import calendar, selectors, services
 from events.errors import allow
 from events.models import CalendarFeed
-from events.services import checkins
+from events.services import check_ins
 
 
 def _ics_response(body: bytes, filename: str) -> HttpResponse:
@@ -27,7 +27,7 @@ def event_ics(request: HttpRequest, pk: int) -> HttpResponse:
     event = selectors.visible_event_or_404(pk, request.user)
     # Someone going gets their own check-in code in the description, as in their email.
     going = request.user.is_authenticated and selectors.event_card(event, request.user).going
-    code = checkins.code_for(event.pk, request.user.pk) if going else None
+    code = check_ins.code_for(event.pk, request.user.pk) if going else None
     return _ics_response(calendar.event_ics(event, check_in_code=code), calendar.filename(event))
 
 
@@ -37,7 +37,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     """The feed of the token's owner: no login (calendar apps have none), the token is the key."""
     owner = get_object_or_404(CalendarFeed.objects.select_related("user"), token=token).user
     events = list(selectors.feed_events(owner))  # the owner is going to each
-    codes = {event.pk: checkins.code_for(event.pk, owner.pk) for event in events}
+    codes = {event.pk: check_ins.code_for(event.pk, owner.pk) for event in events}
     body = calendar.feed_ics(events, name=f"{settings.SITE_NAME}: my events", check_in_codes=codes)
     response = HttpResponse(body, content_type=calendar.CONTENT_TYPE)
     # Shown inline: a subscription reads it, a browser may display it.

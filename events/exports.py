@@ -18,7 +18,7 @@ from django.http import StreamingHttpResponse
 
 from events import ledger
 from events.models import Event
-from events.services import checkins
+from events.services import check_ins
 
 HEADER = [
     "event id",
@@ -61,7 +61,7 @@ def rows(events: Iterable[Event]) -> Iterator[list[str]]:
         for chunk in batched(_people(event), ACCOUNTS_PER_QUERY, strict=False):
             user_ids = [user_id for _, _, user_id, _ in chunk]
             users = accounts.in_bulk(user_ids)
-            arrived = checkins.checked_in_at(event.pk, user_ids)  # one query a chunk
+            arrived = check_ins.checked_in_at(event.pk, user_ids)  # one query a chunk
             for status, position, user_id, at in chunk:
                 user = users.get(user_id)
                 name = user.get_full_name() if user else "a former member"

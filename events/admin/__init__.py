@@ -1,6 +1,6 @@
 """The organisers' admin. ``events.admin.events`` is the event's admin; each
 organiser's tool beside the form is a mixin of its own module:
-``checkin`` (the door), ``mailings`` (messages and cancellation),
+``check_in`` (the door), ``mailings`` (messages and cancellation),
 ``copies`` (duplicate and repeat) and ``rush`` (how it filled)."""
 
 from events.admin.events import EventAdmin as EventAdmin

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from events import exports, selectors, services, times
 from events.admin.attendees import AttendeeAdmin
-from events.admin.checkin import CheckInAdmin
+from events.admin.check_in import CheckInAdmin
 from events.admin.copies import CopyAdmin
 from events.admin.forms import NO_LEDGER_NOTICE, EventAdminForm
 from events.admin.mailings import MailingAdmin

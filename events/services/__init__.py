@@ -10,7 +10,7 @@ module per family of rules:
 - ``feeds``: a user's calendar feed;
 - ``mailings``: messages to an event's people, its cancellation, deletion notices;
 - ``notifications``: the emails that tell a person of their seat;
-- ``checkins``: check-in codes and the door's check-ins;
+- ``check_ins``: check-in codes and the door's check-ins;
 - ``copies``: an event duplicated or repeated.
 
 Callers use the face: ``services.rsvp(event_id=..., user_id=...)``.

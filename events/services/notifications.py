@@ -40,7 +40,7 @@ from django.utils import timezone
 from events import calendar
 from events.ledger import Outcome, Result
 from events.models import Event, SentEmail
-from events.services import checkins
+from events.services import check_ins
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +161,10 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
     related = []
     code = None
     if kind in WITH_CHECK_IN:
-        code = checkins.code_for(event.pk, user.pk)
+        code = check_ins.code_for(event.pk, user.pk)
         cid = make_msgid("check-in", domain=calendar.site_host())[1:-1]
         context.update(check_in_code=code, check_in_cid=cid)
-        related.append((cid, checkins.qr_png(code), "png"))
+        related.append((cid, check_ins.qr_png(code), "png"))
     subject = SUBJECTS[kind].format(title=event.title)
     message = SeatEmail(
         subject=subject_line(subject),

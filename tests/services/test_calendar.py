@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from events import calendar, services
 from events.models import Event
-from events.services import checkins
+from events.services import check_ins
 from tests.helpers import logged_in, make_event, make_users
 
 pytestmark = pytest.mark.django_db
@@ -160,9 +160,9 @@ def test_the_feed_lists_only_what_the_user_is_going_to(organiser):
     assert uids == {calendar.uid(going), calendar.uid(past)}
     for vevent in cal.walk("VEVENT"):  # the subscriber's own code, for the door
         event = going if str(vevent["UID"]) == calendar.uid(going) else past
-        assert checkins.code_for(event.pk, alice.pk) in str(vevent["DESCRIPTION"])
+        assert check_ins.code_for(event.pk, alice.pk) in str(vevent["DESCRIPTION"])
     own_copy = logged_in(alice).get(reverse("events:event_ics", args=[going.pk]))
-    assert checkins.code_for(going.pk, alice.pk) in own_copy.content.decode().replace("\r\n ", "")
+    assert check_ins.code_for(going.pk, alice.pk) in own_copy.content.decode().replace("\r\n ", "")
     assert (
         "Check-in code"
         not in Client().get(reverse("events:event_ics", args=[going.pk])).content.decode()

@@ -19,7 +19,7 @@ from playwright.async_api import expect
 
 from events import services
 from events.models import CheckIn
-from events.services import checkins
+from events.services import check_ins
 from tests.browser import SCREENSHOTS, chromium, new_context
 from tests.helpers import (
     csrf_token,
@@ -99,7 +99,7 @@ def test_another_organisers_event_is_not_found(door):
 def test_a_typed_code_checks_in_its_owner_and_forged_codes_are_refused(door):
     alice, event, going_1, going_2, _ = door
     phone = logged_in(alice)
-    code = checkins.code_for(event.pk, going_1.pk)
+    code = check_ins.code_for(event.pk, going_1.pk)
     user_id, tail = code.split("-")
     typed = f"  {user_id} - {tail[:4].lower()} {tail[4:].lower()} "
     wrong = "".join("A" if c != "A" else "B" for c in tail)  # every character differs
@@ -107,7 +107,7 @@ def test_a_typed_code_checks_in_its_owner_and_forged_codes_are_refused(door):
 
     answer = phone.post(door_url(event), {"code": typed}, **JSON)
     forged = phone.post(door_url(event), {"code": f"{going_2.pk}-{wrong}"}, **JSON)
-    elsewhere = checkins.code_for(other_event.pk, going_2.pk)  # genuine, for another event
+    elsewhere = check_ins.code_for(other_event.pk, going_2.pk)  # genuine, for another event
     misplaced = phone.post(door_url(event), {"code": elsewhere}, follow=True)
 
     assert re.fullmatch(r"\d+-[A-Z2-7]{8}", code)
@@ -134,7 +134,7 @@ def test_the_confirmation_carries_the_code_in_text_ics_and_an_inline_qr_image(do
     services.rsvp(event_id=event.pk, user_id=outsider.pk)
 
     (sent,) = [m for m in mail.outbox if m.to == [outsider.email]]
-    code = checkins.code_for(event.pk, outsider.pk)
+    code = check_ins.code_for(event.pk, outsider.pk)
     parts = _parts(sent)
     assert f"Your check-in code: {code}" in parts["text/plain"][0].get_content()
     ics = icalendar.Calendar.from_ical(parts["text/calendar"][0].get_content())
@@ -153,7 +153,7 @@ def test_the_confirmation_carries_the_code_in_text_ics_and_an_inline_qr_image(do
 def test_the_qr_image_is_built_once_per_person_and_event(door):
     """A second seat email to the same person for the same event reuses the image."""
     _, event, going, _, outsider = door
-    checkins.qr_png.cache_clear()
+    check_ins.qr_png.cache_clear()
     mail.outbox.clear()
 
     services.rsvp(event_id=event.pk, user_id=outsider.pk)
@@ -166,7 +166,7 @@ def test_the_qr_image_is_built_once_per_person_and_event(door):
     images = [_parts(m)["image/png"][0].get_content() for m in confirmations]
     assert [m.to for m in confirmations] == [[outsider.email]] * 2 + [[going.email]]
     assert images[0] == images[1] != images[2]
-    built = checkins.qr_png.cache_info()
+    built = check_ins.qr_png.cache_info()
     assert (built.misses, built.hits) == (2, 1), "built once for each of the two people"
 
 
@@ -176,7 +176,7 @@ def test_my_rsvps_shows_the_code_and_its_qr(door):
 
     page = logged_in(going_1).get(reverse("events:my_rsvps"))
 
-    code = checkins.code_for(event.pk, going_1.pk)
+    code = check_ins.code_for(event.pk, going_1.pk)
     assert page.status_code == 200
     assert_obeys_policy(page)  # segno's SVG has no style attribute
     assert re.search(rf'<details class="check-in">.*{code}.*<svg[^>]*class="qr"', page.text, re.S)
@@ -235,7 +235,7 @@ def test_two_phones_checking_in_the_same_people_at_once_make_one_row_each(live_s
 
     assert statuses == [200] * 20 + [302] * 20  # a refusal is a message, not an error
     assert rows_of(event) == sorted(u.pk for u in people[:20])
-    assert checkins.counts(event.pk) == checkins.Counts(checked_in=20, going=26)
+    assert check_ins.counts(event.pk) == check_ins.Counts(checked_in=20, going=26)
 
 
 async def tap_on_a_phone(site_url: str, url: str, session: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from events import exports, services
 from events.models import CheckIn
-from events.services import checkins
+from events.services import check_ins
 from loadtests.ledger_benchmark import fill_for_benchmark
 from tests.helpers import logged_in, make_event, make_organiser, make_users
 
@@ -80,7 +80,7 @@ def test_the_bulk_action_exports_several_events_but_only_the_organisers_own(full
 
 def test_the_checked_in_column_has_the_time_of_those_checked_in_only(full_event):
     alice, event, (first, sly, second, third) = full_event
-    checkins.check_in(event_id=event.pk, user_id=first.pk, by=alice, checked_in=True)
+    check_ins.check_in(event_id=event.pk, user_id=first.pk, by=alice, checked_in=True)
     came = CheckIn.objects.get(event=event, user=first).at
 
     rows = read_csv(logged_in(alice).get(reverse("admin:events_event_export", args=[event.pk])))

@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from events.admin.base import EventToolMixin
-from events.services import checkins
+from events.services import check_ins
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -47,25 +47,25 @@ class CheckInAdmin(EventToolMixin):
         q = request.GET.get("q", "").strip()
         context = {
             **self.tool_context(request, event, f"Check-in: {event}"),
-            "door": checkins.door(event.pk, q),
+            "door": check_ins.door(event.pk, q),
             "q": q,
-            "page_rows": checkins.PAGE_ROWS,
+            "page_rows": check_ins.PAGE_ROWS,
         }
         return TemplateResponse(request, "admin/events/event/check_in.html", context)
 
     def _check_in_post(self, request: HttpRequest, event):
         """One tap or one code: do it, then answer JSON (for the script) or redirect back."""
         if "code" in request.POST:
-            result = checkins.check_in_by_code(
+            result = check_ins.check_in_by_code(
                 event_id=event.pk, code=request.POST["code"], by=request.user
             )
         else:
             user_id = _int(request.POST.get("user_id"))
             wanted = request.POST.get("checked_in")
             if user_id is None or wanted not in ("0", "1"):
-                result = checkins.CheckInResult(False, "Nobody was chosen.")
+                result = check_ins.CheckInResult(False, "Nobody was chosen.")
             else:
-                result = checkins.check_in(
+                result = check_ins.check_in(
                     event_id=event.pk, user_id=user_id, by=request.user, checked_in=wanted == "1"
                 )
         if _wants_json(request):
@@ -77,8 +77,8 @@ class CheckInAdmin(EventToolMixin):
         q = request.POST.get("q", "").strip()
         return HttpResponseRedirect(f"{url}?{urlencode({'q': q})}" if q else url)
 
-    def _json_answer(self, event, result: checkins.CheckInResult) -> JsonResponse:
-        counts = checkins.counts(event.pk)
+    def _json_answer(self, event, result: check_ins.CheckInResult) -> JsonResponse:
+        counts = check_ins.counts(event.pk)
         body = {
             "ok": result.ok,
             "message": result.message,
