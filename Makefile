@@ -4,6 +4,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The suite's processes (pytest-xdist): each runs whole test files, with its
+# own embedded MongoDB, SQL test database and live servers.
+TEST_WORKERS ?= 2
 # The first python3.13 that really runs: on PATH, else one of pyenv's versions.
 PYTHON313 := $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
@@ -62,7 +65,7 @@ test: $(VENV)/.dev chromium haproxy node
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The same suite on the production kind of SQL database: PostgreSQL (this
 # machine runs one on loopback; pytest-django makes and drops test_<name>).

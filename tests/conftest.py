@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import django
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -50,8 +51,19 @@ _session_server: EmbeddedServer | None = None
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """The process that hands tests to pytest-xdist's workers, running none itself."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _session_server
+    if _xdist_controller(config):
+        # Each worker starts its own server (a test may kill it); the static
+        # files, which every worker's pages need, are collected once, here.
+        django.setup()
+        call_command("collectstatic", interactive=False, verbosity=0)
+        return
     if not os.environ.get("MONGODB_URI"):
         _session_server = EmbeddedServer(Path(tempfile.mkdtemp(prefix="eventsite-mongo-")))
         os.environ["MONGODB_URI"] = _session_server.start()
@@ -66,7 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     from pymongo import MongoClient
 
-    if not settings.MONGODB_URI:
+    if _xdist_controller(config) or not settings.MONGODB_URI:
         return
     try:
         with MongoClient(settings.MONGODB_URI, serverSelectionTimeoutMS=2000) as client:
@@ -79,8 +91,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def static_files() -> None:
-    """The manifest storage needs collected files to render any page."""
-    call_command("collectstatic", interactive=False, verbosity=0)
+    """The manifest storage needs collected files to render any page.
+
+    Under pytest-xdist the controller has collected them for every worker.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @pytest.fixture(autouse=True)
