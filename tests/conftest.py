@@ -118,6 +118,12 @@ def fast_password_hashing(request: pytest.FixtureRequest, settings) -> None:
 
 
 @pytest.fixture
+def organiser(django_user_model):
+    """A plain account that organises the test's events (not staff: the services don't ask)."""
+    return django_user_model.objects.create_user("organiser", "org@example.com", "pw")
+
+
+@pytest.fixture
 def spare_mongo(tmp_path: Path) -> Iterator[EmbeddedServer]:
     """A MongoDB of the test's own, which it may stop and restart."""
     server = EmbeddedServer(tmp_path)

@@ -29,11 +29,6 @@ REFRESH_URL = "/_allauth/app/v1/tokens/refresh"
 
 
 @pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("api-org", "org@example.com", "pw")
-
-
-@pytest.fixture
 def members():
     return make_users(3, prefix="apiuser")
 

@@ -12,11 +12,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("api-wl-org", "org@example.com", "pw")
-
-
-@pytest.fixture
 def members():
     return make_users(4, prefix="api-wl")
 

@@ -14,11 +14,6 @@ from tests.helpers import make_event, make_users
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("ledger-org", "org@example.com", "pw")
-
-
 def document(event) -> dict:
     return ledger_collection().find_one({"_id": event.pk})
 

@@ -45,11 +45,6 @@ HOSTILE = {
 
 
 @pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("desc-org", "org@example.com", "pw")
-
-
-@pytest.fixture
 def members():
     return make_users(3, prefix="desc")
 

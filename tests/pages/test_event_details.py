@@ -89,11 +89,6 @@ def test_only_real_zone_names_are_offered():
 
 
 @pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("details-org", "org@example.com", "pw")
-
-
-@pytest.fixture
 def members():
     return make_users(3, prefix="details")
 

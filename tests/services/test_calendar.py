@@ -25,11 +25,6 @@ END = datetime(2031, 12, 2, 21, tzinfo=BERLIN)
 
 
 @pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("cal-org", "org@example.com", "pw")
-
-
-@pytest.fixture
 def event(organiser) -> Event:
     return services.create_event(
         capacity=3,

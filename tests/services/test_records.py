@@ -37,11 +37,6 @@ from tests.helpers import (
 Status = Rsvp.Status
 
 
-@pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("record-org", "org@example.com", "pw")
-
-
 def statuses(event) -> dict[int, str]:
     return dict(Rsvp.objects.filter(event=event).values_list("user_id", "status"))
 

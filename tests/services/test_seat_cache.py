@@ -23,11 +23,6 @@ pytestmark = pytest.mark.django_db
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-@pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("cache-org", "org@example.com", "pw")
-
-
 def seats_line(client: Client, event) -> str:
     page = client.get(event.get_absolute_url())
     assert page.status_code == 200

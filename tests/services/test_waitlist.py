@@ -20,11 +20,6 @@ from tests.helpers import fire_together, make_event, make_users
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_user("wl-org", "org@example.com", "pw")
-
-
 def going(event) -> list[int]:
     return [a.user_id for a in ledger.attendees(event.pk)]
 
