@@ -17,4 +17,5 @@ urlpatterns = [
     path("me/calendar/", calendar_views.feed_settings, name="calendar_feed_settings"),
     path("me/rsvps/", views.my_rsvps, name="my_rsvps"),
     path("me/rsvps/past/", views.my_past_rsvps, name="my_past_rsvps"),
+    path("e/<str:token>/", views.email_action, name="email_action"),
 ]

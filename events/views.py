@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from events import outcomes, selectors, services
 from events.errors import allow
 from events.ledger import LedgerUnavailable, Outcome
+from events.services import email_actions
 
 PAGE_SIZE = 20
 
@@ -126,6 +127,21 @@ def my_past_rsvps(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"tab": "past", "page": page, "past": selectors.past_cards(list(page.object_list))}
     return render(request, "events/my_rsvps.html", context)
+
+
+@never_cache
+@allow("GET", "POST")
+def email_action(request: HttpRequest, token: str) -> HttpResponse:
+    """A link from an email: GET shows what it does, POST does it (no login: the link is signed)."""
+    try:
+        link = email_actions.read_link(token)
+    except email_actions.BadLink:
+        return render(request, "events/email_action.html", {"bad": True}, status=400)
+    event = selectors.visible_event_or_404(link.event_id)
+    context = {"event": event, "action": link.action}
+    if request.method == "POST":
+        context["done"] = outcomes.sentence(services.carry_out_email_action(link=link))
+    return render(request, "events/email_action.html", context)
 
 
 @never_cache

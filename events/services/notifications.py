@@ -40,7 +40,7 @@ from django.utils import timezone
 from events import calendar
 from events.ledger import Outcome, Result
 from events.models import Event, SentEmail
-from events.services import check_ins
+from events.services import check_ins, email_actions
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,13 @@ def seat_emails(
 
 # The emails that give a seat carry the attendee's check-in code (and its QR).
 WITH_CHECK_IN = {Kind.CONFIRMED, Kind.PROMOTED}
+# The one-click link each email carries: who holds a seat may give it up,
+# who waits may leave the list, without logging in.
+EMAIL_ACTIONS = {
+    Kind.CONFIRMED: email_actions.Action.CANCEL_RSVP,
+    Kind.PROMOTED: email_actions.Action.CANCEL_RSVP,
+    Kind.WAITLISTED: email_actions.Action.LEAVE_WAITLIST,
+}
 
 
 class SeatEmail(EmailMultiAlternatives):
@@ -158,6 +165,10 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
         "google_url": calendar.google_url(event),
         "site_name": settings.SITE_NAME,
     }
+    if action := EMAIL_ACTIONS.get(kind):
+        context["action_url"] = email_actions.link_url(
+            action=action, event_id=event.pk, user_id=user.pk
+        )
     related = []
     code = None
     if kind in WITH_CHECK_IN:

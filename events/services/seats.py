@@ -19,7 +19,7 @@ from events import ledger, mirror, records, seat_cache
 from events.ledger import Outcome, Result, Seats
 from events.ledger.strategies import configured as configured_strategy
 from events.models import DESCRIPTIVE_FIELDS, Event, Rsvp
-from events.services import notifications
+from events.services import email_actions, notifications
 
 logger = logging.getLogger(__name__)
 Status = Rsvp.Status
@@ -200,3 +200,10 @@ def set_capacity(*, event_id: int, capacity: int) -> Seats:
 
 def set_waitlist_limit(*, event_id: int, limit: int | None) -> Seats:
     return set_seats(event_id=event_id, waitlist_limit=limit)
+
+
+def carry_out_email_action(*, link: email_actions.Link) -> SeatResult:
+    """A signed link's action, as the person's own click on the event page would do it."""
+    if link.action is email_actions.Action.CANCEL_RSVP:
+        return cancel_rsvp(event_id=link.event_id, user_id=link.user_id)
+    return leave_waitlist(event_id=link.event_id, user_id=link.user_id)
