@@ -32,12 +32,12 @@ SHORT_RUN = {
     "CHAOS_OUTAGE_CLIENTS": "30",
     "CHAOS_CLIENT_PROCESSES": "2",
 }
-# A row of the faults' table: number, fault, pid, when, replaced after,
-# serving again after, /healthz 200 after (a time, or why not: it may lag
-# while the ledger is swamped), the crowd's requests that failed after it
-# (group 1), the longest of those.
+# A row of the faults' table: number, fault, pid, when (group 1, seconds
+# after the crowd's release), replaced after, serving again after, /healthz
+# 200 after (a time, or why not: it may lag while the ledger is swamped), the
+# crowd's requests that failed after it, the longest of those.
 FAULT_ROW = (
-    r"\| {n} \| {what} \| \d+ \| [\d.]+ \| [\d.]+ s \| [\d.]+ s \| [^|]+ \| (\d+) \| \d+ ms \|"
+    r"\| {n} \| {what} \| \d+ \| ([\d.]+) \| [\d.]+ s \| [\d.]+ s \| [^|]+ \| \d+ \| \d+ ms \|"
 )
 
 
@@ -63,12 +63,14 @@ def test_a_short_chaos_run_keeps_every_promise(tmp_path):
     assert run.stdout.startswith("PASS") and len(run.stdout.splitlines()) == 1
     assert summary.startswith("# Chaos run: PASS")
     assert summary.rstrip().endswith("## Violations\n\nnone")
-    # Each fault was injected while the crowd clicked, and the site came back.
-    mongo = FAULT_ROW.format(n=1, what="SIGKILL MongoDB server")
-    found = re.search(mongo, summary)
-    assert found, summary
-    assert int(found.group(1)) > 0, "no request of the crowd met the dead server"
-    assert re.search(FAULT_ROW.format(n=2, what="SIGKILL gunicorn worker"), summary)
+    # Each fault was injected while the crowd arrived, and the site came back.
+    # (How many requests met it is reported, not asserted: the standby often
+    # takes over within 50 ms, between two requests of a 60-person crowd.)
+    crowd_s = float(SHORT_RUN["CHAOS_CROWD_S"])
+    for n, what in ((1, "SIGKILL MongoDB server"), (2, "SIGKILL gunicorn worker")):
+        found = re.search(FAULT_ROW.format(n=n, what=what), summary)
+        assert found, summary
+        assert 0 < float(found.group(1)) < crowd_s, f"{what} outside the crowd: {found[0]}"
     assert "- users: 60 (" in summary
     assert re.search(r"crowd \(event \d+\): 10 attendees of 10 seats, \d+ waiting", summary)
     # The outage was held, and answered with 503s (times reported, not asserted).
