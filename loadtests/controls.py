@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
 
 from events import ledger
 from events.ledger import documents, pipelines, writes
@@ -39,12 +40,15 @@ from events.ledger.types import Outcome, Result
 # request that found a seat free pauses, so the race pays it about once. A
 # real slow network or a GC pause opens the same window.
 NAIVE_DELAY_S = 0.5
-# The broken batch guard's pause before it takes each batch, so that its
-# batches gather: on a small document a write takes a few milliseconds and
-# requests over HTTP then rarely meet (a 200-for-5 race seated exactly 5 in
-# three runs of four; pausing after taking the batch, once in about twelve).
-# A slow write (a large document, a busy server) gathers the same.
-UNGUARDED_BATCH_DELAY_S = 0.2
+# The broken batch guard's batches wait to gather: a batch's writer waits
+# until GATHER requests for the event wait (a gunicorn worker's 8 threads) or
+# GATHER_PATIENCE_S has passed. On a small document a write takes a few
+# milliseconds, so requests over HTTP rarely meet on their own: a fixed pause
+# of 0.2 s before each batch still let a 200-for-5 race seat exactly 5 in one
+# fresh-clone run (its batches were 3 and 2). Waiting for the batch to fill
+# makes the first batch of a rush larger than any small event's seats.
+GATHER = 8
+GATHER_PATIENCE_S = 1.0
 
 
 def _take_unguarded(event_id: int, user_ids: list[int]) -> list[Result]:
@@ -62,14 +66,21 @@ def _take_unguarded(event_id: int, user_ids: list[int]) -> list[Result]:
 
 
 class _GatheringCombiner(Combiner):
-    """The control's combiner: it waits before it takes a batch, so that batches gather."""
+    """The control's combiner: a batch waits until ``gather`` requests wait, or for patience."""
 
-    def _write_next(self, key, queue) -> None:
-        time.sleep(UNGUARDED_BATCH_DELAY_S)  # the control only: see UNGUARDED_BATCH_DELAY_S
-        super()._write_next(key, queue)
+    def __init__(self, gather: int) -> None:
+        super().__init__(_take_unguarded, max_batch=ledger.MAX_BATCH)
+        self.gather = gather
+
+    def before_batch(self, key) -> None:
+        if self.gather > 1:  # the control only: see GATHER
+            self.wait_until_waiting(key, self.gather, GATHER_PATIENCE_S)
 
 
-_unguarded_rsvps = _GatheringCombiner(_take_unguarded, max_batch=ledger.MAX_BATCH)
+@cache
+def _unguarded_rsvps(gather: int) -> _GatheringCombiner:
+    """One combiner per process (and per ``gather``), as the site's ``combined`` has."""
+    return _GatheringCombiner(gather)
 
 
 @dataclass(frozen=True)
@@ -77,10 +88,11 @@ class UnguardedBatch:
     """The control of ``combined``: batches admitted beyond the capacity."""
 
     name: str = "unguarded_batch"
+    gather: int = GATHER
 
     @translate_errors
     def take_seat(self, event_id: int, user_id: int) -> Result:
-        return _unguarded_rsvps.submit(event_id, user_id)
+        return _unguarded_rsvps(self.gather).submit(event_id, user_id)
 
     def give_up_seat(self, event_id: int, user_id: int) -> Result:
         return ledger.give_up_seat(event_id, user_id)

@@ -51,7 +51,8 @@ class Combiner[K: Hashable, T, R]:
     def __init__(self, write: Callable[[K, list[T]], list[R]], max_batch: int) -> None:
         self._write = write
         self.max_batch = max_batch
-        self._lock = threading.Lock()
+        # A condition, not a plain lock: ``wait_until_waiting`` is woken by arrivals.
+        self._lock = threading.Condition()
         self._queues: dict[K, _Queue] = {}
 
     def submit(self, key: K, item: T) -> R:
@@ -61,6 +62,7 @@ class Combiner[K: Hashable, T, R]:
             queue.waiting.append(request)
             if not queue.in_flight:
                 queue.in_flight = request.writes = True
+            self._lock.notify_all()
         if not request.writes:
             request.woken.wait()  # for its result, or to write the next batch
         if request.writes:
@@ -69,7 +71,25 @@ class Combiner[K: Hashable, T, R]:
             raise request.error
         return request.result
 
+    def before_batch(self, key: K) -> None:
+        """Called by a batch's writer just before it takes the batch; a subclass may wait here.
+
+        The site's combiner waits for nothing (no timer: see the module's
+        docstring); a load tool's control may wait for its batch to gather.
+        """
+
+    def wait_until_waiting(self, key: K, count: int, timeout: float) -> int:
+        """Wait until ``count`` requests for ``key`` wait, or ``timeout`` seconds; how many wait."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._waiting(key) >= count, timeout)
+            return self._waiting(key)
+
+    def _waiting(self, key: K) -> int:
+        queue = self._queues.get(key)
+        return len(queue.waiting) if queue is not None else 0
+
     def _write_next(self, key: K, queue: _Queue) -> None:
+        self.before_batch(key)
         with self._lock:
             count = min(self.max_batch, len(queue.waiting))
             batch = [queue.waiting.popleft() for _ in range(count)]
