@@ -52,6 +52,14 @@ CALENDAR_FIELDS = tuple(
 )
 
 
+# A day before the start, unless the organiser picks other lead times (or none).
+DEFAULT_REMINDERS = (24 * 3600,)
+
+
+def default_reminders() -> list[int]:
+    return list(DEFAULT_REMINDERS)
+
+
 class EventQuerySet(models.QuerySet):
     def upcoming(self) -> "EventQuerySet":
         return self.filter(starts_at__gte=timezone.now())
@@ -108,6 +116,24 @@ class Event(models.Model):
     attendees_public = models.BooleanField(
         "show who is going", default=False, help_text="List attendees on the event page."
     )
+    # Lead times before the start, in seconds, at which everyone going is
+    # reminded: an empty list sends none.
+    reminders = models.JSONField(default=default_reminders, blank=True)
+    # Reconfirm-or-release: this long before the start everyone going is asked
+    # "still coming?"; whoever has not said yes by ``reconfirm_release_before``
+    # gives their seat to the waiting list. Both or neither.
+    reconfirm_ask_before = models.DurationField(
+        "ask to reconfirm", null=True, blank=True,
+        help_text="How long before the start everyone going is asked “Still coming?”.",
+    )  # fmt: skip
+    reconfirm_release_before = models.DurationField(
+        "release unconfirmed seats", null=True, blank=True,
+        help_text="How long before the start the seats of those who did not say yes go to "
+        "the waiting list.",
+    )  # fmt: skip
+    # What the calendar fields were when attendees were last told (a change
+    # notice is due while this is set): several edits send one notice, old → new.
+    calendar_before = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # iCalendar's SEQUENCE: calendar apps replace their copy of an event only
     # when a newer file carries a higher number, so it rises with each change
@@ -139,8 +165,24 @@ class Event(models.Model):
             errors["ends_at"] = "The end must be after the start."
         if self.starts_at and self.rsvp_deadline and self.rsvp_deadline > self.starts_at:
             errors["rsvp_deadline"] = "RSVPs must close by the start of the event."
+        errors.update(self._reconfirm_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _reconfirm_errors(self) -> dict[str, str]:
+        ask, release = self.reconfirm_ask_before, self.reconfirm_release_before
+        if (ask is None) != (release is None):
+            missing = "reconfirm_release_before" if release is None else "reconfirm_ask_before"
+            return {missing: "Set both times to ask for reconfirmation, or neither."}
+        if ask is not None and release >= ask:
+            return {"reconfirm_release_before": "Release seats after asking: closer to the start."}
+        if release is not None and release.total_seconds() <= 0:
+            return {"reconfirm_release_before": "Release seats before the event starts."}
+        return {}
+
+    @property
+    def asks_to_reconfirm(self) -> bool:
+        return self.reconfirm_ask_before is not None and self.reconfirm_release_before is not None
 
     def _calendar_changed(self) -> bool:
         """Whether a field an .ics file carries differs from the saved row."""
@@ -263,6 +305,9 @@ class Mailing(models.Model):
         MESSAGE = "message", "message from the organiser"
         CANCELLATION = "cancellation", "event cancelled"
         DELETION = "deletion", "event deleted"
+        REMINDER = "reminder"
+        RECONFIRM = "reconfirm", "still coming?"
+        CHANGE = "change", "event changed"
 
     class Audience(models.TextChoices):
         GOING = "going", "everyone going"
@@ -281,6 +326,10 @@ class Mailing(models.Model):
     calendar = models.TextField(blank=True)
     recipients = models.JSONField(default=list)  # user pks, in the order they are sent
     sent = models.PositiveIntegerField(default=0)  # how many of recipients have been sent
+    failed = models.PositiveIntegerField(default=0)  # given up on: the mail server refused
+    # What a scheduled mailing is (a reminder's lead and the start it was for):
+    # a task run twice finds its mailing by it and sends nobody twice.
+    key = models.CharField(max_length=64, blank=True, default="")
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -289,6 +338,11 @@ class Mailing(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "key"], condition=~models.Q(key=""), name="one_mailing_per_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.event_title})"
