@@ -1,7 +1,8 @@
 """A real SMTP server process for the tests (aiosmtpd): it accepts every message and logs it.
 
 ``python -m tests.smtp_sink --port P --log FILE [--hold-after N --release FILE]``
-appends one line per accepted message (its recipients) to ``FILE``. With
+appends one line per accepted message (its recipients) to ``FILE`` and keeps
+the message whole beside it, as ``FILE.d/N.eml`` (N from 1, in order). With
 ``--hold-after N``, once N messages are in, the next one is held at its
 ``MAIL FROM`` (written as a line ``held``) until the file ``--release``
 exists: a test kills its sender there, between two messages, by waiting for
@@ -38,6 +39,8 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         self.accepted += 1
+        saved = self.log.parent / f"{self.log.name}.d" / f"{self.accepted}.eml"
+        saved.write_bytes(envelope.original_content or envelope.content)
         self._write(" ".join(envelope.rcpt_tos))
         return "250 Message accepted"
 
@@ -52,6 +55,7 @@ def main() -> None:
     controller = Controller(
         Sink(args.log, args.hold_after, args.release), hostname="127.0.0.1", port=args.port
     )
+    (args.log.parent / f"{args.log.name}.d").mkdir(exist_ok=True)
     controller.start()
     (args.log.parent / f"{args.log.name}.up").touch()
     signal.sigwait({signal.SIGTERM, signal.SIGINT})

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import StringIO
-from pathlib import Path
 
 import pytest
 import requests
@@ -31,53 +28,23 @@ from accounts.tokens import issue_access_token
 from events import ledger
 from events.models import Mailing
 from events.services import mailings
-from events.task_worker import TaskWorker
-from loadtests.stack import children, free_port
+from loadtests.stack import children
 from tests.helpers import (
-    ROOT,
     api_call,
     fire_together,
     live_gunicorn,
     make_event,
     make_users,
     session_database_url,
-    site_env,
     wait_for,
 )
+from tests.mail import DATABASE_TASKS, smtp_sink, task_workers
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 RECIPIENTS = 120  # two chunks of the mailing's progress
 KILLED_AFTER = 31  # copies accepted when the worker dies, inside the first chunk
 RUSH = 20
-
-
-@contextmanager
-def smtp_sink(tmp_path: Path, **hold: int) -> Iterator[tuple[int, Path]]:
-    """The SMTP server process; its port and the file it logs each accepted message to."""
-    port, log = free_port(), tmp_path / "smtp.log"
-    command = [sys.executable, "-m", "tests.smtp_sink", "--port", str(port), "--log", str(log)]
-    if "hold_after" in hold:
-        command += ["--hold-after", str(hold["hold_after"]), "--release", str(release(log))]
-    server = subprocess.Popen(command, cwd=ROOT)
-    try:
-        up = log.parent / f"{log.name}.up"
-        assert wait_for(lambda: up.exists() or server.poll() is not None, 10) and up.exists()
-        yield port, log
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def release(log: Path) -> Path:
-    return log.parent / f"{log.name}.release"
-
-
-def accepted(log: Path) -> list[str]:
-    """The recipients of every message the server accepted, one entry per copy."""
-    lines = log.read_text().splitlines() if log.exists() else []
-    return [line for line in lines if line != "held"]
 
 
 def test_a_mailing_survives_its_worker_killed_mid_send_with_one_copy_each(tmp_path, settings):
@@ -93,31 +60,22 @@ def test_a_mailing_survives_its_worker_killed_mid_send_with_one_copy_each(tmp_pa
     )
     mailings.send_mailing.enqueue(mailing_id=mailing.pk)
 
-    with smtp_sink(tmp_path, hold_after=KILLED_AFTER) as (port, log):
-        env = site_env(
-            session_database_url(),
-            TASKS_BACKEND="database",
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=str(port),
-        )
-        workers = TaskWorker(env=env, prefix=f"test-{tmp_path.name[-20:]}:")
+    with smtp_sink(tmp_path, hold_after=KILLED_AFTER) as sink:
+        workers = task_workers(tmp_path, sink)
         first = workers.start()
         try:
-            held = wait_for(lambda: "held" in log.read_text() if log.exists() else False, 60)
-            assert held, "the worker never reached the held message"
+            assert wait_for(sink.held, 60), "the worker never reached the held message"
             first.send_signal(signal.SIGKILL)  # no cleanup, no goodbye to the server
             first.wait(timeout=10)
         finally:
             first.kill()
-        assert len(accepted(log)) == KILLED_AFTER
-        release(log).touch()
+        assert len(sink.accepted()) == KILLED_AFTER
+        sink.release()
 
         second = workers.start()  # as `serve` starts it again
         try:
-            done = wait_for(lambda: len(accepted(log)) >= RECIPIENTS, 60)
-            assert done, f"{len(accepted(log))} of {RECIPIENTS} copies after the restart"
-            mailing.refresh_from_db()
+            done = wait_for(lambda: len(sink.accepted()) >= RECIPIENTS, 60)
+            assert done, f"{len(sink.accepted())} of {RECIPIENTS} copies after the restart"
             finished = wait_for(
                 lambda: Mailing.objects.filter(pk=mailing.pk, finished_at__isnull=False), 30
             )
@@ -126,7 +84,7 @@ def test_a_mailing_survives_its_worker_killed_mid_send_with_one_copy_each(tmp_pa
             second.kill()
             second.wait(timeout=10)
 
-    copies = Counter(accepted(log))
+    copies = Counter(sink.accepted())
     assert copies == Counter({user.email: 1 for user in people})
     assert Mailing.objects.get(pk=mailing.pk).sent == RECIPIENTS
 
