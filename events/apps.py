@@ -23,3 +23,6 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_after_migrate, sender=self)
+        from events.services import timed  # the models are loaded only now
+
+        timed.connect()

@@ -307,6 +307,7 @@ class Mailing(models.Model):
         DELETION = "deletion", "event deleted"
         REMINDER = "reminder"
         RECONFIRM = "reconfirm", "still coming?"
+        RELEASED = "released", "seat released"
         CHANGE = "change", "event changed"
 
     class Audience(models.TextChoices):

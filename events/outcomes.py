@@ -82,6 +82,7 @@ ANSWERS: dict[Outcome, Answer] = {
     ),
     Outcome.LEFT_WAITLIST: Answer("You have left the waiting list.", SUCCESS, OK),
     Outcome.NOT_WAITING: Answer("You're not on the waiting list for this event.", INFO, NOT_FOUND),
+    Outcome.SEAT_KEPT: Answer("Thanks! Your seat is kept: see you there.", SUCCESS, OK),
     # Only a proving ground's seat strategies answer it (events.ledger.strategies):
     # nothing changed, and the same request may succeed when tried again.
     Outcome.BUSY: Answer(
@@ -94,6 +95,11 @@ ANSWERS: dict[Outcome, Answer] = {
     Outcome.CAPACITY_BELOW_GOING: Answer(),
     Outcome.REPAIRED: Answer(),
     Outcome.LEFT_AS_IS: Answer(),
+    # The reconfirmation's own steps, run by tasks: the emails they send say it.
+    Outcome.ASKED: Answer(),
+    Outcome.ALREADY_ASKED: Answer(),
+    Outcome.RELEASED: Answer(),
+    Outcome.NOT_ASKED: Answer(),
 }
 
 

@@ -37,7 +37,14 @@ from events.services import notifications
 Status = Rsvp.Status
 HOLDING = (Status.GOING, Status.WAITING)
 GAVE_UP = (Outcome.CANCELLED, Outcome.LEFT_WAITLIST)
-CHANGED = (Outcome.CONFIRMED, Outcome.WAITLISTED, Outcome.CAPACITY_SET, Outcome.REPAIRED, *GAVE_UP)
+CHANGED = (
+    Outcome.CONFIRMED,
+    Outcome.WAITLISTED,
+    Outcome.CAPACITY_SET,
+    Outcome.REPAIRED,
+    Outcome.RELEASED,
+    *GAVE_UP,
+)
 # Refusals that say where the asker stands: recorded too, so a record left
 # behind (a seat whose answer was lost to a crash or an outage) is mended by
 # that person's own retry. They are rare (a second click), unlike "full".

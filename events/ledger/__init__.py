@@ -8,7 +8,8 @@ them and who waits for one (the API contract's shape, plus the list)::
      waitlist: [<user pk>, ...], waitlist_limit: int | null,
      taken: int, waiting: int,  # the lists' sizes, for reads by _id alone
      version: int,  # one more on every write, for the SQL record's copies
-     last_write: {outcome: str, promoted: [<user pk>, ...]}}
+     last_write: {outcome: str, promoted: [<user pk>, ...]},
+     reconfirm_asked: bool, unconfirmed: [<user pk>], released: [<user pk>]}  # if asked
 
 Every change is **one** ``find_one_and_update`` addressed by ``_id`` alone,
 its update an aggregation pipeline (see ``events.ledger.pipelines``) that
@@ -38,12 +39,21 @@ modules are its parts:
 - ``combining``: concurrent requests for one document decided by one write;
 - ``connection``: the client, failing fast in an outage;
 - ``schema``: the validator and the type checks; ``upgrade``: migrate-time work;
+- ``reconfirmation``: "still coming?", a yes, and the release of the seats not confirmed;
 - ``audit``: what ``check_ledger`` looks for in documents, and its repairs;
 - ``strategies``: the seat-taking strategies ``make compare`` sets side by side.
 """
 
 from events.ledger.connection import COLLECTION, LedgerUnavailable, ping
 from events.ledger.reads import attendees, exists, roster, seats, standing, waitlist
+from events.ledger.reconfirmation import (
+    Reconfirmation,
+    Release,
+    ask_to_reconfirm,
+    keep_seat,
+    reconfirmation,
+    release_unconfirmed,
+)
 from events.ledger.schema import LedgerDamaged
 from events.ledger.types import Attendee, Outcome, Result, Roster, Seats, Standing
 from events.ledger.upgrade import LEGACY_TIMES, ensure_schema, upgrade_documents
@@ -70,10 +80,13 @@ __all__ = [
     "LedgerDamaged",
     "LedgerUnavailable",
     "Outcome",
+    "Reconfirmation",
+    "Release",
     "Result",
     "Roster",
     "Seats",
     "Standing",
+    "ask_to_reconfirm",
     "attendees",
     "cancel",
     "create_event",
@@ -82,9 +95,12 @@ __all__ = [
     "exists",
     "give_up_seat",
     "join_waitlist",
+    "keep_seat",
     "leave_waitlist",
     "open_missing",
     "ping",
+    "reconfirmation",
+    "release_unconfirmed",
     "roster",
     "seats",
     "set_seats",

@@ -33,17 +33,19 @@ ATTENDEES = "$attendees"
 SEATED_AT = "$seated_at"
 WAITLIST = "$waitlist"
 OUTCOME = "$last_write.outcome"
+# Who was asked "still coming?" and has not said yes (events.ledger.reconfirmation).
+UNCONFIRMED = "$unconfirmed"
 
 
 def _size(array: str) -> dict:
     return {"$size": array}
 
 
-def _has(user_id: int, array: str) -> dict:
+def has(user_id: int, array: str) -> dict:
     return {"$in": [user_id, array]}
 
 
-def _if(outcome: str, then: dict, otherwise: str) -> dict:
+def if_outcome(outcome: str, then: dict, otherwise: str) -> dict:
     return {"$cond": [{"$eq": [OUTCOME, outcome]}, then, otherwise]}
 
 
@@ -61,6 +63,12 @@ def _without_index(array: str, index: str) -> dict:
             {"$concatArrays": [{"$slice": [array, {"$max": [0, index]}]}, after]},
         ]
     }
+
+
+def _without_user(array: str, user_id: int) -> dict:
+    """The array less ``user_id``; a field the document lacks stays absent."""
+    without = {"$filter": {"input": array, "cond": {"$ne": ["$$this", user_id]}}}
+    return {"$cond": [{"$isArray": array}, without, "$$REMOVE"]}
 
 
 _normalise = {
@@ -156,7 +164,11 @@ _cancelled = {"$eq": ["$cancelled", True]}
 _not_refused_as_cancelled = {"$ne": [OUTCOME, "event_cancelled"]}
 
 
-def _transition(decide: dict, apply: list[dict], now_ms: float) -> list[dict]:
+def guarded(decide: dict, apply: list[dict], now_ms: float) -> list[dict]:
+    """A transition's steps: ``decide`` stamps the outcome, ``apply`` changes what it allows.
+
+    Refused on a cancelled event; ends with the promotion and the counts.
+    """
     decide = {"$cond": [_cancelled, "event_cancelled", decide]}
     promote = _promote(now_ms, when=_not_refused_as_cancelled)
     return [_normalise, _decide(decide), *apply, *promote, _count]
@@ -170,20 +182,20 @@ def cancel() -> list[dict]:
 def _seat(outcome: str, user_id: int, now_ms: float) -> dict:
     """The change that gives ``user_id`` a seat, if the write's outcome is ``outcome``."""
     return {
-        "attendees": _if(outcome, _append(ATTENDEES, user_id), ATTENDEES),
-        "seated_at": _if(outcome, _append(SEATED_AT, now_ms), SEATED_AT),
+        "attendees": if_outcome(outcome, _append(ATTENDEES, user_id), ATTENDEES),
+        "seated_at": if_outcome(outcome, _append(SEATED_AT, now_ms), SEATED_AT),
     }
 
 
 def take_seat(user_id: int, now_ms: float) -> list[dict]:
     """RSVP: a free seat, unless the user holds one or already waits for one."""
     outcome = _first_match(
-        (_has(user_id, ATTENDEES), "already_going"),
-        (_has(user_id, WAITLIST), "already_waiting"),
+        (has(user_id, ATTENDEES), "already_going"),
+        (has(user_id, WAITLIST), "already_waiting"),
         (_seat_free_and_nobody_waits, "confirmed"),
         default="full",
     )
-    return _transition(outcome, [{"$set": _seat("confirmed", user_id, now_ms)}], now_ms)
+    return guarded(outcome, [{"$set": _seat("confirmed", user_id, now_ms)}], now_ms)
 
 
 # The room a combined write may fill: the free seats, and none while anyone
@@ -208,8 +220,8 @@ def take_seats(user_ids: list[int], now_ms: float, *, room: dict = ROOM) -> list
     """
     holds_nothing = {
         "$and": [
-            {"$eq": [_has("$$this", ATTENDEES), False]},
-            {"$eq": [_has("$$this", WAITLIST), False]},
+            {"$eq": [has("$$this", ATTENDEES), False]},
+            {"$eq": [has("$$this", WAITLIST), False]},
         ]
     }
     newcomers = {"$filter": {"input": {"$literal": user_ids}, "cond": holds_nothing}}
@@ -259,27 +271,27 @@ def join_waitlist(user_id: int, now_ms: float) -> list[dict]:
         ]
     }
     outcome = _first_match(
-        (_has(user_id, ATTENDEES), "already_going"),
-        (_has(user_id, WAITLIST), "already_waiting"),
+        (has(user_id, ATTENDEES), "already_going"),
+        (has(user_id, WAITLIST), "already_waiting"),
         (_seat_free_and_nobody_waits, "confirmed"),
         (list_is_capped, "waitlist_closed"),
         default="waitlisted",
     )
     change = {
         **_seat("confirmed", user_id, now_ms),
-        "waitlist": _if("waitlisted", _append(WAITLIST, user_id), WAITLIST),
+        "waitlist": if_outcome("waitlisted", _append(WAITLIST, user_id), WAITLIST),
     }
-    return _transition(outcome, [{"$set": change}], now_ms)
+    return guarded(outcome, [{"$set": change}], now_ms)
 
 
 def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
     """Cancel (or an organiser's removal); ``_promote`` then fills the seat."""
-    outcome = {"$cond": [_has(user_id, ATTENDEES), "cancelled", "not_going"]}
+    outcome = {"$cond": [has(user_id, ATTENDEES), "cancelled", "not_going"]}
     index = "$last_write.index"
     remove = [
         {
             "$set": {
-                "last_write.index": _if(
+                "last_write.index": if_outcome(
                     "cancelled", {"$indexOfArray": [ATTENDEES, user_id]}, {"$literal": -1}
                 )
             }
@@ -291,15 +303,16 @@ def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
             }
         },
         {"$unset": "last_write.index"},
+        {"$set": {"unconfirmed": _without_user(UNCONFIRMED, user_id)}},
     ]
-    return _transition(outcome, remove, now_ms)
+    return guarded(outcome, remove, now_ms)
 
 
 def leave_waitlist(user_id: int, now_ms: float) -> list[dict]:
-    outcome = {"$cond": [_has(user_id, WAITLIST), "left_waitlist", "not_waiting"]}
+    outcome = {"$cond": [has(user_id, WAITLIST), "left_waitlist", "not_waiting"]}
     without = {"$filter": {"input": WAITLIST, "cond": {"$ne": ["$$this", user_id]}}}
-    return _transition(
-        outcome, [{"$set": {"waitlist": _if("left_waitlist", without, WAITLIST)}}], now_ms
+    return guarded(
+        outcome, [{"$set": {"waitlist": if_outcome("left_waitlist", without, WAITLIST)}}], now_ms
     )
 
 
@@ -318,10 +331,10 @@ def set_seats(capacity: int | str, waitlist_limit: int | str | None, now_ms: flo
     fits = {"$lte": [_size(ATTENDEES), capacity_expr]} if capacity != KEEP else True
     outcome = {"$cond": [fits, "capacity_set", "capacity_below_going"]}
     change = {
-        "capacity": _if("capacity_set", capacity_expr, "$capacity"),
-        "waitlist_limit": _if("capacity_set", limit_expr, "$waitlist_limit"),
+        "capacity": if_outcome("capacity_set", capacity_expr, "$capacity"),
+        "waitlist_limit": if_outcome("capacity_set", limit_expr, "$waitlist_limit"),
     }
-    return _transition(outcome, [{"$set": change}], now_ms)
+    return guarded(outcome, [{"$set": change}], now_ms)
 
 
 # A repair touches only a document of the right types whose seat times run
@@ -360,7 +373,7 @@ _first_waiting = {
         "initialValue": [],
         "in": {
             "$cond": [
-                {"$or": [{"$in": ["$$this", "$$value"]}, _has("$$this", ATTENDEES)]},
+                {"$or": [{"$in": ["$$this", "$$value"]}, has("$$this", ATTENDEES)]},
                 "$$value",
                 _append("$$value", "$$this"),
             ]

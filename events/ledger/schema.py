@@ -51,6 +51,9 @@ VALIDATOR = {
             "version": {"bsonType": _INT},
             "cancelled": {"bsonType": "bool"},
             "last_write": {"bsonType": "object"},
+            "reconfirm_asked": {"bsonType": "bool"},
+            "unconfirmed": {"bsonType": "array"},
+            "released": {"bsonType": "array"},
         },
     }
 }
@@ -95,6 +98,8 @@ _CHECKS: dict[str, Callable[[object], bool]] = {
     "taken": lambda v: _is_int(v, 0),
     "waiting": lambda v: _is_int(v, 0),
     "version": _is_int,
+    "unconfirmed": _ints,
+    "released": _ints,
 }
 
 

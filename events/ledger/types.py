@@ -21,6 +21,13 @@ class Outcome(StrEnum):
     NOT_WAITING = "not_waiting"
     CAPACITY_SET = "capacity_set"
     CAPACITY_BELOW_GOING = "capacity_below_going"
+    # Reconfirm-or-release (events.ledger.reconfirmation): the question, a
+    # "yes, keep my seat", and the release of the seats still unconfirmed.
+    ASKED = "asked"
+    ALREADY_ASKED = "already_asked"
+    SEAT_KEPT = "seat_kept"
+    RELEASED = "released"
+    NOT_ASKED = "not_asked"
     # manage.py check_ledger --repair (events.ledger.audit)
     REPAIRED = "repaired"
     LEFT_AS_IS = "left_as_is"

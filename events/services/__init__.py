@@ -10,6 +10,7 @@ module per family of rules:
 - ``feeds``: a user's calendar feed;
 - ``mailings``: messages to an event's people, its cancellation, deletion notices;
 - ``notifications``: the emails that tell a person of their seat;
+- ``timed``: reminders and reconfirm-or-release, queued for their times;
 - ``check_ins``: check-in codes and the door's check-ins;
 - ``copies``: an event duplicated or repeated.
 
@@ -33,6 +34,7 @@ from events.services.seats import (
     cancel_rsvp,
     carry_out_email_action,
     join_waitlist,
+    keep_seat,
     leave_waitlist,
     remove_attendee,
     rsvp,
@@ -52,6 +54,7 @@ __all__ = [
     "create_event",
     "delete_events",
     "join_waitlist",
+    "keep_seat",
     "leave_waitlist",
     "mend_ledger",
     "publish_events",

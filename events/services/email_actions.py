@@ -24,6 +24,7 @@ SALT = "events.email-action"
 class Action(StrEnum):
     CANCEL_RSVP = "cancel"  # give up my seat
     LEAVE_WAITLIST = "leave"  # leave the waiting list
+    KEEP_SEAT = "keep"  # "still coming?": yes, keep my seat
 
 
 @dataclass(frozen=True)

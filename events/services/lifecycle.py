@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import transaction
 
 from events import ledger
 from events.models import Event
-from events.services import mailings
+from events.services import mailings, timed
 from events.services.seats import KEEP, CapacityError, set_seats
 
 
@@ -47,9 +49,17 @@ def update_event(
 
 
 def publish_events(*, event_ids: list[int]) -> int:
-    """Drafts become public; how many did (published and cancelled ones stay as they are)."""
-    drafts = Event.objects.filter(pk__in=event_ids, status=Event.Status.DRAFT)
-    return drafts.update(status=Event.Status.PUBLISHED)
+    """Drafts become public; how many did (published and cancelled ones stay as they are).
+
+    Each published one has its reminders queued, as a save that publishes does.
+    """
+    published = 0
+    for event_id in event_ids:
+        draft = Event.objects.filter(pk=event_id, status=Event.Status.DRAFT)
+        if draft.update(status=Event.Status.PUBLISHED):  # guarded: only a draft
+            published += 1
+            transaction.on_commit(partial(timed.schedule_after_commit, event_id))
+    return published
 
 
 @transaction.atomic

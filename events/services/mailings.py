@@ -21,7 +21,7 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
@@ -60,6 +60,25 @@ def recipients(roster: ledger.Roster | None, audience: str) -> list[int]:
     going = [a.user_id for a in roster.attendees] if audience != Audience.WAITING else []
     waiting = roster.waitlist if audience != Audience.GOING else []
     return list(dict.fromkeys([*going, *waiting]))
+
+
+def write_once(mailing: Mailing) -> Mailing | None:
+    """Save a mailing that has a ``key`` and queue its task with it; None if one exists.
+
+    The row and its task commit together where the backend keeps tasks in
+    this database (a worker killed in between leaves neither or both); a
+    backend that sends where it queues sends after the commit.
+    """
+    try:
+        with transaction.atomic():
+            mailing.save()  # the constraint one_mailing_per_key refuses a second
+            if notifications.sends_at_once():
+                transaction.on_commit(partial(_enqueue, mailing.pk))
+            else:
+                send_mailing.enqueue(mailing_id=mailing.pk)
+    except IntegrityError:
+        return None
+    return mailing
 
 
 def _queue(mailing: Mailing) -> Mailing:
@@ -260,8 +279,19 @@ def _retry(mailing: Mailing, attempt: int) -> bool:
     return retry_later(send_mailing, what=what, attempt=attempt, mailing_id=mailing.pk)
 
 
+# The timed mailings' copies are each person's own (their check-in code, their
+# signed links), built as the seat emails are; the row's text is the log's.
+PERSONAL = {
+    Kind.REMINDER: notifications.Kind.REMINDER,
+    Kind.RECONFIRM: notifications.Kind.RECONFIRM,
+    Kind.RELEASED: notifications.Kind.RELEASED,
+}
+
+
 def _email(mailing: Mailing, user) -> EmailMultiAlternatives:
     """One person's copy: their name, the text, and (as HTML) the same text escaped."""
+    if mailing.kind in PERSONAL and mailing.event is not None:
+        return notifications.build_email(PERSONAL[mailing.kind], mailing.event, user)
     name = user.get_full_name() or user.get_username()
     were = "you're" if mailing.kind == Kind.MESSAGE else "you were"
     why = f"You're receiving this because {were} going to or waiting for {mailing.event_title}."

@@ -37,7 +37,7 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from events import calendar
+from events import calendar, times
 from events.ledger import Outcome, Result
 from events.models import Event, SentEmail
 from events.services import check_ins, email_actions
@@ -57,6 +57,10 @@ class Kind(StrEnum):
     WAITLISTED = "waitlisted"
     PROMOTED = "promoted"
     REMOVED = "removed"
+    # Sent by the timed mailings (events.services.timed), one copy per person.
+    REMINDER = "reminder"
+    RECONFIRM = "reconfirm"
+    RELEASED = "released"
 
 
 SUBJECTS = {
@@ -65,6 +69,9 @@ SUBJECTS = {
     Kind.WAITLISTED: "You're on the waiting list: {title}",
     Kind.PROMOTED: "You're in: a seat freed up for {title}",
     Kind.REMOVED: "Your seat was cancelled by the organiser: {title}",
+    Kind.REMINDER: "Reminder: {title}, {when}",
+    Kind.RECONFIRM: "Still coming to {title}? Please keep your seat",
+    Kind.RELEASED: "Your seat was given to the waiting list: {title}",
 }
 # The calendar file tells the app to drop the event when the seat is gone.
 METHODS = {
@@ -73,6 +80,9 @@ METHODS = {
     Kind.WAITLISTED: calendar.PUBLISH,
     Kind.PROMOTED: calendar.PUBLISH,
     Kind.REMOVED: calendar.CANCEL,
+    Kind.REMINDER: calendar.PUBLISH,
+    Kind.RECONFIRM: calendar.PUBLISH,
+    Kind.RELEASED: calendar.CANCEL,
 }
 
 
@@ -100,14 +110,19 @@ def seat_emails(
 
 
 # The emails that give a seat carry the attendee's check-in code (and its QR).
-WITH_CHECK_IN = {Kind.CONFIRMED, Kind.PROMOTED}
-# The one-click link each email carries: who holds a seat may give it up,
-# who waits may leave the list, without logging in.
+WITH_CHECK_IN = {Kind.CONFIRMED, Kind.PROMOTED, Kind.REMINDER}
+# The one-click links each email carries: who holds a seat may give it up,
+# who waits may leave the list, who is asked may keep the seat, without logging in.
+Action = email_actions.Action
 EMAIL_ACTIONS = {
-    Kind.CONFIRMED: email_actions.Action.CANCEL_RSVP,
-    Kind.PROMOTED: email_actions.Action.CANCEL_RSVP,
-    Kind.WAITLISTED: email_actions.Action.LEAVE_WAITLIST,
+    Kind.CONFIRMED: (Action.CANCEL_RSVP,),
+    Kind.PROMOTED: (Action.CANCEL_RSVP,),
+    Kind.REMINDER: (Action.CANCEL_RSVP,),
+    Kind.RECONFIRM: (Action.KEEP_SEAT, Action.CANCEL_RSVP),
+    Kind.WAITLISTED: (Action.LEAVE_WAITLIST,),
 }
+# The emails to people holding a seat: they show the online link too.
+TO_SEAT_HOLDERS = {Kind.CONFIRMED, Kind.PROMOTED, Kind.REMINDER, Kind.RECONFIRM}
 
 
 class SeatEmail(EmailMultiAlternatives):
@@ -165,9 +180,14 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
         "google_url": calendar.google_url(event),
         "site_name": settings.SITE_NAME,
     }
-    if action := EMAIL_ACTIONS.get(kind):
-        context["action_url"] = email_actions.link_url(
-            action=action, event_id=event.pk, user_id=user.pk
+    context["links"] = {
+        str(action): email_actions.link_url(action=action, event_id=event.pk, user_id=user.pk)
+        for action in EMAIL_ACTIONS.get(kind, ())
+    }
+    context["holds_seat"] = kind in TO_SEAT_HOLDERS
+    if kind is Kind.RECONFIRM and event.asks_to_reconfirm:
+        context["release_at"] = times.moment(
+            event.starts_at - event.reconfirm_release_before, event.zone
         )
     related = []
     code = None
@@ -176,7 +196,9 @@ def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
         cid = make_msgid("check-in", domain=calendar.site_host())[1:-1]
         context.update(check_in_code=code, check_in_cid=cid)
         related.append((cid, check_ins.qr_png(code), "png"))
-    subject = SUBJECTS[kind].format(title=event.title)
+    subject = SUBJECTS[kind].format(
+        title=event.title, when=times.moment(event.starts_at, event.zone)
+    )
     message = SeatEmail(
         subject=subject_line(subject),
         body=render_to_string("events/email/seat.txt", context),

@@ -202,8 +202,18 @@ def set_waitlist_limit(*, event_id: int, limit: int | None) -> Seats:
     return set_seats(event_id=event_id, waitlist_limit=limit)
 
 
+def keep_seat(*, event_id: int, user_id: int) -> SeatResult:
+    """ "Still coming?": yes. The seat is not released (only while the person holds it)."""
+    return _seat_change(ledger.keep_seat, event_id=event_id, user_id=user_id)
+
+
+_EMAIL_ACTIONS = {
+    email_actions.Action.CANCEL_RSVP: cancel_rsvp,
+    email_actions.Action.LEAVE_WAITLIST: leave_waitlist,
+    email_actions.Action.KEEP_SEAT: keep_seat,
+}
+
+
 def carry_out_email_action(*, link: email_actions.Link) -> SeatResult:
     """A signed link's action, as the person's own click on the event page would do it."""
-    if link.action is email_actions.Action.CANCEL_RSVP:
-        return cancel_rsvp(event_id=link.event_id, user_id=link.user_id)
-    return leave_waitlist(event_id=link.event_id, user_id=link.user_id)
+    return _EMAIL_ACTIONS[link.action](event_id=link.event_id, user_id=link.user_id)

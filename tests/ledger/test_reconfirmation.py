@@ -1,0 +1,97 @@
+"""Reconfirm-or-release in the ledger: the question, a yes, a cancel, and the one release write."""
+
+from __future__ import annotations
+
+import pytest
+
+from events import ledger, services
+from events.ledger import Outcome
+from events.ledger.connection import collection as ledger_collection
+from tests.helpers import make_event, make_users
+
+pytestmark = pytest.mark.django_db
+
+
+def document(event) -> dict:
+    return ledger_collection().find_one({"_id": event.pk})
+
+
+def seated(event, *users) -> None:
+    for user in users:
+        assert services.rsvp(event_id=event.pk, user_id=user.pk).outcome is Outcome.CONFIRMED
+
+
+def test_the_release_frees_every_unconfirmed_seat_for_the_waiting_list_in_one_write(organiser):
+    event = make_event(organiser, 3)
+    ann, bea, cal, dee = make_users(4, prefix="reconfirm")
+    seated(event, ann, bea, cal)
+    services.join_waitlist(event_id=event.pk, user_id=dee.pk)
+
+    asked = ledger.ask_to_reconfirm(event.pk)
+    assert asked.unconfirmed == (ann.pk, bea.pk, cal.pk)
+    assert ledger.keep_seat(event.pk, ann.pk).outcome is Outcome.SEAT_KEPT
+    services.cancel_rsvp(event_id=event.pk, user_id=bea.pk)  # dee takes bea's seat
+    assert ledger.reconfirmation(event.pk).unconfirmed == (cal.pk,), "a cancel leaves the list"
+
+    release = ledger.release_unconfirmed(event.pk)
+
+    assert release.result.outcome is Outcome.RELEASED and release.released == (cal.pk,)
+    doc = document(event)
+    assert doc["attendees"] == [ann.pk, dee.pk] and len(doc["seated_at"]) == 2
+    assert doc["unconfirmed"] == [] and doc["taken"] == 2
+
+
+def test_a_release_promotes_the_head_of_the_list_and_a_second_run_releases_nobody(organiser):
+    event = make_event(organiser, 2)
+    ann, bea, cal, dee = make_users(4, prefix="promote-release")
+    seated(event, ann, bea)
+    for user in (cal, dee):
+        services.join_waitlist(event_id=event.pk, user_id=user.pk)
+    ledger.ask_to_reconfirm(event.pk)
+    ledger.keep_seat(event.pk, bea.pk)
+
+    first = ledger.release_unconfirmed(event.pk)
+    again = ledger.release_unconfirmed(event.pk)
+
+    assert first.released == (ann.pk,) and first.result.promoted == (cal.pk,)
+    assert again.released == (ann.pk,), "who was released stays known, to tell them once"
+    assert again.result.promoted == () and document(event)["attendees"] == [bea.pk, cal.pk]
+    assert document(event)["waitlist"] == [dee.pk]
+
+
+def test_nobody_is_released_when_nobody_was_asked_nor_who_took_a_seat_after_the_question(
+    organiser,
+):
+    event = make_event(organiser, 3)
+    ann, bea = make_users(2, prefix="not-asked")
+    seated(event, ann)
+    assert ledger.release_unconfirmed(event.pk).result.outcome is Outcome.NOT_ASKED
+    assert ledger.ask_to_reconfirm(event.pk).unconfirmed == (ann.pk,)
+    seated(event, bea)  # after the question: not asked, not released
+    assert ledger.ask_to_reconfirm(event.pk).unconfirmed == (ann.pk,), "asked once"
+
+    release = ledger.release_unconfirmed(event.pk)
+
+    assert release.released == (ann.pk,) and document(event)["attendees"] == [bea.pk]
+
+
+def test_a_yes_needs_a_seat_and_a_cancelled_event_releases_nobody(organiser):
+    event = make_event(organiser, 2)
+    ann, bea = make_users(2, prefix="kept")
+    seated(event, ann)
+    assert ledger.keep_seat(event.pk, bea.pk).outcome is Outcome.NOT_GOING
+    ledger.ask_to_reconfirm(event.pk)
+    ledger.cancel(event.pk)
+
+    release = ledger.release_unconfirmed(event.pk)
+
+    assert release.result.outcome is Outcome.EVENT_CANCELLED and release.released == ()
+    assert document(event)["attendees"] == [ann.pk]
+
+
+def test_documents_of_events_that_never_ask_get_none_of_the_fields(organiser):
+    event = make_event(organiser, 2)
+    ann, bea = make_users(2, prefix="plain")
+    seated(event, ann, bea)
+    services.cancel_rsvp(event_id=event.pk, user_id=ann.pk)
+    assert not {"unconfirmed", "reconfirm_asked", "released"} & set(document(event))
