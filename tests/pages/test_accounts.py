@@ -6,6 +6,7 @@ import re
 from html import unescape
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
@@ -148,3 +149,22 @@ def test_a_wrong_password_is_said_above_the_form():
     html = response.content.decode()
     alert = html[html.index('class="form-errors" role="alert"') : html.index('name="login"')]
     assert "not correct" in alert
+
+
+def test_account_emails_carry_the_sites_name_and_sender():
+    """Sign-up and password-reset mail: the seat emails' subject prefix, sender and sign-off."""
+    (member,) = make_users(1, prefix="branded")
+    sign_up(Client(), "branded-new@example.com", "brandednew")
+    Client().post(reverse("account_reset_password"), {"email": member.email})
+    assert len(mail.outbox) == 2
+    site = settings.SITE_NAME
+    for message in mail.outbox:
+        assert message.subject.startswith(f"[{site}] "), message.subject
+        assert message.from_email == f"{site} <{settings.DEFAULT_FROM_EMAIL}>"
+        assert message.body.startswith(f"Hello from {site}!")
+        assert f"Thank you for using {site}!" in message.body
+        words = [
+            message.subject,
+            *(line for line in message.body.splitlines() if "://" not in line),
+        ]
+        assert not [line for line in words if "127.0.0.1" in line or "example.com" in line]
