@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from events import ledger, seat_cache
+from events import ledger, seat_cache, times
 from events.apps import ORGANISERS_GROUP
 from events.ledger import Seats, Standing
 from events.models import Event, Rsvp
@@ -280,3 +280,34 @@ def organisers(also: int | None = None) -> QuerySet:
 def check_ledger() -> None:
     """Raise ``ledger.LedgerUnavailable`` unless MongoDB answers."""
     ledger.ping()
+
+
+def reconfirmation_summary(event: Event) -> str:
+    """What an organiser is told of the event's "still coming?": one key lookup in the ledger."""
+    if not event.asks_to_reconfirm:
+        return "Nobody is asked to reconfirm: set both times above to ask."
+    ask_at = times.moment(event.starts_at - event.reconfirm_ask_before, event.zone)
+    release_at = times.moment(event.starts_at - event.reconfirm_release_before, event.zone)
+    try:
+        found = ledger.reconfirmation(event.pk)
+        seats = ledger.seats([event.pk]).get(event.pk)
+    except ledger.LedgerUnavailable:
+        return "The ledger cannot be read right now."
+    if found is None or seats is None:
+        return "This event has no ledger."
+    if not found.asked:
+        return (
+            f"Everyone going is asked on {ask_at}; the seats not kept by {release_at} "
+            "go to the waiting list."
+        )
+    if found.released or timezone.now() >= event.starts_at - event.reconfirm_release_before:
+        return (
+            f"Released: {len(found.released)} seats went to the waiting list; "
+            f"{seats.taken} people are going."
+        )
+    pending = len(found.unconfirmed)
+    return (
+        f"Asked. {seats.taken - pending} of the {seats.taken} going have kept their seat "
+        f"(or took it after the question); {pending} will be released at {release_at} "
+        "unless they say yes."
+    )

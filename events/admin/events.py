@@ -18,7 +18,7 @@ from events import exports, selectors, services, times
 from events.admin.attendees import AttendeeAdmin
 from events.admin.check_in import CheckInAdmin
 from events.admin.copies import CopyAdmin
-from events.admin.forms import NO_LEDGER_NOTICE, EventAdminForm
+from events.admin.forms import NO_LEDGER_NOTICE, TIMED_FIELDS, EventAdminForm
 from events.admin.mailings import MailingAdmin
 from events.admin.rush import RushAdmin
 from events.models import Event
@@ -62,13 +62,23 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
     search_fields = ["title", "venue", "description", "organiser__username"]
     date_hierarchy = "starts_at"
     list_select_related = ["organiser"]
-    readonly_fields = ["attendee_list", "waitlist_list", "rush_chart", "mailing_log"]
+    readonly_fields = [
+        "attendee_list",
+        "waitlist_list",
+        "reconfirmation",
+        "rush_chart",
+        "mailing_log",
+    ]
     actions = ["publish", "export_attendees"]
     fieldsets = [
         (None, {"fields": ["title", "status", "description", "venue", "online_url", "organiser"]}),
         ("When", {"fields": ["time_zone", "starts_at", "ends_at", "rsvp_deadline"]}),
         ("Seats", {"fields": ["capacity", "attendees_public", "attendee_list"]}),
         ("Waiting list", {"fields": ["waitlist", "waitlist_limit", "waitlist_list"]}),
+        (
+            "Reminders and reconfirmation",
+            {"fields": [*TIMED_FIELDS, "reconfirmation"]},
+        ),
         ("The rush", {"fields": ["rush_chart"]}),
         ("Messages", {"fields": ["mailing_log"]}),
     ]
@@ -165,6 +175,10 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
         rows = selectors.attendee_rows(event.pk) if event.pk else []
         context = {"event": event, "rows": rows}
         return render_to_string("admin/events/event/_attendee_list.html", context)
+
+    @admin.display(description="reconfirmations")
+    def reconfirmation(self, event: Event) -> str:
+        return selectors.reconfirmation_summary(event) if event.pk else "-"
 
     @admin.display(description="who is waiting")
     def waitlist_list(self, event: Event) -> str:

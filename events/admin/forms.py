@@ -6,6 +6,9 @@ the ledger's one guarded write go together there (``services.update_event``).
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from django import forms
 
 from events import selectors
@@ -22,6 +25,55 @@ DAMAGED_HELP = (
     "run manage.py check_ledger."
 )
 SEAT_FIELDS = ("capacity", "waitlist", "waitlist_limit")
+TIMED_FIELDS = ("reminders", "reconfirm_ask_before", "reconfirm_release_before")
+
+# Lead times as an organiser writes them: a number and a unit, "1d", "36h", "90m".
+UNITS = {"d": 86400, "h": 3600, "m": 60}
+LEAD_TIME = re.compile(r"^\s*(\d{1,4})\s*([dhm])\s*$", re.IGNORECASE)
+
+
+def lead_text(seconds: int) -> str:
+    """A lead time in its largest whole unit: 86400 is "1d", 5400 is "90m"."""
+    for unit, size in UNITS.items():
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 60}m"
+
+
+def lead_seconds(text: str) -> int:
+    found = LEAD_TIME.match(text)
+    if not found or int(found.group(1)) == 0:
+        raise forms.ValidationError(
+            f"“{text.strip()}” is not a lead time: write a number and d, h or m, as 1d, 36h or 90m."
+        )
+    return int(found.group(1)) * UNITS[found.group(2).lower()]
+
+
+class LeadTimesField(forms.CharField):
+    """Several lead times, comma-separated ("1d, 2h"), as a sorted list of seconds."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(lead_text(s) for s in value)
+        return value
+
+    def to_python(self, value) -> list[int]:
+        parts = [part for part in (value or "").split(",") if part.strip()]
+        return sorted({lead_seconds(part) for part in parts}, reverse=True)
+
+
+class LeadTimeField(forms.CharField):
+    """One lead time ("48h") as a duration; empty for none."""
+
+    def prepare_value(self, value):
+        if isinstance(value, timedelta):
+            return lead_text(int(value.total_seconds()))
+        return value
+
+    def to_python(self, value) -> timedelta | None:
+        if not (value or "").strip():
+            return None
+        return timedelta(seconds=lead_seconds(value))
 
 
 def _limit(enabled: bool, limit: int | None) -> int | None:
@@ -30,6 +82,24 @@ def _limit(enabled: bool, limit: int | None) -> int | None:
 
 
 class EventAdminForm(EventTimesForm):
+    reminders = LeadTimesField(
+        required=False,
+        initial="1d",
+        help_text="How long before the start everyone going is reminded, e.g. “1d” or "
+        "“1d, 2h”; empty for no reminder.",
+    )
+    reconfirm_ask_before = LeadTimeField(
+        label="ask “still coming?”",
+        required=False,
+        help_text="E.g. “48h”: this long before the start everyone going is asked to keep "
+        "their seat. Empty: nobody is asked.",
+    )
+    reconfirm_release_before = LeadTimeField(
+        label="release unkept seats",
+        required=False,
+        help_text="E.g. “24h”: this long before the start, the seats of those who did not "
+        "say yes go to the waiting list (they are told).",
+    )
     capacity = forms.IntegerField(min_value=0, help_text="Seats available in total.")
     waitlist = forms.BooleanField(
         label="waiting list",
@@ -47,7 +117,12 @@ class EventAdminForm(EventTimesForm):
 
     class Meta:
         model = Event
-        fields = [*DESCRIPTIVE_FIELDS, "status", "organiser"]  # laid out by the fieldsets
+        fields = [
+            *DESCRIPTIVE_FIELDS,
+            *TIMED_FIELDS,
+            "status",
+            "organiser",
+        ]  # laid out by the fieldsets
         help_texts = {
             "starts_at": "In the event's time zone.",
             "ends_at": "Optional, in the event's time zone.",

@@ -13,6 +13,11 @@ TOLD = set(Outcome) - {
     Outcome.CAPACITY_BELOW_GOING,
     Outcome.REPAIRED,
     Outcome.LEFT_AS_IS,
+    # the reconfirmation's steps, run by tasks: their emails say them
+    Outcome.ASKED,
+    Outcome.ALREADY_ASKED,
+    Outcome.RELEASED,
+    Outcome.NOT_ASKED,
 }
 
 
@@ -35,6 +40,7 @@ def test_the_api_refuses_exactly_the_outcomes_that_change_nothing():
         Outcome.CANCELLED,
         Outcome.WAITLISTED,
         Outcome.LEFT_WAITLIST,
+        Outcome.SEAT_KEPT,
     }
 
 

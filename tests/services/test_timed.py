@@ -14,13 +14,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from events import ledger, services
 from events.ledger import Outcome
 from events.models import Event, Mailing, Rsvp
-from events.services import timed
+from events.services import mailings, timed
 from tests.helpers import make_event, make_users, wait_for
 from tests.mail import DATABASE_TASKS, mail_worker, smtp_sink
 
@@ -60,7 +59,7 @@ def test_a_reminder_reaches_everyone_going_once_with_the_time_the_ics_and_a_link
     event = due_soon(organiser, 2, reminders=[lead()], online_url="https://meet.example/x")
     for user in (ann, bea, cal):  # cal waits: not reminded
         services.join_waitlist(event_id=event.pk, user_id=user.pk)
-    prefix = "[Event site] Reminder:"
+    prefix = "[Eventsite] Reminder:"
 
     with smtp_sink(tmp_path) as sink, mail_worker(tmp_path, sink):
         assert wait_for(lambda: len(delivered(sink, prefix)) >= 2, 30), sink.accepted()
@@ -97,7 +96,7 @@ def test_a_moved_or_cancelled_event_sends_no_stale_reminder(settings, organiser)
     rows = DBTaskResult.objects.filter(task_path__endswith="send_reminder")
     starts = {row.args_kwargs["kwargs"]["starts_at"] for row in rows}
     assert starts == {old_start, event.starts_at.isoformat()}, "the move queued a new reminder"
-    services.cancel_event(event_id=event.pk, cancelled_by=organiser)
+    mailings.cancel_event(event_id=event.pk, cancelled_by=organiser)
     new_start = event.starts_at.isoformat()
     assert timed.send_reminder.call(event_id=event.pk, starts_at=new_start, lead_s=3600) == 0
     assert not Mailing.objects.filter(kind=Mailing.Kind.REMINDER).exists()
@@ -121,20 +120,22 @@ def test_still_coming_keep_my_seat_and_the_release_to_the_waiting_list(
     assert releases.get().run_after == event.starts_at - timedelta(hours=1)
 
     with smtp_sink(tmp_path) as sink, mail_worker(tmp_path, sink):
-        asked = lambda: delivered(sink, "[Event site] Still coming")  # noqa: E731
+        asked = lambda: delivered(sink, "[Eventsite] Still coming")  # noqa: E731
         assert wait_for(lambda: len(asked()) >= 2, 30), sink.accepted()
         to_ann = next(m for m in asked() if m["To"] == ann.email)
         text = text_of(to_ann)
         keep, give_up = LINK.findall(text)[:2]
         assert "Yes, keep my seat" in text and "gives it to the waiting list" in text
+        assert b"Give up your seat?" in Client().get(urlsplit(give_up).path).content
+        assert b"Still coming?" in Client().get(urlsplit(keep).path).content
         Client().post(urlsplit(keep).path)  # ann keeps hers; bea says nothing
 
         released = timed.release_unconfirmed.call(
             event_id=event.pk, starts_at=event.starts_at.isoformat()
         )
         assert released == 1
-        told = lambda: delivered(sink, "[Event site] Your seat was given")  # noqa: E731
-        promoted = lambda: delivered(sink, "[Event site] You're in")  # noqa: E731
+        told = lambda: delivered(sink, "[Eventsite] Your seat was given")  # noqa: E731
+        promoted = lambda: delivered(sink, "[Eventsite] You're in")  # noqa: E731
         assert wait_for(lambda: told() and promoted(), 30), sink.accepted()
 
     roster = ledger.roster(event.pk)

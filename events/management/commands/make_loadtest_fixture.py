@@ -71,6 +71,20 @@ class Command(BaseCommand):
             default=f"http://127.0.0.1:{env_str('PORT', '8000')}/api",
             help="Base URL of the API, written into the fixture (default: %(default)s).",
         )
+        parser.add_argument(
+            "--starts-in",
+            type=int,
+            default=86400,
+            metavar="SECONDS",
+            help="The event starts this long from now (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--reminder",
+            type=int,
+            metavar="SECONDS",
+            help="One reminder this long before the start (default: none, so a load run "
+            "mails nobody a reminder).",
+        )
         parser.add_argument("--prefix", default="loadtest-", help="Usernames are PREFIX0..N-1.")
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Everyone's password.")
         parser.add_argument(
@@ -84,6 +98,9 @@ class Command(BaseCommand):
         count, capacity = options["users"], options["capacity"]
         if count < 1 or capacity < 0:
             raise CommandError("--users must be at least 1 and --capacity at least 0.")
+        reminder, starts_in = options["reminder"], options["starts_in"]
+        if starts_in < 1 or (reminder is not None and not 0 < reminder < starts_in):
+            raise CommandError("--starts-in must be positive, --reminder between 0 and it.")
         if not options["prefix"]:
             raise CommandError("--prefix must not be empty: it keeps load-test users apart.")
         started = time.monotonic()
@@ -95,7 +112,8 @@ class Command(BaseCommand):
             title=f"Load test ({count} users, {capacity} seats)",
             venue="Load test",
             description="Made by make_loadtest_fixture.",
-            starts_at=timezone.now() + timedelta(days=1),
+            starts_at=timezone.now() + timedelta(seconds=starts_in),
+            reminders=[reminder] if reminder is not None else [],
         )
         with override_settings(HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN=options["token_seconds"]):
             tokens = issue_access_tokens(users)
