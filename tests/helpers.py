@@ -119,6 +119,7 @@ def change_form(event: Event, organiser, capacity: int) -> dict:
         "organiser": organiser.pk,
         "capacity": capacity,
         "waitlist": "on",
+        "reminders": ", ".join(f"{lead // 60}m" for lead in event.reminders),
     }
 
 

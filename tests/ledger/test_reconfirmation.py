@@ -104,46 +104,48 @@ ROUNDS = 3
 def test_the_release_raced_by_rsvps_cancels_and_yeses_keeps_every_invariant(organiser):
     """Release, cancels, yeses and new RSVPs fired together: exact counts, each round."""
     for round_ in range(ROUNDS):
-        event = make_event(organiser, 12, title=f"Race {round_}")
-        seated_users = make_users(12, prefix=f"race{round_}-seat")
-        waiting = make_users(6, prefix=f"race{round_}-wait")
-        newcomers = make_users(6, prefix=f"race{round_}-new")
-        seated(event, *seated_users)
-        for user in waiting:
-            services.join_waitlist(event_id=event.pk, user_id=user.pk)
-        ledger.ask_to_reconfirm(event.pk)
-        kept_before = seated_users[:4]
-        for user in kept_before:
-            ledger.keep_seat(event.pk, user.pk)
-        cancelling, saying_yes = seated_users[4:7], seated_users[7:10]
+        race_once(organiser, round_)
 
-        calls = [lambda: ledger.release_unconfirmed(event.pk)]
-        calls += [
-            lambda u=u: services.cancel_rsvp(event_id=event.pk, user_id=u.pk) for u in cancelling
-        ]
-        calls += [
-            lambda u=u: services.keep_seat(event_id=event.pk, user_id=u.pk) for u in saying_yes
-        ]
-        calls += [lambda u=u: services.rsvp(event_id=event.pk, user_id=u.pk) for u in newcomers]
-        release, *answers = fire_together(calls)
 
-        doc = document(event)
-        going, line = doc["attendees"], doc["waitlist"]
-        assert len(going) <= 12 and len(set(going)) == len(going)
-        assert not set(going) & set(line), "nobody in both lists"
-        assert len(going) == 12 or not line, "no free seat while someone waits"
-        assert len(doc["seated_at"]) == len(going) == doc["taken"]
-        released = set(release.released)
-        # A cancel or a yes that came after the release finds no seat: its person was released.
-        late = [
-            u.pk
-            for u, a in zip(cancelling + saying_yes, answers[:6])
-            if a.outcome is Outcome.NOT_GOING
-        ]
-        silent = {u.pk for u in seated_users[10:]}
-        assert released == silent | set(late), "exactly those who never said yes in time"
-        assert not released & set(going)
-        assert {u.pk for u in kept_before} <= set(going), "a yes before the release keeps the seat"
-        confirmed = [u.pk for u, a in zip(newcomers, answers[6:]) if a.outcome is Outcome.CONFIRMED]
-        assert set(confirmed) <= set(going), "every seat granted is held"
-        assert doc["unconfirmed"] == []
+def race_once(organiser, round_: int) -> None:
+    event = make_event(organiser, 12, title=f"Race {round_}")
+    seated_users = make_users(12, prefix=f"race{round_}-seat")
+    waiting = make_users(6, prefix=f"race{round_}-wait")
+    newcomers = make_users(6, prefix=f"race{round_}-new")
+    seated(event, *seated_users)
+    for user in waiting:
+        services.join_waitlist(event_id=event.pk, user_id=user.pk)
+    ledger.ask_to_reconfirm(event.pk)
+    kept_before = seated_users[:4]
+    for user in kept_before:
+        ledger.keep_seat(event.pk, user.pk)
+    cancelling, saying_yes = seated_users[4:7], seated_users[7:10]
+
+    calls = [lambda: ledger.release_unconfirmed(event.pk)]
+    calls += [lambda u=u: services.cancel_rsvp(event_id=event.pk, user_id=u.pk) for u in cancelling]
+    calls += [lambda u=u: services.keep_seat(event_id=event.pk, user_id=u.pk) for u in saying_yes]
+    calls += [lambda u=u: services.rsvp(event_id=event.pk, user_id=u.pk) for u in newcomers]
+    release, *answers = fire_together(calls)
+
+    doc = document(event)
+    going, line = doc["attendees"], doc["waitlist"]
+    assert len(going) <= 12 and len(set(going)) == len(going)
+    assert not set(going) & set(line), "nobody in both lists"
+    assert len(going) == 12 or not line, "no free seat while someone waits"
+    assert len(doc["seated_at"]) == len(going) == doc["taken"]
+    released = set(release.released)
+    # A cancel or a yes that came after the release finds no seat: its person was released.
+    late = [
+        u.pk
+        for u, a in zip(cancelling + saying_yes, answers[:6], strict=True)
+        if a.outcome is Outcome.NOT_GOING
+    ]
+    silent = {u.pk for u in seated_users[10:]}
+    assert released == silent | set(late), "exactly those who never said yes in time"
+    assert not released & set(going)
+    assert {u.pk for u in kept_before} <= set(going), "a yes before the release keeps the seat"
+    confirmed = [
+        u.pk for u, a in zip(newcomers, answers[6:], strict=True) if a.outcome is Outcome.CONFIRMED
+    ]
+    assert set(confirmed) <= set(going), "every seat granted is held"
+    assert doc["unconfirmed"] == []
