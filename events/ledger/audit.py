@@ -32,12 +32,15 @@ class Damage(StrEnum):
     SEAT_TIMES = "seat times out of step"
     COUNTS = "counts out of step"
     FREE_SEAT = "a free seat while someone waits"
+    UNCONFIRMED = "asked to reconfirm without a seat"
 
 
 # What one ``repair_lists`` write mends without taking anyone's seat or place.
 # The rest needs a person: who leaves an overbooked event, what a capacity of
 # "2" meant, or which seat time is whose, would be a guess.
-MENDABLE = frozenset({Damage.DUPLICATES, Damage.IN_BOTH_LISTS, Damage.COUNTS, Damage.FREE_SEAT})
+MENDABLE = frozenset(
+    {Damage.DUPLICATES, Damage.IN_BOTH_LISTS, Damage.COUNTS, Damage.FREE_SEAT, Damage.UNCONFIRMED}
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class _Lists:
     waiting: list[int]
     times: list | None
     stored: tuple[int, int]  # the counts ``taken`` and ``waiting`` (the lists' sizes if absent)
+    unconfirmed: list[int]  # asked "still coming?", not yet said yes: each must hold a seat
 
     @property
     def seated(self) -> list[int]:
@@ -138,6 +142,13 @@ def _free_seat(d: _Lists) -> str | None:
     return None
 
 
+def _unconfirmed(d: _Lists) -> str | None:
+    # Whoever gives a seat back leaves the list in the same write; one found
+    # here without a seat would be released from a seat taken again later.
+    stray = [u for u in d.unconfirmed if u not in set(d.going)]
+    return f"users {users(stray)} are asked to reconfirm but hold no seat" if stray else None
+
+
 _CHECKS = {
     Damage.ABOVE_CAPACITY: _above_capacity,
     Damage.DUPLICATES: _duplicates,
@@ -145,6 +156,7 @@ _CHECKS = {
     Damage.SEAT_TIMES: _seat_times,
     Damage.COUNTS: _counts,
     Damage.FREE_SEAT: _free_seat,
+    Damage.UNCONFIRMED: _unconfirmed,
 }
 
 
@@ -154,7 +166,8 @@ def findings(doc: dict) -> list[Finding]:
         return [Finding(Damage.WRONG_TYPES, ", ".join(wrong))]
     going, waiting = doc["attendees"], doc.get("waitlist") or []
     stored = (doc.get("taken", len(going)), doc.get("waiting", len(waiting)))
-    lists = _Lists(doc["capacity"], going, waiting, doc.get("seated_at"), stored)
+    unconfirmed = doc.get("unconfirmed") or []
+    lists = _Lists(doc["capacity"], going, waiting, doc.get("seated_at"), stored, unconfirmed)
     found = {damage: detail for damage, check in _CHECKS.items() if (detail := check(lists))}
     # With seat times out of step the mending write leaves the document alone
     # (its guard): dropping a repeat would guess whose time goes with it.

@@ -382,6 +382,12 @@ _first_waiting = {
 }
 
 
+def _only_seated(array: str, when: dict) -> dict:
+    """The array less whoever holds no seat, if ``when``; an absent field stays absent."""
+    seated = {"$filter": {"input": array, "cond": has("$$this", ATTENDEES)}}
+    return {"$cond": [{"$isArray": array}, {"$cond": [when, seated, array]}, "$$REMOVE"]}
+
+
 def repair_lists(now_ms: float) -> list[dict]:
     """Repeats out of both lists and free seats to the first waiting; nobody loses a seat.
 
@@ -406,6 +412,7 @@ def repair_lists(now_ms: float) -> list[dict]:
             }
         },
         {"$set": {"waitlist": {"$cond": [repaired, _first_waiting, WAITLIST]}}},
+        {"$set": {"unconfirmed": _only_seated(UNCONFIRMED, when=repaired)}},
         {
             "$set": {
                 "last_write.removed": {

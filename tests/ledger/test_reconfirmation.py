@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from events import ledger, services
-from events.ledger import Outcome
+from events.ledger import Outcome, audit
 from events.ledger.connection import collection as ledger_collection
 from tests.helpers import fire_together, make_event, make_users
 
@@ -149,3 +149,19 @@ def race_once(organiser, round_: int) -> None:
     ]
     assert set(confirmed) <= set(going), "every seat granted is held"
     assert doc["unconfirmed"] == []
+
+
+def test_check_ledger_finds_and_mends_someone_asked_who_holds_no_seat(organiser):
+    event = make_event(organiser, 3)
+    ann, bea = make_users(2, prefix="stray-")
+    seated(event, ann)
+    ledger_collection().update_one({"_id": event.pk}, {"$set": {"unconfirmed": [ann.pk, bea.pk]}})
+
+    found = audit.findings(document(event))
+    assert [(f.damage, f.mendable) for f in found] == [(audit.Damage.UNCONFIRMED, True)]
+    assert audit.repair_lists(event.pk).repaired
+    assert document(event)["unconfirmed"] == [ann.pk] and audit.findings(document(event)) == []
+
+    plain = make_event(organiser, 3)
+    audit.repair_lists(plain.pk)
+    assert "unconfirmed" not in document(plain), "a document that never asked stays without it"
