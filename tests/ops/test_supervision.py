@@ -287,7 +287,10 @@ def test_a_crash_loop_gives_up_with_a_message(tmp_path):
     assert supervisor.returncode == 1, supervisor.stderr
     loop = f"{mongo_supervisor.CRASH_LOOP_RUNS} processes in a row exited within"
     assert loop in supervisor.stderr and "giving up" in supervisor.stderr
-    assert supervisor.stderr.count("address already in use") == mongo_supervisor.CRASH_LOOP_RUNS
+    # Each failed start says why; the standby, started beside the server, may
+    # print its own failure in the moment the supervisor gives up: one more.
+    failures = supervisor.stderr.count("address already in use")
+    assert mongo_supervisor.CRASH_LOOP_RUNS <= failures <= mongo_supervisor.CRASH_LOOP_RUNS + 1
     assert mongo_supervisor.supervisor_pid(tmp_path) is None, "its lock is free again"
 
 
