@@ -142,6 +142,24 @@ def test_an_edit_undone_before_the_notice_sends_nothing(organiser):
 
 
 @pytest.mark.django_db
+def test_the_task_of_an_earlier_edit_leaves_the_notice_to_the_last(organiser):
+    event = at_half_past_six(organiser, 2)
+    (ann,) = make_users(1, prefix="later-")
+    services.rsvp(event_id=event.pk, user_id=ann.pk)
+    event.venue = "Big hall"
+    services.update_event(event=event)
+    first = event.sequence
+    event.venue = "Bigger hall"
+    services.update_event(event=event)
+
+    assert change_notices.send_change_notice.call(event_id=event.pk, sequence=first) == 0
+    assert mailings_of(event) == []
+    assert change_notices.send_change_notice.call(event_id=event.pk, sequence=first + 1) == 1
+    (notice,) = mailings_of(event)
+    assert "Where: Test hall → Bigger hall" in notice.body
+
+
+@pytest.mark.django_db
 def test_a_cancelled_event_sends_no_change_notice(organiser):
     event = at_half_past_six(organiser, 2)
     (ann,) = make_users(1, prefix="called-")
