@@ -15,13 +15,14 @@ import icalendar
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from events import calendar, services
 from events.models import Event, Mailing
 from events.services import change_notices, check_ins, mailings
-from tests.helpers import make_users, wait_for
+from tests.helpers import change_form, logged_in, make_event, make_organiser, make_users, wait_for
 from tests.mail import DATABASE_TASKS, mail_worker, smtp_sink
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -245,3 +246,20 @@ def test_where_tasks_run_at_once_the_notice_is_sent_on_commit(
 
     (notice,) = [m for m in mail.outbox if "Changed:" in m.subject]
     assert notice.to == [ann.email] and "Where: Test hall → Big hall" in notice.body
+
+
+@pytest.mark.django_db
+def test_an_edit_on_the_admin_form_sends_the_notice(django_capture_on_commit_callbacks):
+    boss = make_organiser("notice-boss")
+    event = make_event(boss, 3)
+    (ann,) = make_users(1, prefix="admin-told-")
+    services.rsvp(event_id=event.pk, user_id=ann.pk)
+    mail.outbox.clear()
+    url = reverse("admin:events_event_change", args=[event.pk])
+    form = {**change_form(event, boss, 3), "venue": "Admin hall"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert logged_in(boss).post(url, form).status_code == 302
+
+    (notice,) = [m for m in mail.outbox if "Changed:" in m.subject]
+    assert notice.to == [ann.email] and "Where: Test hall → Admin hall" in notice.body
+    assert [m.audience for m in mailings_of(event)] == [Mailing.Audience.GOING]
