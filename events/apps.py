@@ -23,6 +23,7 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_after_migrate, sender=self)
-        from events.services import timed  # the models are loaded only now
+        from events.services import change_notices, timed  # the models are loaded only now
 
         timed.connect()
+        change_notices.connect()

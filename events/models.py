@@ -1,6 +1,7 @@
 """An event's descriptive fields. Its capacity and attendees live in the ledger."""
 
 import secrets
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -50,6 +51,9 @@ DESCRIPTIVE_FIELDS = (
 CALENDAR_FIELDS = tuple(
     name for name in DESCRIPTIVE_FIELDS if name not in ("rsvp_deadline", "attendees_public")
 )
+# The ones whose change people going or waiting are emailed about (a change
+# notice): when and where. A new title or description only updates calendars.
+NOTICE_FIELDS = ("starts_at", "ends_at", "time_zone", "venue", "online_url")
 
 
 # A day before the start, unless the organiser picks other lead times (or none).
@@ -58,6 +62,11 @@ DEFAULT_REMINDERS = (24 * 3600,)
 
 def default_reminders() -> list[int]:
     return list(DEFAULT_REMINDERS)
+
+
+def _as_json(value):
+    """A saved value as ``calendar_before`` keeps it: datetimes as ISO 8601 strings."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 class EventQuerySet(models.QuerySet):
@@ -150,10 +159,21 @@ class Event(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and self._calendar_changed():
+        saved = self._saved_calendar()
+        changed = saved is not None and self._calendar_changed(saved)
+        # Read by the change notices' post_save receiver: only a save that
+        # raised the sequence queues a notice (events.services.change_notices).
+        self._sequence_raised = changed
+        also_saved = set()
+        if saved is not None:
+            self._keep_calendar_before(saved)
+            if self.calendar_before != saved["calendar_before"]:
+                also_saved.add("calendar_before")
+        if changed:
             self.sequence += 1
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "sequence"}
+            also_saved.add("sequence")
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *also_saved}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
@@ -184,11 +204,31 @@ class Event(models.Model):
     def asks_to_reconfirm(self) -> bool:
         return self.reconfirm_ask_before is not None and self.reconfirm_release_before is not None
 
-    def _calendar_changed(self) -> bool:
+    def _saved_calendar(self) -> dict | None:
+        """The saved row's calendar fields and ``calendar_before``; None for a new event."""
+        if self.pk is None:
+            return None
+        return Event.objects.filter(pk=self.pk).values(*CALENDAR_FIELDS, "calendar_before").first()
+
+    def _keep_calendar_before(self, saved: dict) -> None:
+        """What attendees were last told: kept from the row, set by the first change since.
+
+        Taken from the row, never from this instance: a form loaded before a
+        notice went out still holds the baseline that notice cleared. Only a
+        published event owes a notice (a draft has nobody to tell, a
+        cancellation sends its own email), so any other status drops it.
+        """
+        if self.status != Event.Status.PUBLISHED:
+            self.calendar_before = None
+            return
+        self.calendar_before = saved["calendar_before"]
+        if self.calendar_before is None and any(
+            saved[name] != getattr(self, name) for name in NOTICE_FIELDS
+        ):
+            self.calendar_before = {name: _as_json(saved[name]) for name in NOTICE_FIELDS}
+
+    def _calendar_changed(self, saved: dict) -> bool:
         """Whether a field an .ics file carries differs from the saved row."""
-        saved = Event.objects.filter(pk=self.pk).values(*CALENDAR_FIELDS).first()
-        if saved is None:
-            return False
         return any(saved[name] != getattr(self, name) for name in CALENDAR_FIELDS)
 
     @property

@@ -11,6 +11,7 @@ module per family of rules:
 - ``mailings``: messages to an event's people, its cancellation, deletion notices;
 - ``notifications``: the emails that tell a person of their seat;
 - ``timed``: reminders and reconfirm-or-release, queued for their times;
+- ``change_notices``: the email when a published event's time or place changes;
 - ``check_ins``: check-in codes and the door's check-ins;
 - ``copies``: an event duplicated or repeated.
 

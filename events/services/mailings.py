@@ -30,7 +30,7 @@ from django.utils.safestring import mark_safe
 
 from events import calendar, ledger, seat_cache, times
 from events.models import Event, Mailing, Rsvp
-from events.services import notifications
+from events.services import check_ins, notifications
 from events.services.notifications import retry_later, sender, subject_line
 
 logger = logging.getLogger(__name__)
@@ -293,7 +293,7 @@ def _email(mailing: Mailing, user) -> EmailMultiAlternatives:
     if mailing.kind in PERSONAL and mailing.event is not None:
         return notifications.build_email(PERSONAL[mailing.kind], mailing.event, user)
     name = user.get_full_name() or user.get_username()
-    were = "you're" if mailing.kind == Kind.MESSAGE else "you were"
+    were = "you're" if mailing.kind in (Kind.MESSAGE, Kind.CHANGE) else "you were"
     why = f"You're receiving this because {were} going to or waiting for {mailing.event_title}."
     link = calendar.event_url(mailing.event) if mailing.event else ""
     site = settings.SITE_NAME
@@ -314,6 +314,20 @@ def _email(mailing: Mailing, user) -> EmailMultiAlternatives:
         found = _METHOD.search(mailing.calendar)
         method = found.group(1) if found else calendar.PUBLISH
         message.attach(
-            "event.ics", mailing.calendar, f"text/calendar; method={method}; charset=utf-8"
+            "event.ics",
+            _calendar_for(mailing, user),
+            f"text/calendar; method={method}; charset=utf-8",
         )
     return message
+
+
+def _calendar_for(mailing: Mailing, user) -> str:
+    """The mailing's .ics; a change notice's to people going keeps each one's check-in code.
+
+    Calendar apps replace the event they hold with the new file, description
+    and all: without the code, the notice would take it out of their calendar.
+    """
+    if mailing.kind != Kind.CHANGE or mailing.audience != Audience.GOING or not mailing.event:
+        return mailing.calendar
+    code = check_ins.code_for(mailing.event_id, user.pk)
+    return calendar.event_ics(mailing.event, check_in_code=code).decode()

@@ -48,3 +48,8 @@ if _TASKS_BACKEND not in TASKS_BACKENDS:
         f"TASKS_BACKEND must be one of {', '.join(TASKS_BACKENDS)}, not {_TASKS_BACKEND!r}."
     )
 TASKS = {"default": {"BACKEND": TASKS_BACKENDS[_TASKS_BACKEND]}}
+
+# Seconds a change notice waits after an organiser moves a published event
+# (its time, zone, venue or join link): edits in a row send one email, and
+# a change undone within it sends none.
+CHANGE_NOTICE_DELAY = 120
