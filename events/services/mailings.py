@@ -245,12 +245,12 @@ def send_mailing(*, mailing_id: int, attempt: int = 1) -> int:
     mailing = Mailing.objects.select_related("event").filter(pk=mailing_id).first()
     if mailing is None or mailing.finished_at is not None:
         return 0
-    started_at = _done(mailing)
+    done_before = _done(mailing)
     try:
         _send_rest(mailing)
     except Exception:
         # A chunk that got through shows the server works: count afresh.
-        attempt = 1 if _done(mailing) > started_at else attempt
+        attempt = 1 if _done(mailing) > done_before else attempt
         if not _retry(mailing, attempt):
             _give_up(mailing)
             raise

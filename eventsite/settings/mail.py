@@ -48,3 +48,9 @@ if _TASKS_BACKEND not in TASKS_BACKENDS:
         f"TASKS_BACKEND must be one of {', '.join(TASKS_BACKENDS)}, not {_TASKS_BACKEND!r}."
     )
 TASKS = {"default": {"BACKEND": TASKS_BACKENDS[_TASKS_BACKEND]}}
+# How long a finished task's row (its result, or a failed one's traceback under
+# *DB task results*) is kept before `manage.py serve` prunes it
+# (events.task_worker.prune_finished); queued and running tasks are never pruned.
+TASK_RESULTS_KEEP_DAYS = env_int("TASK_RESULTS_KEEP_DAYS", 7)
+if TASK_RESULTS_KEEP_DAYS < 0:
+    raise ImproperlyConfigured("TASK_RESULTS_KEEP_DAYS must be 0 or more (days).")
