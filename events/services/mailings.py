@@ -314,11 +314,12 @@ def _retry(mailing: Mailing, attempt: int) -> bool:
 def _give_up(mailing: Mailing) -> None:
     """Finish a mailing nothing will send again: whoever has no copy counts as failed.
 
-    The chunk under way when the server failed is not counted yet: who in it
-    got their copy, its ``SentEmail`` rows say.
+    The chunk under way when the server failed is not counted yet (progress
+    is written per chunk, so no later one was begun): who in it got their
+    copy, its ``SentEmail`` rows say.
     """
-    rest = mailing.recipients[_done(mailing) :]
-    mailing.sent += len(notifications.already_sent(_name(mailing), rest))
+    under_way = mailing.recipients[_done(mailing) : _done(mailing) + CHUNK]
+    mailing.sent += len(notifications.already_sent(_name(mailing), under_way))
     mailing.failed = len(mailing.recipients) - mailing.sent
     mailing.finished_at = timezone.now()
     Mailing.objects.filter(pk=mailing.pk, finished_at__isnull=True).update(
