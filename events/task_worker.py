@@ -9,6 +9,10 @@ tasks still ``RUNNING`` under such an id are made ``READY`` again: only
 one of this site's workers runs at a time (``manage.py serve`` starts it),
 so they were held by one that died. The email tasks are safe to run again:
 each person gets each email once (``events.services.notifications``).
+
+Every task leaves its row behind when it finishes (its result, or a failed
+one's traceback); ``prune_finished`` deletes those older than
+``TASK_RESULTS_KEEP_DAYS``, and ``manage.py serve`` calls it on a schedule.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import subprocess
 import sys
 
 from django.conf import settings
+from django.core.management import call_command
 from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
@@ -54,6 +59,20 @@ def requeue_abandoned(prefix: str) -> int:
     if requeued:
         logger.warning("Requeued %d task(s) left running by a worker that died", requeued)
     return requeued
+
+
+def prune_finished() -> None:
+    """Delete the rows of tasks that finished more than ``TASK_RESULTS_KEEP_DAYS`` ago.
+
+    django-tasks-db's own command does it: only finished rows (succeeded or
+    failed), of every queue; a task queued or running stays, however old.
+    """
+    call_command(
+        "prune_db_task_results",
+        min_age_days=settings.TASK_RESULTS_KEEP_DAYS,
+        queue_name="*",
+        verbosity=0,
+    )
 
 
 class TaskWorker:

@@ -55,13 +55,21 @@ class Sink:
 
 
 @contextmanager
-def smtp_sink(tmp_path: Path, *, hold_after: int | None = None) -> Iterator[Sink]:
-    """The SMTP server process, up; ``hold_after``: hold the next message after that many."""
+def smtp_sink(
+    tmp_path: Path, *, hold_after: int | None = None, refuse: tuple[str, ...] = ()
+) -> Iterator[Sink]:
+    """The SMTP server process, up.
+
+    ``hold_after``: hold the next message after that many; ``refuse``: the
+    addresses it answers 550 at ``RCPT TO`` (their messages never arrive).
+    """
     sink = Sink(port=free_port(), log=tmp_path / "smtp.log")
     command = [sys.executable, "-m", "tests.smtp_sink", "--port", str(sink.port)]
     command += ["--log", str(sink.log)]
     if hold_after is not None:
         command += ["--hold-after", str(hold_after), "--release", f"{sink.log}.release"]
+    for address in refuse:
+        command += ["--refuse", address]
     server = subprocess.Popen(command, cwd=ROOT)
     try:
         up = sink.log.parent / f"{sink.log.name}.up"

@@ -181,7 +181,11 @@ class MailingAdmin(EventToolMixin):
         return super().render_delete_form(request, context)
 
     def mailing_log(self, event: Event) -> str:
-        sent = event.mailings.select_related("sent_by") if event.pk else []
-        return render_to_string("admin/events/event/_mailing_log.html", {"mailings": sent})
+        """Each mailing with how many have it, how many failed and how many are still to go."""
+        rows = [
+            (mailing, len(mailing.recipients) - mailing.sent - mailing.failed)
+            for mailing in (event.mailings.select_related("sent_by") if event.pk else [])
+        ]
+        return render_to_string("admin/events/event/_mailing_log.html", {"rows": rows})
 
     mailing_log.short_description = "messages sent"

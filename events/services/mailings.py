@@ -4,8 +4,11 @@ Each is a ``Mailing`` row written by a service here, then sent by the
 ``send_mailing`` task once the transaction that wrote it has committed. The
 row holds everything the email needs (recipients fixed when it was written,
 subject, text, any calendar file), so a mailing survives its event's deletion
-and a crash: the task, run again, resumes from ``sent`` and skips everyone
-its ``SentEmail`` rows say has the email.
+and a crash: the task, run again, resumes after the recipients counted
+(``sent`` and ``failed``) and skips everyone its ``SentEmail`` rows say has
+the email. A recipient the mail server refuses is counted as failed; a
+mailing the task gives up on (the server down through every retry) is
+finished with everyone not reached counted as failed.
 
 Cancelling an event is one of these services because its email and its
 state change are one act: ``cancel_event`` closes the SQL row and the ledger
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import smtplib
 from functools import partial
 
 from django.conf import settings
@@ -37,9 +41,9 @@ logger = logging.getLogger(__name__)
 Audience = Mailing.Audience
 Kind = Mailing.Kind
 
-# Recipients per update of the progress (``sent``). A run after a crash or a
-# failed send starts at the chunk that was under way and skips whoever has
-# their copy already (``SentEmail``): nobody gets it twice.
+# Recipients per update of the progress (``sent`` and ``failed``). A run after
+# a crash or a failed send starts at the chunk that was under way and skips
+# whoever has their copy already (``SentEmail``): nobody gets it twice.
 CHUNK = 100
 # A failed chunk is tried again as a seat email is (notifications.retry_later);
 # the count of attempts starts over whenever a chunk gets through.
@@ -229,54 +233,98 @@ def _notice(event: Event, kind: str, people: list[int], by) -> Mailing:
 
 @task
 def send_mailing(*, mailing_id: int, attempt: int = 1) -> int:
-    """Send what is left of the mailing; how many of its recipients are done.
+    """Send what is left of the mailing; how many of its recipients are done (sent or failed).
 
-    Resumes at ``sent``, skipping whoever has their copy: a run after a crash
-    sends each person the email once.
+    Resumes after ``sent`` + ``failed``, skipping whoever has their copy: a
+    run after a crash sends each person the email once. A recipient the mail
+    server refuses counts as failed and the others go on.
     A failed send (the mail server) queues the task again, as the seat emails
     do; the recipients not yet reached are never dropped while it retries.
+    Once it gives up, the mailing is finished with them counted as failed.
     """
     mailing = Mailing.objects.select_related("event").filter(pk=mailing_id).first()
     if mailing is None or mailing.finished_at is not None:
         return 0
-    started_at = mailing.sent
+    done_before = _done(mailing)
     try:
         _send_rest(mailing)
     except Exception:
         # A chunk that got through shows the server works: count afresh.
-        attempt = 1 if mailing.sent > started_at else attempt
+        attempt = 1 if _done(mailing) > done_before else attempt
         if not _retry(mailing, attempt):
+            _give_up(mailing)
             raise
-    return mailing.sent
+    return _done(mailing)
+
+
+def _done(mailing: Mailing) -> int:
+    """How many recipients, from the first, are dealt with: where a run resumes."""
+    return mailing.sent + mailing.failed
+
+
+def _name(mailing: Mailing) -> str:
+    return f"mailing {mailing.pk}"  # its SentEmail rows: who has it already
 
 
 def _send_rest(mailing: Mailing) -> None:
     skipped = 0
-    name = f"mailing {mailing.pk}"  # its SentEmail rows: who has it already
     with mailers.default as connection:  # one SMTP connection for every chunk
-        while mailing.sent < len(mailing.recipients):
-            chunk = mailing.recipients[mailing.sent : mailing.sent + CHUNK]
+        while _done(mailing) < len(mailing.recipients):
+            start = _done(mailing)
+            chunk = mailing.recipients[start : start + CHUNK]
             users = get_user_model().objects.in_bulk(chunk)
             people = [users[pk] for pk in chunk if pk in users and users[pk].email]
             skipped += len(chunk) - len(people)  # account deleted, or no address
-            done = notifications.already_sent(name, [user.pk for user in people])
-            for user in (user for user in people if user.pk not in done):
-                # One message, then its row: a crash repeats nobody who has it.
-                connection.send_messages([_email(mailing, user)])
-                notifications.mark_sent(name, user.pk)
-            mailing.sent += len(chunk)
-            Mailing.objects.filter(pk=mailing.pk).update(sent=mailing.sent)
+            refused = _send_chunk(mailing, connection, people)
+            # Both counts in one write: the next chunk starts at their sum.
+            mailing.sent += len(chunk) - refused
+            mailing.failed += refused
+            Mailing.objects.filter(pk=mailing.pk).update(sent=mailing.sent, failed=mailing.failed)
     mailing.finished_at = timezone.now()
     Mailing.objects.filter(pk=mailing.pk).update(finished_at=mailing.finished_at)
     if skipped:
         logger.info("Mailing %s: %s without an email address, skipped", mailing.pk, skipped)
 
 
+def _send_chunk(mailing: Mailing, connection, people: list) -> int:
+    """Send the copies not sent yet; how many the mail server refused."""
+    refused = 0
+    done = notifications.already_sent(_name(mailing), [user.pk for user in people])
+    for user in (user for user in people if user.pk not in done):
+        try:
+            connection.send_messages([_email(mailing, user)])
+        except smtplib.SMTPRecipientsRefused:
+            # This address, not the server: the others still get theirs (smtplib
+            # has reset the session, so the connection goes on).
+            logger.warning("Mailing %s: the mail server refused user %s", mailing.pk, user.pk)
+            refused += 1
+            continue
+        # One message, then its row: a crash repeats nobody who has it.
+        notifications.mark_sent(_name(mailing), user.pk)
+    return refused
+
+
 def _retry(mailing: Mailing, attempt: int) -> bool:
     """Queue the rest again after a delay; False (and an error logged) when giving up."""
-    left = len(mailing.recipients) - mailing.sent
+    left = len(mailing.recipients) - _done(mailing)
     what = f"mailing {mailing.pk} ({left} left, attempt {attempt})"
     return retry_later(send_mailing, what=what, attempt=attempt, mailing_id=mailing.pk)
+
+
+def _give_up(mailing: Mailing) -> None:
+    """Finish a mailing nothing will send again: whoever has no copy counts as failed.
+
+    The chunk under way when the server failed is not counted yet (progress
+    is written per chunk, so no later one was begun): who in it got their
+    copy, its ``SentEmail`` rows say.
+    """
+    under_way = mailing.recipients[_done(mailing) : _done(mailing) + CHUNK]
+    mailing.sent += len(notifications.already_sent(_name(mailing), under_way))
+    mailing.failed = len(mailing.recipients) - mailing.sent
+    mailing.finished_at = timezone.now()
+    Mailing.objects.filter(pk=mailing.pk, finished_at__isnull=True).update(
+        sent=mailing.sent, failed=mailing.failed, finished_at=mailing.finished_at
+    )
 
 
 # The timed mailings' copies are each person's own (their check-in code, their

@@ -53,3 +53,10 @@ TASKS = {"default": {"BACKEND": TASKS_BACKENDS[_TASKS_BACKEND]}}
 # (its time, zone, venue or join link): edits in a row send one email, and
 # a change undone within it sends none.
 CHANGE_NOTICE_DELAY = 120
+
+# How long a finished task's row (its result, or a failed one's traceback under
+# *DB task results*) is kept before `manage.py serve` prunes it
+# (events.task_worker.prune_finished); queued and running tasks are never pruned.
+TASK_RESULTS_KEEP_DAYS = env_int("TASK_RESULTS_KEEP_DAYS", 7)
+if TASK_RESULTS_KEEP_DAYS < 0:
+    raise ImproperlyConfigured("TASK_RESULTS_KEEP_DAYS must be 0 or more (days).")

@@ -8,6 +8,8 @@ address and reconnect by themselves. Ctrl-C (or SIGTERM, SIGHUP) stops
 gunicorn and the worker, then the supervisor and its server. If the supervisor
 gives up (the server crashes as soon as it starts), the site stops too. A
 worker that dies is started again: queued emails wait in the database for it.
+Where it runs a worker it also prunes the finished tasks' rows, at the start
+and every ``PRUNE_EVERY`` (``task_worker.prune_finished``).
 
 Clients connect to the front on $HOST:$PORT (``eventsite/front.py``), which
 hands gunicorn only requests it has read whole: a client that trickles its
@@ -23,8 +25,9 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
-from events.task_worker import TaskWorker
+from events.task_worker import TaskWorker, prune_finished
 from eventsite import embedded_mongo, front, mongo_supervisor
 from eventsite.env import env_str
 
@@ -35,6 +38,13 @@ WORKER_RESTART_PAUSE = 5  # seconds
 # At nice 10 the kernel gives it about a tenth of a normal process's share
 # while they want the CPU, and all of it when they don't: mail waits, RSVPs don't.
 WORKER_NICENESS = 10
+# Finished tasks' rows are pruned from this loop, the one process that
+# already lives as long as the site and owns the worker: nothing more to run
+# or install (no cron), and exactly one pruner per site. A task that queued
+# itself again would need seeding once, and a chain broken by one failed run
+# would stop for good. Rows are kept for days (TASK_RESULTS_KEEP_DAYS), so a
+# few runs a day are plenty.
+PRUNE_EVERY = 6 * 60 * 60  # seconds
 
 
 class Command(BaseCommand):
@@ -111,6 +121,16 @@ class Command(BaseCommand):
         time.sleep(WORKER_RESTART_PAUSE)
         return self._start_worker()
 
+    def _prune_task_results(self) -> None:
+        """Old finished tasks' rows go; a failure is reported and waits for the next run."""
+        try:
+            prune_finished()
+        except Exception as exc:  # the site keeps serving: the rows are only history
+            self.stderr.write(f"Could not prune old task results: {exc}")
+        finally:
+            # Hours until the next run: no connection held open meanwhile.
+            connections.close_all()
+
     def _serve(self, mongo: subprocess.Popen | None) -> int:
         """gunicorn behind its front until it exits, a stop signal, or the front or the
         embedded MongoDB's supervisor stops."""
@@ -126,6 +146,7 @@ class Command(BaseCommand):
             env={**os.environ, "MONGODB_URI": settings.MONGODB_URI},
         )
         worker = self._start_worker()
+        next_prune = time.monotonic()  # at the start, then every PRUNE_EVERY
         # A polite kill or a closed terminal stops everything just as Ctrl-C does,
         # also when this process was started with SIGINT ignored (in the background).
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -145,6 +166,9 @@ class Command(BaseCommand):
                     return 1
                 if worker is not None and worker.poll() is not None:
                     worker = self._restart_worker(worker)
+                if worker is not None and time.monotonic() >= next_prune:
+                    self._prune_task_results()
+                    next_prune = time.monotonic() + PRUNE_EVERY
                 time.sleep(0.2)  # children to watch; a signal ends the wait at once
             return code
         except KeyboardInterrupt:
