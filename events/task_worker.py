@@ -83,10 +83,11 @@ class TaskWorker:
         self.prefix = prefix or worker_prefix()
         self._numbers = itertools.count(1)
 
-    def start(self) -> subprocess.Popen:
-        """Requeue what a dead predecessor held, then start a worker."""
+    def start(self, stdout=None) -> subprocess.Popen:
+        """Requeue what a dead predecessor held, then start a worker (its output to ``stdout``)."""
         requeue_abandoned(self.prefix)
         worker_id = f"{self.prefix}{next(self._numbers)}"
         manage = settings.BASE_DIR / "manage.py"
         command = [sys.executable, str(manage), "db_worker", "--no-reload", "--verbosity", "1"]
-        return subprocess.Popen([*command, "--worker-id", worker_id], env=self.env)
+        output = {"stdout": stdout, "stderr": subprocess.STDOUT} if stdout else {}
+        return subprocess.Popen([*command, "--worker-id", worker_id], env=self.env, **output)

@@ -177,7 +177,7 @@ def main() -> int:
         old.unlink()
     # Every simulated browser logs in from 127.0.0.1: lift allauth's per-IP throttle.
     os.environ.setdefault("LOGIN_RATE_LIMIT", "100000/m/ip")
-    with stack.running(WORKERS, log_file=OUT / "gunicorn.log") as site:
+    with stack.running(WORKERS, log_file=OUT / "gunicorn.log", mail=True) as site:
         from django.core.management import call_command
 
         fixture = OUT / "fixture.json"

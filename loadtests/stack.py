@@ -14,6 +14,12 @@ A ``STRATEGY`` in the environment (``STRATEGY=naive make loadtest``) is
 passed on to gunicorn with the proving-ground marker that lets the settings
 honour it (eventsite/env.py); a site started any other way refuses it.
 
+With ``mail=True`` a mail worker (``manage.py db_worker``, as ``make run``
+starts it) runs beside gunicorn and sends every email the run queues, each
+written as a file under the scratch directory (Django's file backend): the
+figures then include the work of mail, as a deployment has it, without a
+mail server.
+
 With ``supervised=True`` the embedded MongoDB runs as ``make run`` runs it:
 under ``eventsite.mongo_supervisor``, whose standby takes over a server that
 dies, on the same address (``make chaos`` kills it on purpose).
@@ -139,6 +145,18 @@ def gunicorn(
 
 
 @contextmanager
+def mail_worker(env: dict[str, str], *, log=None) -> Iterator[subprocess.Popen]:
+    """This site's task worker on ``env``'s databases, stopped (by its pid) on the way out."""
+    from events.task_worker import TaskWorker  # Django is set up by now
+
+    worker = TaskWorker(env=env, prefix=f"load:{os.getpid()}:").start(stdout=log)
+    try:
+        yield worker
+    finally:
+        embedded_mongo.stop(worker, timeout=20)
+
+
+@contextmanager
 def running(
     workers: int = 2,
     log_file: Path | None = None,
@@ -146,6 +164,7 @@ def running(
     supervised: bool = False,
     static: bool = True,
     database_url: str | None = None,
+    mail: bool = False,
 ) -> Iterator[Stack]:
     """Start the stack; gunicorn's log goes to ``log_file`` (else to stderr).
 
@@ -182,7 +201,15 @@ def running(
             )
             _mark_proving_ground()
             _set_up_django(var_dir, static)
+            if mail:
+                os.environ.update(
+                    TASKS_BACKEND="database",
+                    EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+                    EMAIL_FILE_PATH=str(var_dir / "mail"),
+                )
             url, server = resources.enter_context(gunicorn(dict(os.environ), workers, log=log))
+            if mail:
+                resources.enter_context(mail_worker(dict(os.environ), log=log))
             yield Stack(url, uri, db, var_dir, server, mongo, supervised and mongo is not None)
         finally:
             resources.close()  # gunicorn first, before the databases it uses

@@ -24,6 +24,9 @@ MAILERS = {
             "use_tls": env_bool("EMAIL_USE_TLS"),
         }
         if _EMAIL_BACKEND.endswith("smtp.EmailBackend")
+        # Each message a file in a directory (the load tools' mail worker).
+        else {"file_path": env_str("EMAIL_FILE_PATH")}
+        if _EMAIL_BACKEND.endswith("filebased.EmailBackend")
         else {},
     }
 }

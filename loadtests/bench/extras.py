@@ -73,7 +73,7 @@ def profile_if_missed(bench: Bench, found: Extras) -> None:
 
 
 def run() -> Extras:
-    with stack.running(WORKERS, log_file=OUT / "gunicorn-extras.log") as site:
+    with stack.running(WORKERS, log_file=OUT / "gunicorn-extras.log", mail=True) as site:
         found = Extras()
         bench = Bench(site, found.problems)
         log(f"extras: making {users_needed()} users and their sessions")

@@ -62,7 +62,9 @@ def run(name: str) -> dict:
     began = time.monotonic()
     database_url = os.environ.get("DATABASE_URL") or None
     log(f"[{name}] starting the stack (gunicorn {WORKERS} workers)")
-    with stack.running(WORKERS, OUT / f"gunicorn-{name}.log", database_url=database_url) as site:
+    with stack.running(
+        WORKERS, OUT / f"gunicorn-{name}.log", database_url=database_url, mail=True
+    ) as site:
         bench = Bench(site, [])
         result: dict = {"stack": name, "settings": run_settings(site)}
         plain, problems = writes.plain_ceiling()
