@@ -7,7 +7,7 @@ import pytest
 from events import ledger, services
 from events.ledger import Outcome, audit
 from events.ledger.connection import collection as ledger_collection
-from tests.helpers import fire_together, make_event, make_users
+from tests.helpers import fire_together, make_event, make_users, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +165,75 @@ def test_check_ledger_finds_and_mends_someone_asked_who_holds_no_seat(organiser)
     plain = make_event(organiser, 3)
     audit.repair_lists(plain.pk)
     assert "unconfirmed" not in document(plain), "a document that never asked stays without it"
+
+
+# --- The release while the server is SIGKILLed -----------------------------------------
+
+KILLED_EVENT = 800_000_021
+SEATS, WAITING, KEPT = 30, 15, 10  # seats 1..30; 1..10 kept theirs; 101..115 wait
+KILL_AFTER_WRITES = 8
+
+
+def test_a_release_raced_by_cancels_and_rsvps_and_a_sigkill_keeps_every_invariant(
+    spare_mongo, settings
+):
+    """Cancels and RSVPs keep coming while the server dies; the release, tried until it lands."""
+    settings.MONGODB_URI = spare_mongo.uri
+    settings.MONGODB_TIMEOUT_MS = 500
+    ledger.create_event(KILLED_EVENT, SEATS)
+    for user_id in range(1, SEATS + 1):
+        ledger.take_seat(KILLED_EVENT, user_id, combined=False)
+    for user_id in range(101, 101 + WAITING):
+        ledger.join_waitlist(KILLED_EVENT, user_id)
+    ledger.ask_to_reconfirm(KILLED_EVENT)
+    for user_id in range(1, KEPT + 1):
+        ledger.keep_seat(KILLED_EVENT, user_id)
+    writes, answers = [0], {}
+
+    def attempt(name: str, call) -> None:
+        try:
+            answers[name] = call()
+            writes[0] += 1
+        except ledger.LedgerUnavailable:
+            answers[name] = None  # cut off by the kill: landed or not, unknown
+
+    def cancels() -> None:  # the kept 1..5 and the unconfirmed 11..15 give up their seats
+        for user_id in [*range(1, 6), *range(11, 16)]:
+            attempt(f"cancel {user_id}", lambda u=user_id: ledger.give_up_seat(KILLED_EVENT, u))
+
+    def rsvps() -> None:
+        for user_id in range(201, 261):  # outlasts the kill
+            attempt(f"rsvp {user_id}", lambda u=user_id: ledger.take_seat(KILLED_EVENT, u))
+
+    def kill() -> None:
+        assert wait_for(lambda: writes[0] >= KILL_AFTER_WRITES, 30), "no write before the kill"
+        spare_mongo.process.kill()  # SIGKILL: no flush, no close
+        spare_mongo.process.wait()
+
+    fire_together([cancels, rsvps, kill, lambda: attempt("release", release_once)])
+    spare_mongo.process = None
+    spare_mongo.start()
+    release = wait_for(release_once, 15)  # run again after the restart, as the task would be
+    assert release is not None, "the restarted server never answered"
+
+    doc = ledger_collection().find_one({"_id": KILLED_EVENT})
+    going, line = doc["attendees"], doc["waitlist"]
+    assert len(going) == len(set(going)) <= SEATS and not set(going) & set(line)
+    assert len(going) == SEATS or not line, "no free seat while someone waits"
+    assert len(doc["seated_at"]) == len(going) == doc["taken"] and doc["unconfirmed"] == []
+    silent = set(range(16, SEATS + 1))  # asked, never said yes, never cancelled
+    assert silent == set(release.released) - set(range(11, 16)), "released: exactly the silent"
+    assert not silent & set(going)
+    assert set(range(6, KEPT + 1)) <= set(going), "a yes keeps the seat through the kill"
+    rsvps_answered = {n: r for n, r in answers.items() if n.startswith("rsvp") and r}
+    confirmed = {int(n.split()[1]) for n, r in rsvps_answered.items() if r.going}
+    assert confirmed <= set(going), "every seat answered as taken is held"
+    assert None in answers.values(), "the kill cut off no write: it came after the race"
+
+
+def release_once() -> ledger.Release | None:
+    try:
+        release = ledger.release_unconfirmed(KILLED_EVENT)
+    except ledger.LedgerUnavailable:
+        return None
+    return release if release.result.outcome is Outcome.RELEASED else None
