@@ -151,3 +151,20 @@ def test_still_coming_keep_my_seat_and_the_release_to_the_waiting_list(
     ), "run again: the same one released, told once"
     assert Mailing.objects.filter(event=event, kind=Mailing.Kind.RELEASED).count() == 1
     assert services.keep_seat(event_id=event.pk, user_id=bea.pk).outcome is Outcome.NOT_GOING
+
+
+def test_publishing_a_draft_queues_its_reminder_and_a_draft_queues_none(settings, organiser):
+    settings.TASKS = DATABASE_TASKS
+    draft = due_soon(organiser, 2, status=Event.Status.DRAFT, reminders=[3600])
+    reminders = DBTaskResult.objects.filter(task_path__endswith="send_reminder")
+    assert not reminders.exists(), "a draft reminds nobody"
+
+    assert services.publish_events(event_ids=[draft.pk]) == 1
+
+    (queued,) = reminders
+    assert queued.run_after == draft.starts_at - timedelta(seconds=3600)
+    assert queued.args_kwargs["kwargs"] == {
+        "event_id": draft.pk,
+        "starts_at": draft.starts_at.isoformat(),
+        "lead_s": 3600,
+    }
