@@ -364,23 +364,19 @@ def trickle_headers(clients: list[socket.socket], stop: threading.Event, rounds:
         stop.wait(0.5)  # the slow client's own pace
 
 
-ANSWERED = 200
-# The site's own quick answer that a store was slow to reply (its 503 with a
-# Retry-After): the page was not held behind the slow clients, it was answered
-# at once; on this 2-core machine, with the other test process busy, one of
-# the 16 sometimes is. A page held behind them times out instead (0).
-ANSWERED_BUSY = 503
+# A page Django renders in a gunicorn thread without the ledger: what is
+# measured is whether a thread is free, not how the embedded MongoDB copes
+# with a busy machine (a slow reply there opens the ledger's breaker, and the
+# site's quick 503 would be a right answer to something else).
+PAGE = "/accounts/login/"
 
 
-def load_home_page(site: Site) -> Callable[[], int]:
+def load_page(site: Site) -> Callable[[], int]:
     def load() -> int:
         try:
-            page = requests.get(f"{site.url}/", timeout=PAGE_TIMEOUT_S)
+            return requests.get(f"{site.url}{PAGE}", timeout=PAGE_TIMEOUT_S).status_code
         except requests.Timeout:
             return 0
-        if page.status_code == 503 and page.headers.get("Retry-After"):
-            return ANSWERED_BUSY
-        return page.status_code
 
     return load
 
@@ -396,10 +392,8 @@ def test_slow_clients_never_hold_the_site(site):
     trickler.start()
     try:
         wait_for(lambda: rounds[0] >= 2, 10, "every slow client sending its headers")
-        pages = fire_together([load_home_page(site)] * PAGE_LOADS)
-        answered = [page for page in pages if page in (ANSWERED, ANSWERED_BUSY)]
-        assert answered == pages, f"{SLOW_CLIENTS} slow clients; 0: no answer in time"
-        assert pages.count(ANSWERED) >= PAGE_LOADS // 2, pages
+        pages = fire_together([load_page(site)] * PAGE_LOADS)
+        assert pages == [200] * PAGE_LOADS, f"{SLOW_CLIENTS} slow clients; 0: no answer in time"
     finally:
         stop.set()
         trickler.join()
