@@ -54,6 +54,15 @@ CALENDAR_FIELDS = tuple(
 # The ones whose change people going or waiting are emailed about (a change
 # notice): when and where. A new title or description only updates calendars.
 NOTICE_FIELDS = ("starts_at", "ends_at", "time_zone", "venue", "online_url")
+# The ones the timed mail depends on (events.services.timed): a save that
+# changes none of them leaves the reminders and reconfirmation as queued.
+SCHEDULE_FIELDS = (
+    "status",
+    "starts_at",
+    "reminders",
+    "reconfirm_ask_before",
+    "reconfirm_release_before",
+)
 
 
 # A day before the start, unless the organiser picks other lead times (or none).
@@ -160,6 +169,9 @@ class Event(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         saved = self._saved_calendar()
+        # The row as it was, for the post_save receivers (events.services):
+        # what they compare against, read once here for every one of them.
+        self.saved_before = saved
         changed = saved is not None and self._calendar_changed(saved)
         # Read by the change notices' post_save receiver: only a save that
         # raised the sequence queues a notice (events.services.change_notices).
@@ -205,10 +217,11 @@ class Event(models.Model):
         return self.reconfirm_ask_before is not None and self.reconfirm_release_before is not None
 
     def _saved_calendar(self) -> dict | None:
-        """The saved row's calendar fields and ``calendar_before``; None for a new event."""
+        """The saved row's calendar and schedule fields and ``calendar_before``; None if new."""
         if self.pk is None:
             return None
-        return Event.objects.filter(pk=self.pk).values(*CALENDAR_FIELDS, "calendar_before").first()
+        fields = dict.fromkeys([*CALENDAR_FIELDS, *SCHEDULE_FIELDS, "calendar_before"])
+        return Event.objects.filter(pk=self.pk).values(*fields).first()
 
     def _keep_calendar_before(self, saved: dict) -> None:
         """What attendees were last told: kept from the row, set by the first change since.

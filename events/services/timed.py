@@ -25,28 +25,18 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import transaction
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_save
 from django.tasks import task
 from django.utils import timezone
 
 from events import ledger, records, times
 from events.ledger import Outcome
-from events.models import Event, Mailing
+from events.models import SCHEDULE_FIELDS, Event, Mailing
 from events.services import mailings
 from events.services.seats import after_write
 
 logger = logging.getLogger(__name__)
 Kind = Mailing.Kind
-
-# What the schedule depends on: a save that changes none of them queues nothing.
-SCHEDULE_FIELDS = (
-    "status",
-    "starts_at",
-    "reminders",
-    "reconfirm_ask_before",
-    "reconfirm_release_before",
-)
-
 
 # --- Scheduling ---------------------------------------------------------------
 
@@ -88,23 +78,20 @@ def schedule_after_commit(event_id: int) -> None:
         logger.exception("Could not schedule the timed mail of event %s", event_id)
 
 
-def _remember_schedule(sender, instance: Event, raw=False, **kwargs) -> None:
-    saved = Event.objects.filter(pk=instance.pk).values(*SCHEDULE_FIELDS).first()
-    instance._schedule_before = saved
-
-
 def _reschedule(sender, instance: Event, created: bool, raw=False, **kwargs) -> None:
     if raw:  # loaddata
         return
-    before = getattr(instance, "_schedule_before", None)
-    now = {name: getattr(instance, name) for name in SCHEDULE_FIELDS}
-    if created or before != now:
+    before = instance.saved_before  # the row as Event.save() found it (None: new)
+    if (
+        created
+        or before is None
+        or any(before[name] != getattr(instance, name) for name in SCHEDULE_FIELDS)
+    ):
         transaction.on_commit(partial(schedule_after_commit, instance.pk))
 
 
 def connect() -> None:
     """Every save of an event, from any path, reschedules what it changed (apps.ready)."""
-    pre_save.connect(_remember_schedule, sender=Event, dispatch_uid="timed-before")
     post_save.connect(_reschedule, sender=Event, dispatch_uid="timed-after")
 
 
