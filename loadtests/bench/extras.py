@@ -14,8 +14,8 @@ of its own (``loadtests.bench.stack_run`` with ``BENCH_STACK=extras``):
   (``loadtests.bench.history``).
 
 A stack of their own, because (f) starts from an empty ledger and the story's
-scaling step leaves 5,000 past events in the default stack. Writes
-``$BENCH_OUT/extras.json``: the markdown, the JSON, the problems.
+scaling step leaves 5,000 past events in the default stack. ``run``'s
+result is ``$BENCH_OUT/extras.json``: the markdown, the JSON, the problems.
 """
 
 from __future__ import annotations

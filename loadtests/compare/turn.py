@@ -10,7 +10,7 @@ Then, in order:
    thread of their own, released together (a rendezvous), each POSTing one
    RSVP; a "busy, try again" answer is asked again, up to ``RETRIES`` times.
    The ledger is then read back and judged by ``loadtests.endcheck`` (the
-   rules of ``make loadtest`` and ``make chaos``).
+   rules of ``make loadtest`` and ``make chaos``) in ``in_process.judged``.
 2. ``in_process.raw_crowd``: the same race on a fresh event without HTTP, each client
    calling the strategy in this process (``RAW_CLIENTS`` threads).
 3. ``in_process.raw_cost``: one seat taken at a time on an event already holding 1,000
