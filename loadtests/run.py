@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.core.management import call_command
+
 from loadtests import stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,8 +180,6 @@ def main() -> int:
     # Every simulated browser logs in from 127.0.0.1: lift allauth's per-IP throttle.
     os.environ.setdefault("LOGIN_RATE_LIMIT", "100000/m/ip")
     with stack.running(WORKERS, log_file=OUT / "gunicorn.log", mail=True) as site:
-        from django.core.management import call_command
-
         fixture = OUT / "fixture.json"
         call_command(
             "make_loadtest_fixture", users=USERS, capacity=CAPACITY,
