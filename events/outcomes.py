@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.utils.translation import gettext, ngettext
 from rest_framework import status
 
 from events.ledger import Outcome, Result
@@ -21,7 +22,9 @@ from events.ledger import Outcome, Result
 
 @dataclass(frozen=True)
 class Answer:
-    sentence: str | None = None  # ``{position}``: the person's place on the waiting list
+    # ``{position}``: the person's place on the waiting list; ``{party}``: who
+    # comes (``party_text``).
+    sentence: str | None = None
     level: int | None = None  # the page message's level (django.contrib.messages)
     api_status: int | None = None  # what the API answers it with
     organiser: tuple[int, str] | None = None  # after adding someone by hand; ``{who}``
@@ -82,6 +85,7 @@ ANSWERS: dict[Outcome, Answer] = {
     ),
     Outcome.LEFT_WAITLIST: Answer("You have left the waiting list.", SUCCESS, OK),
     Outcome.NOT_WAITING: Answer("You're not on the waiting list for this event.", INFO, NOT_FOUND),
+    Outcome.PARTY_CHANGED: Answer("Saved: your RSVP is now for {party}.", SUCCESS, OK),
     Outcome.SEAT_KEPT: Answer("Thanks! Your seat is kept: see you there.", SUCCESS, OK),
     # Only a proving ground's seat strategies answer it (events.ledger.strategies):
     # nothing changed, and the same request may succeed when tried again.
@@ -103,9 +107,23 @@ ANSWERS: dict[Outcome, Answer] = {
 }
 
 
+# A party refused though seats are left: it is bigger than what is free.
+NOT_ENOUGH_SEATS = "Not enough seats left for your party: {left} left."
+
+
+def party_text(guests: int) -> str:
+    """Who a party is, as pages and emails say it: "you", "you + 1 guest", "you + 2 guests"."""
+    if guests == 0:
+        return gettext("you")
+    return ngettext("you + %(n)d guest", "you + %(n)d guests", guests) % {"n": guests}
+
+
 def sentence(result: Result) -> str:
     """The sentence a person is shown for a result."""
-    return ANSWERS[result.outcome].sentence.format(position=result.position)
+    if result.outcome is Outcome.FULL and result.seats is not None and result.seats.left:
+        return NOT_ENOUGH_SEATS.format(left=result.seats.left)
+    text = ANSWERS[result.outcome].sentence
+    return text.format(position=result.position, party=party_text(result.guests))
 
 
 def level(result: Result) -> int:

@@ -179,7 +179,7 @@ def _older(event_id: int, user_ids, version: int):
 # by an update. RETURNING names the rows it wrote (inserted or replaced):
 # who this write may tell of a seat.
 _UPSERT = """\
-INSERT INTO {table} (event_id, user_id, status, ledger_version, created_at, updated_at)
+INSERT INTO {table} (event_id, user_id, status, ledger_version, created_at, updated_at, guest_names)
 VALUES {rows}
 ON CONFLICT (event_id, user_id) DO {conflict}
 RETURNING user_id"""
@@ -188,7 +188,8 @@ _REPLACE_OLDER = """UPDATE SET
     ledger_version = excluded.ledger_version,
     updated_at = excluded.updated_at
 WHERE {table}.ledger_version < excluded.ledger_version"""
-_ROW = "(%s, %s, %s, %s, %s, %s)"
+# A new row names no guests (JSON "[]"); an existing one keeps the names it has.
+_ROW = "(%s, %s, %s, %s, %s, %s, '[]')"
 
 
 def _upsert(event_id: int, rows: dict[int, Status], version: int, replace: bool = True) -> set[int]:

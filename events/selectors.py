@@ -46,6 +46,7 @@ class EventCard:
     going: bool = False
     position: int | None = None
     ledger_open: bool = True  # False: no ledger document (RSVPs are not open), or unreadable
+    guests: int = 0  # the viewer's guests, seated or waiting with them
 
     @property
     def waiting(self) -> bool:
@@ -80,7 +81,12 @@ def _signed_in(user: AbstractBaseUser | None) -> bool:
 def _card(event: Event, seats: Seats | None, standing: Standing | None) -> EventCard:
     standing = standing or Standing()
     return EventCard(
-        event, seats or NO_LEDGER, standing.going, standing.position, ledger_open=seats is not None
+        event,
+        seats or NO_LEDGER,
+        standing.going,
+        standing.position,
+        ledger_open=seats is not None,
+        guests=standing.guests,
     )
 
 

@@ -60,7 +60,8 @@ def _take_unguarded(event_id: int, user_ids: list[int]) -> list[Result]:
     """
     unique = list(dict.fromkeys(user_ids))
     room = {"$cond": [{"$gt": [pipelines.ROOM, 0]}, len(unique), 0]}
-    doc = documents.write(event_id, pipelines.take_seats(unique, documents.now_ms(), room=room))
+    parties = [(user_id, 0) for user_id in unique]
+    doc = documents.write(event_id, pipelines.take_seats(parties, documents.now_ms(), room=room))
     admitted = set(doc["last_write"]["admitted"]) if doc is not None else set()
     return writes.batch_results(doc, user_ids, admitted)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from events.ledger import Outcome
+from events.models import MAX_GUESTS
 
 
 class EventSerializer(serializers.Serializer):
@@ -26,10 +28,15 @@ class EventSerializer(serializers.Serializer):
     capacity = serializers.IntegerField(source="seats.capacity")
     seats_left = serializers.IntegerField(source="seats.left")
     seats_taken = serializers.IntegerField(
-        source="seats.taken", help_text="People going, as the ledger counts them."
+        source="seats.taken",
+        help_text="Seats taken (people going and their guests), as the ledger counts them.",
     )
     waiting = serializers.IntegerField(
-        source="seats.waiting", help_text="People on the waiting list."
+        source="seats.waiting", help_text="Parties on the waiting list."
+    )
+    guests_allowed = serializers.IntegerField(
+        source="event.guests_allowed",
+        help_text="How many guests each RSVP may bring (each takes a seat); 0: none.",
     )
 
 
@@ -54,6 +61,11 @@ class EventDetailSerializer(EventSerializer):
     going = serializers.BooleanField(
         required=False, help_text="Whether the caller holds a seat; only for a signed-in caller."
     )
+    guests = serializers.IntegerField(
+        required=False,
+        help_text="The guests of the caller's RSVP or place on the list; only for a "
+        "signed-in caller.",
+    )
     join_url = serializers.URLField(
         source="event.online_url",
         required=False,
@@ -73,19 +85,52 @@ class EventDetailSerializer(EventSerializer):
         data = super().to_representation(instance)
         request = self.context.get("request")
         if request is None or not request.user.is_authenticated:
-            del data["going"], data["waitlist_position"]
+            del data["going"], data["waitlist_position"], data["guests"]
         # The link lets anyone in: it goes to the people holding a seat, no one else.
         if not (data.get("going") and data["join_url"]):
             del data["join_url"]
         return data
 
 
-class RsvpRequestSerializer(serializers.Serializer):
-    """No fields: the URL names the event and the token the caller.
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: ``"2"``, ``2.0`` and ``true`` are refused, not read as 2."""
 
-    It only checks that a body, if any, is a JSON object, so that a client
-    sending something else hears about it (400) instead of being ignored.
+    def to_internal_value(self, data):
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PartySerializer(serializers.Serializer):
+    """Who comes with the caller: the URL names the event and the token the caller.
+
+    Every field is optional (no body, or ``{}``, is a party of one), so the
+    clients of the plain contract keep working; a body that is not a JSON
+    object, or fields of the wrong type, are a 400 instead of being ignored.
     """
+
+    guests = StrictIntegerField(
+        min_value=0,
+        max_value=MAX_GUESTS,
+        default=0,
+        help_text="Guests coming with the caller, each taking a seat; at most the event's "
+        "`guests_allowed`.",
+    )
+    guest_names = serializers.ListField(
+        # No NUL character: no database stores one in text (PostgreSQL refuses it).
+        child=serializers.CharField(
+            max_length=100, allow_blank=True, validators=[RegexValidator(r"^[^\x00]*$")]
+        ),
+        max_length=MAX_GUESTS,
+        required=False,
+        help_text="Optional: the guests' names, for the door's list.",
+    )
+
+
+class PartyChangeSerializer(PartySerializer):
+    """A new number of guests for the caller's RSVP or place on the list (required here)."""
+
+    guests = StrictIntegerField(min_value=0, max_value=MAX_GUESTS)
 
 
 class SeatChangeSerializer(serializers.Serializer):
@@ -94,6 +139,9 @@ class SeatChangeSerializer(serializers.Serializer):
     message = serializers.CharField()
     event = EventDetailSerializer()
     seats_left = serializers.IntegerField()
+    party = serializers.IntegerField(
+        required=False, help_text="The caller and their guests: the seats their RSVP holds."
+    )
 
 
 class WaitlistedSerializer(serializers.Serializer):
@@ -102,6 +150,7 @@ class WaitlistedSerializer(serializers.Serializer):
     message = serializers.CharField()
     code = serializers.CharField(help_text="Always `waitlisted`.")
     position = serializers.IntegerField(help_text="1 is next in line.")
+    party = serializers.IntegerField(help_text="The caller and their guests: seats they wait for.")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -127,6 +176,7 @@ class ErrorSerializer(serializers.Serializer):
                     Outcome.NOT_WAITING,
                 )
             )
+            + "; `too_many_guests` for more guests than the event allows"
             + "; otherwise DRF's error code, e.g. `not_authenticated`."
         ),
     )

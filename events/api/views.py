@@ -1,12 +1,14 @@
 """API views. Each reads the request, calls one service and answers JSON.
 
-POST and DELETE on ``/api/events/{id}/rsvp`` call ``events.services.rsvp`` and
-``cancel_rsvp``, and on ``/api/events/{id}/waitlist`` ``join_waitlist`` and
+POST, PATCH and DELETE on ``/api/events/{id}/rsvp`` call ``events.services.rsvp``,
+``change_party`` and ``cancel_rsvp``, and on ``/api/events/{id}/waitlist`` ``join_waitlist`` and
 ``leave_waitlist``: the functions behind the page's buttons, so scripts, load
 tools and browsers all take the same code path to the ledger.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -23,7 +25,8 @@ from events.api.serializers import (
     ErrorSerializer,
     EventDetailSerializer,
     EventSerializer,
-    RsvpRequestSerializer,
+    PartyChangeSerializer,
+    PartySerializer,
     SeatChangeSerializer,
     WaitlistedSerializer,
 )
@@ -63,15 +66,11 @@ OUTAGE = _error("MongoDB is unreachable; retry after the Retry-After seconds.")
 URL_TOO_LONG = _error("The address (path and query) is longer than 8,000 characters.")
 COMMON = {401: UNAUTHORIZED, 414: URL_TOO_LONG, 503: OUTAGE}
 NO_CSRF = _error("Signed in by session cookie, but without the CSRF token.")
-# A POST on a seat takes no fields: none, `{}` or any JSON object, ignored.
-IGNORED_BODY = {
-    "application/json": {
-        "type": "object",
-        "description": "Optional and ignored: the URL names the event, the token the caller.",
-    }
-}
 BODY_ERRORS = {
-    400: _error("The body is not empty, `{}` or another JSON object."),
+    400: _error(
+        "The body is not empty or a JSON object, a field has the wrong type (`invalid`), "
+        "or more guests than the event allows (`too_many_guests`)."
+    ),
     403: NO_CSRF,
     415: _error("A body that is not JSON."),
 }
@@ -95,7 +94,7 @@ def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Re
         return _refusal(result)
     if result.outcome is Outcome.WAITLISTED:
         body = {"message": outcomes.sentence(result), "code": str(result.outcome)}
-        body["position"] = result.position
+        body |= {"position": result.position, "party": result.party}
         return Response(WaitlistedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
     if result.event is None or result.seats is None:  # its ledger was deleted meanwhile
         return _refusal(Result(Outcome.UNKNOWN_EVENT))
@@ -110,7 +109,24 @@ def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Re
         "event": card,
         "seats_left": result.seats.left,
     }
+    if result.going or result.position is not None:
+        body["party"] = result.party
     return Response(SeatChangeSerializer(body, context={"request": request}).data, status=done)
+
+
+def _party_answer(request: Request, change, serializer, done: int) -> Response:
+    """Read the party from the body, make the ``change`` and answer it."""
+    party = serializer(data=request.data)
+    party.is_valid(raise_exception=True)
+    try:
+        result = change(user_id=request.user.pk, **party.validated_data)
+    except services.PartyError as exc:
+        message = str(exc)
+        return Response(
+            error_body(message, "too_many_guests", errors={"guests": [message]}),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return _seat_answer(request, result, done)
 
 
 @extend_schema(
@@ -144,8 +160,8 @@ class RsvpView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        summary="RSVP: take a seat",
-        request=IGNORED_BODY,
+        summary="RSVP: take a seat (for the caller and any guests)",
+        request=PartySerializer,
         responses={
             201: SeatChangeSerializer,
             404: NOT_FOUND,
@@ -164,9 +180,30 @@ class RsvpView(APIView):
         },
     )
     def post(self, request: Request, event_id: int) -> Response:
-        RsvpRequestSerializer(data=request.data).is_valid(raise_exception=True)
-        result = services.rsvp(event_id=event_id, user_id=request.user.pk)
-        return _seat_answer(request, result, status.HTTP_201_CREATED)
+        rsvp = partial(services.rsvp, event_id=event_id)
+        return _party_answer(request, rsvp, PartySerializer, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change the number of guests of the caller's RSVP or place on the list",
+        request=PartyChangeSerializer,
+        responses={
+            200: SeatChangeSerializer,
+            404: _error("No such event, or no RSVP or place to change.", Outcome.NOT_GOING),
+            409: _error(
+                "Not enough free seats for a larger party, RSVPs have closed (a party may "
+                "still shrink), the event has started, or it was cancelled.",
+                Outcome.FULL,
+                Outcome.RSVPS_CLOSED,
+                Outcome.EVENT_PAST,
+                Outcome.EVENT_CANCELLED,
+            ),
+            **BODY_ERRORS,
+            **COMMON,
+        },
+    )
+    def patch(self, request: Request, event_id: int) -> Response:
+        change = partial(services.change_party, event_id=event_id)
+        return _party_answer(request, change, PartyChangeSerializer, status.HTTP_200_OK)
 
     @extend_schema(
         summary="Cancel the RSVP: give the seat back",
@@ -192,8 +229,8 @@ class WaitlistView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        summary="Join the waiting list (or take a seat if one is free and nobody waits)",
-        request=IGNORED_BODY,
+        summary="Join the waiting list (or take seats if the party fits and no waiting one does)",
+        request=PartySerializer,
         responses={
             201: SeatChangeSerializer,
             202: WaitlistedSerializer,
@@ -213,9 +250,8 @@ class WaitlistView(APIView):
         },
     )
     def post(self, request: Request, event_id: int) -> Response:
-        RsvpRequestSerializer(data=request.data).is_valid(raise_exception=True)
-        result = services.join_waitlist(event_id=event_id, user_id=request.user.pk)
-        return _seat_answer(request, result, status.HTTP_201_CREATED)
+        join = partial(services.join_waitlist, event_id=event_id)
+        return _party_answer(request, join, PartySerializer, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Leave the waiting list",

@@ -5,8 +5,10 @@ them and who waits for one (the API contract's shape, plus the list)::
 
     {_id: <event pk>, capacity: int, attendees: [<user pk>, ...],
      seated_at: [<ms since the epoch, a double>, ...],  # beside attendees, index for index
+     guests: [int, ...],  # beside attendees: the guests each one brings
      waitlist: [<user pk>, ...], waitlist_limit: int | null,
-     taken: int, waiting: int,  # the lists' sizes, for reads by _id alone
+     waiting_guests: [int, ...],  # beside waitlist: each waiting party's guests
+     taken: int, waiting: int,  # seats taken (guests too), parties waiting: for reads by _id
      version: int,  # one more on every write, for the SQL record's copies
      last_write: {outcome: str, promoted: [<user pk>, ...]},
      reconfirm_asked: bool, unconfirmed: [<user pk>], released: [<user pk>]}  # if asked
@@ -61,6 +63,7 @@ from events.ledger.writes import (
     KEEP,
     MAX_BATCH,
     cancel,
+    change_party,
     create_event,
     delete_events,
     give_up_seat,
@@ -89,6 +92,7 @@ __all__ = [
     "ask_to_reconfirm",
     "attendees",
     "cancel",
+    "change_party",
     "create_event",
     "delete_events",
     "ensure_schema",

@@ -30,6 +30,7 @@ class Damage(StrEnum):
     DUPLICATES = "duplicates"
     IN_BOTH_LISTS = "people in both lists"
     SEAT_TIMES = "seat times out of step"
+    PARTIES = "party sizes out of step"
     COUNTS = "counts out of step"
     FREE_SEAT = "a free seat while someone waits"
     UNCONFIRMED = "asked to reconfirm without a seat"
@@ -89,10 +90,33 @@ class _Lists:
     times: list | None
     stored: tuple[int, int]  # the counts ``taken`` and ``waiting`` (the lists' sizes if absent)
     unconfirmed: list[int]  # asked "still coming?", not yet said yes: each must hold a seat
+    guests: list | None = None  # beside ``going`` (None: stored before parties, all alone)
+    waiting_guests: list | None = None  # beside ``waiting``
 
     @property
     def seated(self) -> list[int]:
         return list(dict.fromkeys(self.going))
+
+    def _party_sizes(self, people: list[int], guests: list | None) -> dict[int, int]:
+        """Each person's party (their first entry's), 1 where sizes are missing or out of step."""
+        aligned = guests is not None and len(guests) == len(people)
+        sizes: dict[int, int] = {}
+        for index, person in enumerate(people):
+            sizes.setdefault(person, 1 + (guests[index] if aligned else 0))
+        return sizes
+
+    @property
+    def taken(self) -> int:
+        """Seats the seated hold: each person once, with their guests."""
+        return sum(self._party_sizes(self.going, self.guests).values())
+
+    @property
+    def stored_taken(self) -> int:
+        """What ``taken`` should say of the lists as stored (repeats counted)."""
+        return len(self.going) + sum(self.guests or ())
+
+    def waiting_party(self, person: int) -> int:
+        return self._party_sizes(self.waiting, self.waiting_guests).get(person, 1)
 
     @property
     def in_line(self) -> list[int]:
@@ -106,8 +130,9 @@ def _repeats(items: list[int]) -> str:
 
 
 def _above_capacity(d: _Lists) -> str | None:
-    if len(d.seated) > d.capacity:
-        return f"{len(d.seated)} hold seats, capacity {d.capacity}"
+    if d.taken > d.capacity:
+        held = "seats" if d.taken == len(d.seated) else f"{d.taken} seats with their guests"
+        return f"{len(d.seated)} hold {held}, capacity {d.capacity}"
     return None
 
 
@@ -129,16 +154,37 @@ def _seat_times(d: _Lists) -> str | None:
     return None
 
 
+def _parties(d: _Lists) -> str | None:
+    found = [
+        ("guests", d.guests, "attendees", d.going),
+        ("waiting_guests", d.waiting_guests, "waiting", d.waiting),
+    ]
+    wrong = [
+        f"{len(sizes)} {name} for {len(people)} {of}"
+        for name, sizes, of, people in found
+        if sizes is not None and len(sizes) != len(people)
+    ]
+    return "; ".join(wrong) or None
+
+
 def _counts(d: _Lists) -> str | None:
-    if d.stored != (len(d.going), len(d.waiting)):
+    if d.stored != (d.stored_taken, len(d.waiting)):
         taken, waiting = d.stored
-        return f"taken {taken}, waiting {waiting}; the lists hold {len(d.going)}, {len(d.waiting)}"
+        return (
+            f"taken {taken}, waiting {waiting}; the lists hold {d.stored_taken} seats "
+            f"and {len(d.waiting)} waiting"
+        )
     return None
 
 
 def _free_seat(d: _Lists) -> str | None:
-    if (free := d.capacity - len(d.seated)) > 0 and d.in_line:
-        return f"{free} free, {len(d.in_line)} waiting (first in line: user {d.in_line[0]})"
+    free = d.capacity - d.taken
+    fitting = [u for u in d.in_line if d.waiting_party(u) <= free]
+    if free > 0 and fitting:
+        waiting = f"{len(d.in_line)} waiting" + (
+            f", {len(fitting)} of them parties that fit" if len(fitting) < len(d.in_line) else ""
+        )
+        return f"{free} free, {waiting} (first in line: user {fitting[0]})"
     return None
 
 
@@ -154,6 +200,7 @@ _CHECKS = {
     Damage.DUPLICATES: _duplicates,
     Damage.IN_BOTH_LISTS: _in_both_lists,
     Damage.SEAT_TIMES: _seat_times,
+    Damage.PARTIES: _parties,
     Damage.COUNTS: _counts,
     Damage.FREE_SEAT: _free_seat,
     Damage.UNCONFIRMED: _unconfirmed,
@@ -167,11 +214,21 @@ def findings(doc: dict) -> list[Finding]:
     going, waiting = doc["attendees"], doc.get("waitlist") or []
     stored = (doc.get("taken", len(going)), doc.get("waiting", len(waiting)))
     unconfirmed = doc.get("unconfirmed") or []
-    lists = _Lists(doc["capacity"], going, waiting, doc.get("seated_at"), stored, unconfirmed)
+    lists = _Lists(
+        doc["capacity"],
+        going,
+        waiting,
+        doc.get("seated_at"),
+        stored,
+        unconfirmed,
+        doc.get("guests"),
+        doc.get("waiting_guests"),
+    )
     found = {damage: detail for damage, check in _CHECKS.items() if (detail := check(lists))}
-    # With seat times out of step the mending write leaves the document alone
-    # (its guard): dropping a repeat would guess whose time goes with it.
-    blocked = Damage.SEAT_TIMES in found
+    # With seat times or parties out of step the mending write leaves the
+    # document alone (its guard): dropping a repeat would guess whose time or
+    # guests go with it.
+    blocked = Damage.SEAT_TIMES in found or Damage.PARTIES in found
     return [Finding(d, detail, d in MENDABLE and not blocked) for d, detail in found.items()]
 
 

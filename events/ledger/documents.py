@@ -15,7 +15,7 @@ from events.ledger.types import Attendee, Outcome, Result, Seats
 def seats_of(doc: dict) -> Seats:
     return Seats(
         capacity=doc["capacity"],
-        taken=len(doc.get("attendees", ())),
+        taken=len(doc.get("attendees", ())) + sum(doc.get("guests") or ()),
         waiting=len(doc.get("waitlist") or ()),
         waitlist_limit=doc.get("waitlist_limit"),
     )
@@ -24,6 +24,15 @@ def seats_of(doc: dict) -> Seats:
 def position_in(doc: dict, user_id: int) -> int | None:
     waitlist = doc.get("waitlist") or []
     return waitlist.index(user_id) + 1 if user_id in waitlist else None
+
+
+def guests_in(doc: dict, user_id: int) -> int:
+    """The guests of ``user_id``'s party, seated or waiting; 0 if neither (or none stored)."""
+    for people, guests in (("attendees", "guests"), ("waitlist", "waiting_guests")):
+        listed, beside = doc.get(people) or [], doc.get(guests) or []
+        if user_id in listed and len(beside) == len(listed):
+            return beside[listed.index(user_id)]
+    return 0
 
 
 def now_ms() -> float:
@@ -64,6 +73,7 @@ def result_of(doc: dict | None, user_id: int | None = None) -> Result:
         promoted=tuple(last.get("promoted") or ()),
         going=user_id is not None and user_id in doc.get("attendees", ()),
         version=doc.get("version", 0),
+        guests=guests_in(doc, user_id) if user_id is not None else 0,
     )
 
 
@@ -86,9 +96,21 @@ def empty_document(capacity: int, waitlist_limit: int | None, version: int = 1) 
 
 def attendees_of(doc: dict) -> list[Attendee]:
     checked(doc, "attendees")
-    times = doc.get("seated_at") or [None] * len(doc["attendees"])
-    if len(times) != len(doc["attendees"]):
-        raise LedgerDamaged(doc["_id"], "seated_at and attendees differ in length")
+    going = doc["attendees"]
+    times = doc.get("seated_at") or [None] * len(going)
+    guests = doc.get("guests") or [0] * len(going)
+    if len(times) != len(going) or len(guests) != len(going):
+        raise LedgerDamaged(doc["_id"], "seated_at or guests and attendees differ in length")
     return [
-        Attendee(user_id, from_ms(ms)) for user_id, ms in zip(doc["attendees"], times, strict=True)
+        Attendee(user_id, from_ms(ms), party_guests)
+        for user_id, ms, party_guests in zip(going, times, guests, strict=True)
     ]
+
+
+def waiting_guests_of(doc: dict) -> tuple[int, ...]:
+    """Beside the waiting list, each party's guests (none stored: parties of one)."""
+    waitlist = doc.get("waitlist") or []
+    guests = doc.get("waiting_guests") or [0] * len(waitlist)
+    if len(guests) != len(waitlist):
+        raise LedgerDamaged(doc["_id"], "waiting_guests and waitlist differ in length")
+    return tuple(guests)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 
 from events.ledger.connection import collection, translate_errors
-from events.ledger.documents import attendees_of, position_in, seats_of
+from events.ledger.documents import (
+    attendees_of,
+    guests_in,
+    position_in,
+    seats_of,
+    waiting_guests_of,
+)
 from events.ledger.schema import LedgerDamaged, checked
 from events.ledger.types import Attendee, Roster, Seats, Standing
 
@@ -60,32 +66,33 @@ def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
     against 12.5 ms at 5,000), and the server is what a rush waits for.
     None if there is no such event.
     """
-    doc = collection().find_one({"_id": event_id}, {**_COUNTS, "attendees": 1, "waitlist": 1})
+    lists = dict.fromkeys(("attendees", "guests", "waitlist", "waiting_guests"), 1)
+    doc = collection().find_one({"_id": event_id}, {**_COUNTS, **lists})
     if doc is None:
         return None
     seats = _counted(doc)
     checked(doc)
-    mine = Standing(going=user_id in doc["attendees"], position=position_in(doc, user_id))
+    going, position = user_id in doc["attendees"], position_in(doc, user_id)
+    mine = Standing(going=going, position=position, guests=guests_in(doc, user_id))
     return seats, mine
 
 
 @translate_errors
 def attendees(event_id: int) -> list[Attendee]:
     """Who holds a seat, in the order they got it, with the time each got it."""
-    doc = collection().find_one({"_id": event_id}, {"attendees": 1, "seated_at": 1})
+    doc = collection().find_one({"_id": event_id}, {"attendees": 1, "seated_at": 1, "guests": 1})
     return attendees_of(doc) if doc is not None else []
 
 
 @translate_errors
 def roster(event_id: int) -> Roster | None:
     """Who holds a seat and who waits, from one read, with the document's version."""
-    projection = {"attendees": 1, "seated_at": 1, "waitlist": 1, "version": 1}
-    doc = collection().find_one({"_id": event_id}, projection)
+    fields = ("attendees", "seated_at", "guests", "waitlist", "waiting_guests", "version")
+    doc = collection().find_one({"_id": event_id}, dict.fromkeys(fields, 1))
     if doc is None:
         return None
-    return Roster(
-        attendees_of(doc), list(checked(doc).get("waitlist") or []), doc.get("version", 1)
-    )
+    waitlist = list(checked(doc).get("waitlist") or [])
+    return Roster(attendees_of(doc), waitlist, doc.get("version", 1), waiting_guests_of(doc))
 
 
 @translate_errors

@@ -18,7 +18,7 @@ Each step is one guarded write by ``_id``, like every seat change:
 - ``release``: one write removes every attendee still in ``unconfirmed``
   (with their seat times, index for index), empties it, adds them to
   ``released`` and promotes the waiting list into the freed seats
-  (``pipelines._promote``): nobody seated after the question, nor anyone
+  (the promotion every transition ends with): nobody seated after the question, nor anyone
   promoted, is ever in ``unconfirmed``. A second run finds nobody to
   release; a release with no question asked releases nobody.
 """
@@ -29,7 +29,15 @@ from dataclasses import dataclass
 
 from events.ledger.connection import collection, translate_errors
 from events.ledger.documents import now_ms, result_of, transition, write
-from events.ledger.pipelines import ATTENDEES, OUTCOME, SEATED_AT, UNCONFIRMED, guarded, has
+from events.ledger.pipelines import (
+    ATTENDEES,
+    GUESTS,
+    OUTCOME,
+    SEATED_AT,
+    UNCONFIRMED,
+    guarded,
+    has,
+)
 from events.ledger.pipelines import if_outcome as _if
 from events.ledger.schema import checked
 from events.ledger.schema import user_id as valid_user_id
@@ -102,6 +110,7 @@ def release_pipeline(now: float) -> list[dict]:
             "$set": {
                 "attendees": _kept(ATTENDEES),
                 "seated_at": _kept(SEATED_AT),
+                "guests": _kept(GUESTS),
                 "unconfirmed": _if("released", {"$literal": []}, _unconfirmed),
                 "released": {"$concatArrays": [{"$ifNull": ["$released", []]}, released]},
             }

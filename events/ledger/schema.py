@@ -44,7 +44,9 @@ VALIDATOR = {
             "capacity": {"bsonType": _INT, "minimum": 0},
             "attendees": {"bsonType": "array"},
             "seated_at": {"bsonType": "array"},
+            "guests": {"bsonType": "array"},
             "waitlist": {"bsonType": ["array", "null"]},
+            "waiting_guests": {"bsonType": "array"},
             "waitlist_limit": {"bsonType": [*_INT, "null"], "minimum": 0},
             "taken": {"bsonType": _INT, "minimum": 0},
             "waiting": {"bsonType": _INT, "minimum": 0},
@@ -82,8 +84,15 @@ def user_id(value) -> int:
     return value
 
 
-def _ints(value) -> bool:
-    return isinstance(value, list) and all(map(_is_int, value))
+def guests(value) -> int:
+    """``value`` if it may enter a list as a party's guests: an int, not below 0."""
+    if not _is_int(value, 0):
+        raise TypeError(f"a party's guests are an int of 0 or more, not {value!r}")
+    return value
+
+
+def _ints(value, minimum: int | None = None) -> bool:
+    return isinstance(value, list) and all(_is_int(item, minimum) for item in value)
 
 
 _CHECKS: dict[str, Callable[[object], bool]] = {
@@ -93,7 +102,9 @@ _CHECKS: dict[str, Callable[[object], bool]] = {
         isinstance(v, list)
         and all(x is None or (isinstance(x, int | float) and not isinstance(x, bool)) for x in v)
     ),
+    "guests": lambda v: _ints(v, 0),
     "waitlist": lambda v: v is None or _ints(v),
+    "waiting_guests": lambda v: _ints(v, 0),
     "waitlist_limit": lambda v: v is None or _is_int(v, 0),
     "taken": lambda v: _is_int(v, 0),
     "waiting": lambda v: _is_int(v, 0),

@@ -67,7 +67,18 @@ OPTIMISTIC_TRIES = 5
 LOCK_TIMEOUT_S = 5.0  # a dead holder's lock frees itself after this long
 LOCK_WAIT_S = 10.0  # how long a request waits for the lock before BUSY
 _READ = dict.fromkeys(
-    ("capacity", "attendees", "seated_at", "waitlist", "waitlist_limit", "version", "cancelled"), 1
+    (
+        "capacity",
+        "attendees",
+        "seated_at",
+        "guests",
+        "waitlist",
+        "waiting_guests",
+        "waitlist_limit",
+        "version",
+        "cancelled",
+    ),
+    1,
 )
 
 
@@ -90,7 +101,7 @@ def decide_take(doc: dict | None, user_id: int) -> Outcome:
         return Outcome.ALREADY_GOING
     if user_id in (doc.get("waitlist") or ()):
         return Outcome.ALREADY_WAITING
-    if len(doc["attendees"]) >= doc["capacity"] or doc.get("waitlist"):
+    if documents.seats_of(doc).is_full or doc.get("waitlist"):
         return Outcome.FULL
     return Outcome.CONFIRMED
 
@@ -115,7 +126,12 @@ def stamp(outcome: Outcome) -> dict:
 
 
 def push_seat(user_id: int) -> dict:
-    """The update that seats ``user_id`` at the end of the list, counts and version with it."""
+    """The update that seats ``user_id`` at the end of the list, counts and version with it.
+
+    A party of one: a document with parties keeps ``guests`` beside
+    ``attendees``, and these strategies take plain RSVPs only (the site's
+    pipelines take parties).
+    """
     return {
         "$push": {"attendees": user_id, "seated_at": documents.now_ms()},
         "$inc": {"taken": 1, "version": 1},
@@ -128,11 +144,14 @@ def without_seat(doc: dict, user_id: int) -> dict:
     index = doc["attendees"].index(user_id)
     attendees = doc["attendees"][:index] + doc["attendees"][index + 1 :]
     times = doc.get("seated_at") or [None] * len(doc["attendees"])
+    guests = doc.get("guests")
+    kept_guests = {"guests": guests[:index] + guests[index + 1 :]} if guests else {}
     return {
         "$set": {
             "attendees": attendees,
             "seated_at": times[:index] + times[index + 1 :],
-            "taken": len(attendees),
+            **kept_guests,
+            "taken": len(attendees) + sum(kept_guests.get("guests", ())),
             **stamp(Outcome.CANCELLED),
         },
         "$inc": {"version": 1},

@@ -19,6 +19,8 @@ class Outcome(StrEnum):
     WAITLIST_CLOSED = "waitlist_closed"
     LEFT_WAITLIST = "left_waitlist"
     NOT_WAITING = "not_waiting"
+    # A party (the attendee and their guests) grew or shrank (pipelines.change_party).
+    PARTY_CHANGED = "party_changed"
     CAPACITY_SET = "capacity_set"
     CAPACITY_BELOW_GOING = "capacity_below_going"
     # Reconfirm-or-release (events.ledger.reconfirmation): the question, a
@@ -70,6 +72,12 @@ class Result:
     promoted: tuple[int, ...] = field(default=())  # who this write moved into a seat
     going: bool = False  # whether the user holds a seat after the write
     version: int = 0  # the document's version this write produced
+    guests: int = 0  # the guests the user's party brings, seated or waiting, after the write
+
+    @property
+    def party(self) -> int:
+        """The user and their guests."""
+        return 1 + self.guests
 
 
 @dataclass(frozen=True)
@@ -78,12 +86,14 @@ class Standing:
 
     going: bool = False
     position: int | None = None
+    guests: int = 0  # the guests the user's party brings, seated or waiting
 
 
 @dataclass(frozen=True)
 class Attendee:
     user_id: int
     at: datetime | None  # None if the time was never recorded (a crash between writes)
+    guests: int = 0  # seated with them
 
 
 @dataclass(frozen=True)
@@ -93,3 +103,17 @@ class Roster:
     attendees: list[Attendee]
     waitlist: list[int]
     version: int
+    waiting_guests: tuple[int, ...] = ()  # beside ``waitlist``: each waiting party's guests
+
+    def guests_of(self, user_id: int) -> int:
+        """The guests of ``user_id``'s party, seated or waiting (0 if neither)."""
+        for attendee in self.attendees:
+            if attendee.user_id == user_id:
+                return attendee.guests
+        if user_id in self.waitlist and self.waiting_guests:
+            return self.waiting_guests[self.waitlist.index(user_id)]
+        return 0
+
+    @property
+    def seats_taken(self) -> int:
+        return sum(1 + attendee.guests for attendee in self.attendees)

@@ -10,13 +10,16 @@ from events.ledger.connection import collection, translate_errors
 from events.ledger.documents import (
     attendees_of,
     empty_document,
+    guests_in,
     now_ms,
     position_in,
     seats_of,
     transition,
+    waiting_guests_of,
     write,
 )
 from events.ledger.schema import checked
+from events.ledger.schema import guests as valid_guests
 from events.ledger.schema import user_id as valid_user_id
 from events.ledger.types import Outcome, Result, Roster
 
@@ -69,18 +72,33 @@ MAX_BATCH = 32
 # rush are refusals. A read never grants a seat: room found means a write.
 _seen_full: dict[int, bool] = {}
 _LISTS = dict.fromkeys(
-    ("capacity", "attendees", "waitlist", "waitlist_limit", "cancelled", "version"), 1
+    (
+        "capacity",
+        "attendees",
+        "guests",
+        "waitlist",
+        "waiting_guests",
+        "waitlist_limit",
+        "cancelled",
+        "version",
+    ),
+    1,
 )
 
+Party = tuple[int, int]  # (user id, guests): one RSVP of a combined batch
 
-def take_seats(event_id: int, user_ids: list[int]) -> list[Result]:
-    """One write for a batch of RSVPs (``user_ids`` in arrival order, maybe repeated)."""
+
+def take_seats(event_id: int, parties: list[Party]) -> list[Result]:
+    """One write for a batch of RSVPs (``parties`` in arrival order, a user maybe repeated)."""
+    user_ids = [user_id for user_id, _ in parties]
     if _seen_full.get(event_id):
         doc = collection().find_one({"_id": event_id}, _LISTS)
         if doc is None or not _room_for_newcomers(checked(doc, "capacity", "attendees")):
             return batch_results(doc, user_ids)
-    pipeline = pipelines.take_seats(list(dict.fromkeys(user_ids)), now_ms())
-    doc = write(event_id, pipeline)
+    first_of_each: dict[int, int] = {}  # a user asking twice: the first request's guests
+    for user_id, guests in parties:
+        first_of_each.setdefault(user_id, guests)
+    doc = write(event_id, pipelines.take_seats(list(first_of_each.items()), now_ms()))
     if doc is not None:
         # A document past the validator (an old embedded collection has none)
         # may be damaged: its guards admitted nobody, and it is reported so.
@@ -91,8 +109,10 @@ def take_seats(event_id: int, user_ids: list[int]) -> list[Result]:
 
 
 def _room_for_newcomers(doc: dict) -> bool:
-    free = doc["capacity"] - len(doc["attendees"])
-    return free > 0 and not doc.get("waitlist") and not doc.get("cancelled")
+    """Whether a newcomer could get a seat: free ones that no waiting party fits in."""
+    free = doc["capacity"] - seats_of(doc).taken
+    waiting = waiting_guests_of(doc)
+    return free > 0 and not doc.get("cancelled") and (not waiting or min(waiting) + 1 > free)
 
 
 def batch_results(
@@ -123,7 +143,8 @@ def batch_results(
             outcome = Outcome.FULL
         answered.add(user_id)
         told = () if results else tuple(promoted)
-        results.append(Result(outcome, seats, position, told, user_id in going, version))
+        guests = guests_in(doc, user_id)
+        results.append(Result(outcome, seats, position, told, user_id in going, version, guests))
     return results
 
 
@@ -131,23 +152,40 @@ _combined_rsvps = Combiner(take_seats, max_batch=MAX_BATCH)
 
 
 @translate_errors
-def take_seat(event_id: int, user_id: int, *, combined: bool = True) -> Result:
-    """RSVP: take a free seat if nobody waits and the user holds none and waits nowhere.
+def take_seat(event_id: int, user_id: int, *, guests: int = 0, combined: bool = True) -> Result:
+    """RSVP: seats for the user and ``guests`` if they are free and no waiting party fits.
 
-    Combined (``events.ledger.combining``): RSVPs for the same event arriving
-    while one is being written are decided together by the next write; a
-    lone one is written at once. ``combined=False``: always one write of its
-    own (the ``atomic`` strategy that ``make compare`` sets beside it).
+    Refused if the user holds a seat or waits already. Combined
+    (``events.ledger.combining``): RSVPs for the same event arriving while one
+    is being written are decided together by the next write; a lone one is
+    written at once. ``combined=False``: always one write of its own (the
+    ``atomic`` strategy that ``make compare`` sets beside it).
     """
+    party = (valid_user_id(user_id), valid_guests(guests))
     if combined:
-        return _combined_rsvps.submit(event_id, valid_user_id(user_id))
-    return transition(event_id, pipelines.take_seat(valid_user_id(user_id), now_ms()), user_id)
+        return _combined_rsvps.submit(event_id, party)
+    return transition(event_id, pipelines.take_seat(party[0], now_ms(), party[1]), user_id)
 
 
 @translate_errors
-def join_waitlist(event_id: int, user_id: int) -> Result:
-    """Join the end of the list, or take a seat at once if one is free and nobody waits."""
-    return transition(event_id, pipelines.join_waitlist(valid_user_id(user_id), now_ms()), user_id)
+def join_waitlist(event_id: int, user_id: int, *, guests: int = 0) -> Result:
+    """Join the end of the list as a party, or take seats at once if the party fits."""
+    pipeline = pipelines.join_waitlist(valid_user_id(user_id), now_ms(), valid_guests(guests))
+    return transition(event_id, pipeline, user_id)
+
+
+@translate_errors
+def change_party(event_id: int, user_id: int, *, guests: int, may_grow: bool = True) -> Result:
+    """A new number of guests for the user's party, seated or waiting; its place is kept.
+
+    A seated party grows only into free seats (``FULL`` otherwise, unchanged);
+    seats a party gives back go to the waiting at once. ``NOT_GOING`` if the
+    user neither holds seats nor waits; ``RSVPS_CLOSED`` for a growth unless
+    ``may_grow``.
+    """
+    party = (valid_user_id(user_id), valid_guests(guests))
+    pipeline = pipelines.change_party(*party, now_ms(), may_grow=may_grow)
+    return transition(event_id, pipeline, user_id)
 
 
 @translate_errors
@@ -170,7 +208,8 @@ def cancel(event_id: int) -> Roster | None:
     doc = write(event_id, pipelines.cancel())
     if doc is None:
         return None
-    return Roster(attendees_of(doc), list(doc.get("waitlist") or []), doc.get("version", 0))
+    waitlist, version = list(doc.get("waitlist") or []), doc.get("version", 0)
+    return Roster(attendees_of(doc), waitlist, version, waiting_guests_of(doc))
 
 
 KEEP = pipelines.KEEP  # set_seats: leave this number as it is

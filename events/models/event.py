@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -45,10 +45,13 @@ DESCRIPTIVE_FIELDS = (
     "venue",
     "online_url",
     "attendees_public",
+    "guests_allowed",
 )
 # The ones an .ics file carries: changing one raises the event's sequence.
 CALENDAR_FIELDS = tuple(
-    name for name in DESCRIPTIVE_FIELDS if name not in ("rsvp_deadline", "attendees_public")
+    name
+    for name in DESCRIPTIVE_FIELDS
+    if name not in ("rsvp_deadline", "attendees_public", "guests_allowed")
 )
 # The ones whose change people going or waiting are emailed about (a change
 # notice): when and where. A new title or description only updates calendars.
@@ -62,6 +65,12 @@ SCHEDULE_FIELDS = (
     "reconfirm_ask_before",
     "reconfirm_release_before",
 )
+
+
+# The most guests an organiser may let each attendee bring: a party is one
+# entry of the ledger's lists, and a party larger than a small event's seats
+# could only ever wait.
+MAX_GUESTS = 10
 
 
 # A day before the start, unless the organiser picks other lead times (or none).
@@ -132,6 +141,13 @@ class Event(models.Model):
     )
     attendees_public = models.BooleanField(
         "show who is going", default=False, help_text="List attendees on the event page."
+    )
+    guests_allowed = models.PositiveSmallIntegerField(
+        "guests per RSVP",
+        default=0,
+        validators=[MaxValueValidator(MAX_GUESTS)],
+        help_text=f"How many guests each attendee may bring (0 to {MAX_GUESTS}); each guest "
+        "takes a seat. 0: everyone comes alone.",
     )
     # Lead times before the start, in seconds, at which everyone going is
     # reminded: an empty list sends none.

@@ -28,6 +28,9 @@ class Rsvp(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rsvps"
     )
     status = models.CharField(max_length=10, choices=Status)
+    # The names of the guests the attendee gave (their number is the ledger's):
+    # for the door's list and the export; written after the ledger has decided.
+    guest_names = models.JSONField(default=list, blank=True)
     # The ledger document's version this row was copied from: a copy only
     # replaces an older one, so a late write never undoes a newer repair.
     ledger_version = models.PositiveBigIntegerField(default=0)

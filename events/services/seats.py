@@ -31,6 +31,10 @@ class CapacityError(ValueError):
     """A capacity the ledger refused: below the number of people already going."""
 
 
+class PartyError(ValueError):
+    """Guests the event does not allow: more than its limit per RSVP, or any at all."""
+
+
 @dataclass(frozen=True)
 class SeatResult(Result):
     """A ledger result with the event row its rules were checked on.
@@ -48,7 +52,7 @@ class SeatResult(Result):
 
 # What the rules read of the event, and what an answer shows of it (the API's
 # EventDetailSerializer): the one read of the row serves both.
-RULE_FIELDS = ("status", "starts_at", "rsvp_deadline")
+RULE_FIELDS = ("status", "starts_at", "rsvp_deadline", "guests_allowed")
 # What an answer shows of the event besides its rules (attendees_public: the API's cards).
 ANSWER_FIELDS = tuple(name for name in DESCRIPTIVE_FIELDS if name not in RULE_FIELDS)
 
@@ -63,13 +67,17 @@ def _checked_event(event_id: int, *, taking: bool = False) -> tuple[Event | None
     event = Event.objects.filter(pk=event_id).only(*RULE_FIELDS, *ANSWER_FIELDS).first()
     if event is None or event.is_draft:  # a draft is not there for the public
         return None, Outcome.UNKNOWN_EVENT
+    return event, _refusal(event, taking=taking)
+
+
+def _refusal(event: Event, *, taking: bool) -> Outcome | None:
     if event.is_cancelled:  # the ledger refuses too; this answers without asking it
-        return event, Outcome.EVENT_CANCELLED
+        return Outcome.EVENT_CANCELLED
     if event.is_past:
-        return event, Outcome.EVENT_PAST
+        return Outcome.EVENT_PAST
     if taking and event.rsvps_closed:
-        return event, Outcome.RSVPS_CLOSED
-    return event, None
+        return Outcome.RSVPS_CLOSED
+    return None
 
 
 def _seat_change(
@@ -79,9 +87,16 @@ def _seat_change(
     user_id: int,
     taking: bool = False,
     ended: Status = Status.CANCELLED,
+    event: Event | None = None,
 ) -> SeatResult:
-    """The event's rules, then the ledger's ``write`` and what follows it."""
-    event, refusal = _checked_event(event_id, taking=taking)
+    """The event's rules, then the ledger's ``write`` and what follows it.
+
+    ``event``: the row, if the caller has read it for the rules already.
+    """
+    if event is None:
+        event, refusal = _checked_event(event_id, taking=taking)
+    else:
+        refusal = _refusal(event, taking=taking)
     if refusal is not None:
         return SeatResult.of(Result(refusal), event)
     return SeatResult.of(after_write(event_id, write(event_id, user_id), user_id, ended), event)
@@ -120,14 +135,100 @@ def _repair_record(event_id: int, result: Result) -> None:
         logger.warning("Record of event %s repaired from the ledger: %s", event_id, repair)
 
 
-def rsvp(*, event_id: int, user_id: int) -> SeatResult:
-    """Give the user a seat if the event is open, has one free and nobody waits.
+def _allowed(event: Event | None, guests: int) -> None:
+    """Refuse more guests than the event allows (checked on the row the rules read)."""
+    if event is None or guests <= event.guests_allowed:
+        return
+    if event.guests_allowed == 0:
+        raise PartyError("This event does not allow guests: RSVP for yourself only.")
+    raise PartyError(
+        ngettext(
+            "This event allows at most %(limit)d guest per RSVP.",
+            "This event allows at most %(limit)d guests per RSVP.",
+            event.guests_allowed,
+        )
+        % {"limit": event.guests_allowed}
+    )
 
-    Through the configured seat strategy: ``atomic`` (the ledger's guarded
-    write) unless a load test or the tests chose another.
+
+def _with_guests(take: Callable[..., Result], guests: int) -> Callable[[int, int], Result]:
+    return lambda event_id, user_id: take(event_id, user_id, guests=guests)
+
+
+def _party_change(
+    write_for: Callable[[Event], Callable[[int, int], Result]],
+    *,
+    event_id: int,
+    user_id: int,
+    guests: int,
+    guest_names: list[str] | None,
+    taking: bool = True,
+) -> SeatResult:
+    """A seat change for a party: the event's rules and guest limit, then the ledger's write.
+
+    ``write_for(event)``: the write, given the row the rules were read from.
+    The guests' names go into the SQL record once the ledger has seated or
+    queued the party: names never decide a seat.
     """
-    take = configured_strategy().take_seat
-    return _seat_change(take, event_id=event_id, user_id=user_id, taking=True)
+    event, refusal = _checked_event(event_id, taking=taking)
+    if refusal is not None:
+        return SeatResult.of(Result(refusal), event)
+    _allowed(event, guests)
+    write = write_for(event)
+    result = _seat_change(write, event_id=event_id, user_id=user_id, taking=taking, event=event)
+    if guest_names is not None and (result.going or result.position is not None):
+        names = [name for name in guest_names if name][: result.guests]
+        Rsvp.objects.filter(event_id=event_id, user_id=user_id).update(guest_names=names)
+    return result
+
+
+def rsvp(
+    *, event_id: int, user_id: int, guests: int = 0, guest_names: list[str] | None = None
+) -> SeatResult:
+    """Seats for the user and ``guests`` if the event is open and they are free.
+
+    A party of one goes through the configured seat strategy (``combined``,
+    the ledger's guarded write, unless a load test or the tests chose
+    another); a party with guests always through the ledger's own write,
+    which counts guests (the strategies ``make compare`` sets side by side
+    take parties of one). ``PartyError`` for more guests than allowed.
+    """
+    take = (
+        configured_strategy().take_seat if guests == 0 else _with_guests(ledger.take_seat, guests)
+    )
+    return _party_change(
+        lambda event: take,
+        event_id=event_id,
+        user_id=user_id,
+        guests=guests,
+        guest_names=guest_names,
+    )
+
+
+def change_party(
+    *, event_id: int, user_id: int, guests: int, guest_names: list[str] | None = None
+) -> SeatResult:
+    """A new number of guests for the user's seats or place on the list; the place is kept.
+
+    Growing takes free seats only (``FULL`` otherwise) and stops with the
+    RSVPs (``RSVPS_CLOSED``); shrinking is possible until the event starts,
+    and the seats it frees go to the waiting at once.
+    """
+
+    def write_for(event: Event) -> Callable[[int, int], Result]:
+        may_grow = not event.rsvps_closed
+        return lambda event_id, user_id: ledger.change_party(
+            event_id, user_id, guests=guests, may_grow=may_grow
+        )
+
+    return _party_change(
+        write_for,
+        event_id=event_id,
+        user_id=user_id,
+        guests=guests,
+        guest_names=guest_names,
+        taking=False,
+    )
 
 
 def cancel_rsvp(*, event_id: int, user_id: int) -> SeatResult:
@@ -136,10 +237,19 @@ def cancel_rsvp(*, event_id: int, user_id: int) -> SeatResult:
     return _seat_change(give_up_seat, event_id=event_id, user_id=user_id)
 
 
-def join_waitlist(*, event_id: int, user_id: int) -> SeatResult:
-    """A place at the end of the list, or a seat at once if one is free and nobody waits."""
-    join = ledger.join_waitlist
-    return _seat_change(join, event_id=event_id, user_id=user_id, taking=True)
+def join_waitlist(
+    *, event_id: int, user_id: int, guests: int = 0, guest_names: list[str] | None = None
+) -> SeatResult:
+    """A place at the end of the list, or seats at once if the party fits and nobody
+    waiting does. A party waits as one entry."""
+    join = _with_guests(ledger.join_waitlist, guests)
+    return _party_change(
+        lambda event: join,
+        event_id=event_id,
+        user_id=user_id,
+        guests=guests,
+        guest_names=guest_names,
+    )
 
 
 def leave_waitlist(*, event_id: int, user_id: int) -> SeatResult:

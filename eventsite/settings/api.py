@@ -34,6 +34,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The one PATCH (a party's guests) requires its field: not a partial update.
+    "COMPONENT_SPLIT_PATCH": False,
     "SWAGGER_UI_DIST": _SWAGGER_UI_DIST,
     "SWAGGER_UI_FAVICON_HREF": f"{_SWAGGER_UI_DIST}/favicon-32x32.png",
 }

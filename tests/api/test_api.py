@@ -270,7 +270,7 @@ def test_unknown_api_url_takes_no_csrf_and_gives_no_html():
     [
         ("get", "/api/events/{id}/rsvp"),
         ("put", "/api/events/{id}/rsvp"),
-        ("patch", "/api/events/{id}/rsvp/"),
+        ("patch", "/api/events/{id}/waitlist"),
         ("post", "/api/events/{id}/"),
         ("post", "/api/events/"),
         ("delete", "/api/me/rsvps/"),
@@ -401,7 +401,7 @@ def test_event_list_is_paginated_upcoming_events_with_seats(organiser, members):
     first = body["results"][0]
     assert set(first) == {
         "id", "title", "start", "venue", "status", "capacity", "seats_left", "seats_taken",
-        "waiting",
+        "waiting", "guests_allowed",
     }  # fmt: skip
     assert first["status"] == "published"
     assert (first["id"], first["capacity"], first["seats_left"]) == (soon.pk, 2, 1)
@@ -456,8 +456,8 @@ def test_api_and_rsvp_button_share_the_service_and_the_ledger(organiser, members
     assert assert_json_error(same_user, 409)["code"] == "already_going"
     assert bearer(members[1]).post(rsvp_url(event.pk)).status_code == 201
     assert calls == [
-        {"event_id": event.pk, "user_id": members[0].pk},
-        {"event_id": event.pk, "user_id": members[1].pk},
+        {"event_id": event.pk, "user_id": members[0].pk, "guests": 0},
+        {"event_id": event.pk, "user_id": members[1].pk, "guests": 0},
     ]
     assert "(2 of 2 taken)" in page.get(f"/events/{event.pk}/").content.decode()
 

@@ -36,6 +36,7 @@ def test_join_a_full_event_is_202_with_position(full_event, members):
         "message": "You're #1 on the waiting list. We'll email you if a seat frees up.",
         "code": "waitlisted",
         "position": 1,
+        "party": 1,
     }
     assert (second.status_code, second.json()["position"]) == (202, 2)
 

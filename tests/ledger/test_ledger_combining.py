@@ -140,6 +140,11 @@ def event():
     ledger.delete_events([EVENT])
 
 
+def alone(*user_ids: int) -> list[tuple[int, int]]:
+    """RSVPs of one person each (no guests), as a combined batch takes them."""
+    return [(user_id, 0) for user_id in user_ids]
+
+
 def answers_of(results: list[ledger.Result]) -> list[tuple[Outcome, bool]]:
     return [(r.outcome, r.going) for r in results]
 
@@ -148,7 +153,7 @@ def test_one_write_decides_each_request_of_a_batch(event):
     event_id = event(3, going=[1])
     before = ledger.roster(event_id).version
 
-    results = ledger_writes.take_seats(event_id, [2, 1, 3, 2, 4, 5])
+    results = ledger_writes.take_seats(event_id, alone(2, 1, 3, 2, 4, 5))
 
     assert answers_of(results) == [
         (Outcome.CONFIRMED, True),
@@ -169,7 +174,7 @@ def test_a_batch_never_takes_a_seat_someone_is_waiting_for(event):
     event_id = event(2, going=[1], waiting=[7, 8])  # the raise seated 7; 8 still waits
     assert ledger.waitlist(event_id) == [8]
 
-    results = ledger_writes.take_seats(event_id, [8, 9, 1])
+    results = ledger_writes.take_seats(event_id, alone(8, 9, 1))
 
     assert [(r.outcome, r.position) for r in results] == [
         (Outcome.ALREADY_WAITING, 1),
@@ -182,7 +187,7 @@ def test_a_batch_never_takes_a_seat_someone_is_waiting_for(event):
 def test_a_cancelled_event_refuses_the_whole_batch(event):
     event_id = event(5)
     ledger.cancel(event_id)
-    results = ledger_writes.take_seats(event_id, [1, 2])
+    results = ledger_writes.take_seats(event_id, alone(1, 2))
     assert answers_of(results) == [(Outcome.EVENT_CANCELLED, False)] * 2
     assert ledger.attendees(event_id) == []
 
@@ -256,13 +261,13 @@ def _answers() -> bool:
 
 def test_a_full_event_refuses_a_batch_by_reading_and_writes_again_once_a_seat_frees(event):
     event_id = event(2, going=[1])
-    assert answers_of(ledger_writes.take_seats(event_id, [2, 3])) == [
+    assert answers_of(ledger_writes.take_seats(event_id, alone(2, 3))) == [
         (Outcome.CONFIRMED, True),
         (Outcome.FULL, False),
     ]
     full_at = ledger.roster(event_id).version
 
-    refused = ledger_writes.take_seats(event_id, [4, 1, 2])
+    refused = ledger_writes.take_seats(event_id, alone(4, 1, 2))
 
     assert answers_of(refused) == [
         (Outcome.FULL, False),
@@ -272,7 +277,7 @@ def test_a_full_event_refuses_a_batch_by_reading_and_writes_again_once_a_seat_fr
     assert ledger.roster(event_id).version == full_at, "a refusal wrote to the ledger"
     assert {r.version for r in refused} == {full_at} and refused[0].seats.left == 0
     ledger.give_up_seat(event_id, 1)  # a seat frees: the next batch writes
-    assert answers_of(ledger_writes.take_seats(event_id, [4, 5])) == [
+    assert answers_of(ledger_writes.take_seats(event_id, alone(4, 5))) == [
         (Outcome.CONFIRMED, True),
         (Outcome.FULL, False),
     ]

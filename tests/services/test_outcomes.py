@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from events import outcomes
-from events.ledger import Outcome, Result
+from events.ledger import Outcome, Result, Seats
 
 # What a person can be told: these need a sentence, a page level and an API status.
 TOLD = set(Outcome) - {
@@ -41,7 +41,19 @@ def test_the_api_refuses_exactly_the_outcomes_that_change_nothing():
         Outcome.WAITLISTED,
         Outcome.LEFT_WAITLIST,
         Outcome.SEAT_KEPT,
+        Outcome.PARTY_CHANGED,
     }
+
+
+def test_a_party_is_said_as_who_comes_and_a_party_too_big_hears_the_seats_left():
+    assert outcomes.party_text(0) == "you"
+    assert outcomes.party_text(1) == "you + 1 guest"
+    assert outcomes.sentence(Result(Outcome.PARTY_CHANGED, guests=2)) == (
+        "Saved: your RSVP is now for you + 2 guests."
+    )
+    too_big = Result(Outcome.FULL, Seats(capacity=5, taken=3))
+    assert outcomes.sentence(too_big) == "Not enough seats left for your party: 2 left."
+    assert outcomes.sentence(Result(Outcome.FULL, Seats(5, 5))) == "Event is full"
 
 
 def test_an_organiser_hears_of_a_person_by_name_or_the_persons_own_sentence():

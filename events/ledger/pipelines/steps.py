@@ -1,0 +1,265 @@
+"""The steps every transition shares: normalise, decide, apply, promote, count.
+
+Part of ``events.ledger.pipelines`` (data only; no I/O). Each transition is
+``guarded(decide, apply)``: the document is normalised, ``decide`` stamps
+``last_write.outcome``, ``apply`` changes only what that outcome allows, the
+waiting list fills whatever seats are free, and the counts follow.
+
+Parties: an attendee may bring guests, so a seat entry is a party of
+``1 + guests``. ``guests`` runs beside ``attendees`` and ``waiting_guests``
+beside ``waitlist``, index for index, as ``seated_at`` does (absent: every
+party is one person); the seats taken are the attendees plus all their guests.
+"""
+
+from __future__ import annotations
+
+ATTENDEES = "$attendees"
+SEATED_AT = "$seated_at"
+GUESTS = "$guests"
+WAITLIST = "$waitlist"
+WAITING_GUESTS = "$waiting_guests"
+OUTCOME = "$last_write.outcome"
+# Who was asked "still coming?" and has not said yes (events.ledger.reconfirmation).
+UNCONFIRMED = "$unconfirmed"
+
+
+def size(array: str) -> dict:
+    return {"$size": array}
+
+
+def has(user_id: int, array: str) -> dict:
+    return {"$in": [user_id, array]}
+
+
+def if_outcome(outcome: str, then: dict, otherwise: str) -> dict:
+    return {"$cond": [{"$eq": [OUTCOME, outcome]}, then, otherwise]}
+
+
+def append(array: str, item) -> dict:
+    return {"$concatArrays": [array, [item]]}
+
+
+def at(array: str, index) -> dict:
+    return {"$arrayElemAt": [array, index]}
+
+
+def without_index(array: str, index: str) -> dict:
+    """The array less its element at ``index`` (unchanged when the index is -1)."""
+    after = {"$slice": [array, {"$add": [index, 1]}, {"$max": [1, size(array)]}]}
+    return {
+        "$cond": [
+            {"$lt": [index, 0]},
+            array,
+            {"$concatArrays": [{"$slice": [array, {"$max": [0, index]}]}, after]},
+        ]
+    }
+
+
+def replaced_at(array: str, index: str, value) -> dict:
+    """The array with its element at ``index`` replaced by ``value`` (unchanged at -1)."""
+    return {
+        "$map": {
+            "input": {"$range": [0, size(array)]},
+            "in": {"$cond": [{"$eq": ["$$this", index]}, value, at(array, "$$this")]},
+        }
+    }
+
+
+def without_user(array: str, user_id: int) -> dict:
+    """The array less ``user_id``; a field the document lacks stays absent."""
+    without = {"$filter": {"input": array, "cond": {"$ne": ["$$this", user_id]}}}
+    return {"$cond": [{"$isArray": array}, without, "$$REMOVE"]}
+
+
+def _beside(array: str, field: str, filler) -> dict:
+    """``field`` as stored, or ``filler`` for each item of ``array`` if the document has none."""
+    return {"$cond": [{"$isArray": field}, field, {"$map": {"input": array, "in": filler}}]}
+
+
+# Documents written before the waiting list, the seat times or parties existed
+# get an empty list, no limit, unknown times and no guests: no migration.
+NORMALISE = {
+    "$set": {
+        "waitlist": {"$ifNull": [WAITLIST, []]},
+        "waitlist_limit": {"$ifNull": ["$waitlist_limit", None]},
+        "seated_at": _beside(ATTENDEES, SEATED_AT, None),
+        "guests": _beside(ATTENDEES, GUESTS, 0),
+    }
+}
+# In a stage of its own: it reads the waiting list NORMALISE has just made a list.
+NORMALISE_WAITING = {"$set": {"waiting_guests": _beside(WAITLIST, WAITING_GUESTS, 0)}}
+
+
+# Guards fail closed on a damaged document: MongoDB orders every number below
+# every string, so a capacity stored as "2" would otherwise never be reached.
+# (The collection's validator refuses such documents where the server has one.)
+def is_int(field: str) -> dict:
+    return {"$in": [{"$type": field}, ["int", "long"]]}
+
+
+CAPACITY_IS_INT = is_int("$capacity")
+
+# Seats taken: every attendee and every guest they bring.
+TAKEN = {"$add": [size(ATTENDEES), {"$sum": GUESTS}]}
+FREE_SEATS = {"$cond": [CAPACITY_IS_INT, {"$max": [0, {"$subtract": ["$capacity", TAKEN]}]}, 0]}
+# After every write no waiting party fits in the free seats (``promote``), so a
+# newcomer may have what is free only if that still holds: with nobody waiting,
+# or only parties bigger than the free seats (who are skipped until they fit).
+_SMALLEST_WAITING = {"$add": [{"$min": WAITING_GUESTS}, 1]}
+NO_WAITING_PARTY_FITS = {
+    "$or": [{"$eq": [size(WAITLIST), 0]}, {"$gt": [_SMALLEST_WAITING, FREE_SEATS]}]
+}
+
+
+def party_fits(guests: int) -> dict:
+    """A party of ``1 + guests`` fits in the free seats, and nobody waiting could have them."""
+    return {"$and": [CAPACITY_IS_INT, {"$lte": [1 + guests, FREE_SEATS]}, NO_WAITING_PARTY_FITS]}
+
+
+def decide(outcome: dict) -> dict:
+    return {"$set": {"last_write": {"outcome": outcome, "promoted": []}}}
+
+
+def first_match(*branches: tuple[dict, str], default: str) -> dict:
+    return {
+        "$switch": {
+            "branches": [{"case": case, "then": then} for case, then in branches],
+            "default": default,
+        }
+    }
+
+
+def _indices_that_fit() -> dict:
+    """The waiting list's indices that take the free seats, first in line first.
+
+    A party that does not fit in what is left is skipped and keeps its place,
+    so one big party never holds up the smaller ones behind it. With no party
+    waiting (every entry one person) this is the head of the list, read
+    without walking it; ``$cond`` evaluates only the branch it takes.
+    """
+    everyone_alone = {"$eq": [{"$sum": WAITING_GUESTS}, 0]}
+    head = {"$range": [0, {"$min": [FREE_SEATS, size(WAITLIST)]}]}
+    party = {"$add": [at(WAITING_GUESTS, "$$this"), 1]}
+    walk = {
+        "$reduce": {
+            "input": {"$range": [0, size(WAITLIST)]},
+            "initialValue": {"free": FREE_SEATS, "at": []},
+            "in": {
+                "$cond": [
+                    {"$lte": [party, "$$value.free"]},
+                    {
+                        "free": {"$subtract": ["$$value.free", party]},
+                        "at": append("$$value.at", "$$this"),
+                    },
+                    "$$value",
+                ]
+            },
+        }
+    }
+    walked = {
+        "$cond": [{"$gt": [FREE_SEATS, 0]}, {"$getField": {"field": "at", "input": walk}}, []]
+    }
+    return {"$cond": [everyone_alone, head, walked]}
+
+
+def _kept_waiting(array: str, promoted_at: str) -> dict:
+    """``array`` (beside the waiting list) less the promoted indices."""
+    head_gone = {"$slice": [array, size(promoted_at), {"$max": [1, size(array)]}]}
+    others = {
+        "$map": {
+            "input": {
+                "$filter": {
+                    "input": {"$range": [0, size(array)]},
+                    "cond": {"$eq": [{"$in": ["$$this", promoted_at]}, False]},
+                }
+            },
+            "in": at(array, "$$this"),
+        }
+    }
+    # Promoted from the head (no parties waited): a slice, without walking the list.
+    from_head = {"$eq": [{"$sum": WAITING_GUESTS}, 0]}
+    return {"$cond": [from_head, head_gone, others]}
+
+
+def promote(now_ms: float, when: dict | None = None) -> list[dict]:
+    """Waiting parties take the free seats in order (only if ``when`` holds, if given).
+
+    ``last_write.promoted`` says who. Because every transition ends with it,
+    no write leaves a seat free that a waiting party fits in.
+    """
+    promoted_at = "$last_write.promoted_at"
+    indices = _indices_that_fit()
+    promoted = {"$map": {"input": promoted_at, "in": at(WAITLIST, "$$this")}}
+    return [
+        {
+            "$set": {
+                "last_write.promoted_at": indices
+                if when is None
+                else {"$cond": [when, indices, []]}
+            }
+        },
+        {"$set": {"last_write.promoted": promoted}},
+        {
+            "$set": {
+                "attendees": {"$concatArrays": [ATTENDEES, "$last_write.promoted"]},
+                "seated_at": {
+                    "$concatArrays": [SEATED_AT, {"$map": {"input": promoted_at, "in": now_ms}}]
+                },
+                "guests": {
+                    "$concatArrays": [
+                        GUESTS,
+                        {"$map": {"input": promoted_at, "in": at(WAITING_GUESTS, "$$this")}},
+                    ]
+                },
+                "waitlist": _kept_waiting(WAITLIST, promoted_at),
+                "waiting_guests": _kept_waiting(WAITING_GUESTS, promoted_at),
+            }
+        },
+        {"$unset": "last_write.promoted_at"},
+    ]
+
+
+# ``version`` counts the document's writes (a document from before it existed
+# counts from 1): the SQL record keeps the version each row was copied from,
+# so an older copy arriving late never overwrites a newer one. ``waiting``
+# counts the parties waiting (each one entry of the list, whatever its size).
+#
+# The party lists are stored only while some party brings guests: an event of
+# parties of one keeps the plain shape (attendees and waitlist, nothing beside
+# them but the seat times), so a person editing its lists by hand in any
+# MongoDB tool cannot put them out of step.
+def _only_with_guests(array: str) -> dict:
+    return {"$cond": [{"$eq": [{"$sum": array}, 0]}, "$$REMOVE", array]}
+
+
+COUNT = {
+    "$set": {
+        "taken": TAKEN,
+        "waiting": size(WAITLIST),
+        "version": {"$add": [{"$ifNull": ["$version", 1]}, 1]},
+        "guests": _only_with_guests(GUESTS),
+        "waiting_guests": _only_with_guests(WAITING_GUESTS),
+    }
+}
+
+
+# A cancelled event's lists are final, kept for the record: every transition
+# is refused, and nobody is promoted into a seat after everyone was told.
+CANCELLED = {"$eq": ["$cancelled", True]}
+NOT_REFUSED_AS_CANCELLED = {"$ne": [OUTCOME, "event_cancelled"]}
+
+
+def guarded(decision: dict, apply: list[dict], now_ms: float) -> list[dict]:
+    """A transition's steps: ``decision`` stamps the outcome, ``apply`` changes what it allows.
+
+    Refused on a cancelled event; ends with the promotion and the counts.
+    """
+    decision = {"$cond": [CANCELLED, "event_cancelled", decision]}
+    return [
+        NORMALISE,
+        NORMALISE_WAITING,
+        decide(decision),
+        *apply,
+        *promote(now_ms, when=NOT_REFUSED_AS_CANCELLED),
+        COUNT,
+    ]
