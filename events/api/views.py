@@ -179,7 +179,6 @@ class SeatView(APIView):
 
 
 class RsvpView(SeatView):
-
     @extend_schema(
         summary="RSVP: take a seat",
         request=IGNORED_BODY,
@@ -226,7 +225,6 @@ class RsvpSlashView(RsvpView):
 
 
 class WaitlistView(SeatView):
-
     @extend_schema(
         summary="Join the waiting list (or take a seat if one is free and nobody waits)",
         request=IGNORED_BODY,

@@ -88,7 +88,9 @@ def test_two_gunicorn_workers_count_one_limit_together_in_redis(organiser):
     notes: list[dict] = []
     with scratch.redis_database("redis://127.0.0.1:6379", notes) as cache_url:
         limits = {"SEAT_ACCOUNT_RATE_LIMIT": "10/h", "SEAT_ADDRESS_RATE_LIMIT": "1000/h"}
-        with live_gunicorn(session_database_url(), workers=2, CACHE_URL=cache_url, **limits) as site:
+        with live_gunicorn(
+            session_database_url(), workers=2, CACHE_URL=cache_url, **limits
+        ) as site:
             url = site.url + seat_url(event.pk)
             answers = fire_together([api_call("POST", url, token) for _ in range(24)])
     assert Counter(a.status_code for a in answers) == {201: 1, 409: 9, 429: 14}

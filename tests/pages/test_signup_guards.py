@@ -37,9 +37,13 @@ def test_the_honeypot_is_on_the_form_and_hidden_by_the_stylesheet():
 def test_a_filled_honeypot_is_answered_as_a_sign_up_but_makes_no_account():
     person = Client().post(SIGNUP, signup_form("person"))
     bot = Client().post(SIGNUP, signup_form("bot", website="https://spam.example"))
-    assert (bot.status_code, bot["Location"]) == (person.status_code, person["Location"]) == (
-        302,
-        "/accounts/confirm-email/",
+    assert (
+        (bot.status_code, bot["Location"])
+        == (person.status_code, person["Location"])
+        == (
+            302,
+            "/accounts/confirm-email/",
+        )
     )
     names = set(get_user_model().objects.values_list("username", flat=True))
     assert "person" in names and "bot" not in names
