@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import mongoeco
 from django.conf import settings
+from mongoeco.engines.sqlite import SQLiteEngine
 from pymongo import ReturnDocument
 
 from events.ledger import COLLECTION, LEGACY_TIMES, Seats
@@ -93,9 +95,6 @@ def load_history_for_benchmark(
 
 
 def _load_in_process(data_file: str, batches: list[tuple[str, list[dict]]]) -> None:
-    import mongoeco
-    from mongoeco.engines.sqlite import SQLiteEngine
-
     local = mongoeco.MongoClient(SQLiteEngine(data_file))
     try:
         database = local[settings.MONGODB_DB]

@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.core.management import call_command
+
 from loadtests import stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,8 +178,6 @@ def main() -> int:
     for old in OUT.glob("*"):
         old.unlink()
     with stack.running(WORKERS, log_file=OUT / "gunicorn.log", mail=True) as site:
-        from django.core.management import call_command
-
         fixture = OUT / "fixture.json"
         call_command(
             "make_loadtest_fixture", users=USERS, capacity=CAPACITY,

@@ -47,7 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+import django
 import requests
+from django.conf import settings
+from django.core.management import call_command
+from pymongo import MongoClient
 
 from eventsite import embedded_mongo, mongo_supervisor
 
@@ -151,7 +155,9 @@ def gunicorn(
 @contextmanager
 def mail_worker(env: dict[str, str], *, log=None) -> Iterator[subprocess.Popen]:
     """This site's task worker on ``env``'s databases, stopped (by its pid) on the way out."""
-    from events.task_worker import TaskWorker  # Django is set up by now
+    # Not at the top: it imports Django's models, and this module is imported
+    # before running() has set Django up (it is what sets it up).
+    from events.task_worker import TaskWorker
 
     worker = TaskWorker(env=env, prefix=f"load:{os.getpid()}:").start(stdout=log)
     try:
@@ -256,10 +262,6 @@ def _mark_proving_ground() -> None:
 
 def _set_up_django(var_dir: Path, static: bool = True) -> None:
     """Django in this process, on the scratch databases: migrate, collect static."""
-    import django
-    from django.conf import settings
-    from django.core.management import call_command
-
     django.setup()
     if var_dir != settings.VAR_DIR:
         raise RuntimeError("Django was set up before the stack: call running() first")
@@ -271,8 +273,6 @@ def _set_up_django(var_dir: Path, static: bool = True) -> None:
 
 
 def _drop_database(uri: str, db: str) -> None:
-    from pymongo import MongoClient
-
     with MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
         client.drop_database(db)
 

@@ -37,10 +37,12 @@ per RSVP). The old (a) and (b) (the raw op and HTTP through
 the page form, 100 clients) are items 2 and 3 now, and (g)'s mixed rush is
 item 3's readers beside the RSVPs, with a phase alone to compare with.
 
-Modules: ``command`` (the stacks' children, the outside databases, the
-exit code), ``stack_run`` (one stack's child), ``context`` (settings, the
-run's events, users, problems), ``crowds``, ``writes``, ``rush``,
-``scaling``, ``scratch``, ``report`` (results.md, JSON, chart); the extras:
-``extras``, ``extras_report``, ``levels``, ``history``, ``history_report``,
-``clicks`` (the pages' forms), ``profile`` (py-spy).
+Modules, Django-free: ``command`` (the stacks' children, the outside
+databases, the exit code), ``stack_run`` (one stack's child: it starts the
+stack, then imports the steps below), ``context`` (settings), ``scratch``,
+``report`` (results.md, JSON, chart), ``extras_report``, ``history_report``.
+Using Django's models and the ledger, so imported only once the stack is up:
+``story`` (items 1 to 6), ``supplies`` (the run's events, users, problems),
+``crowds``, ``writes``, ``rush``, ``scaling``; the extras: ``extras``,
+``levels``, ``history``, ``clicks`` (the pages' forms), ``profile`` (py-spy).
 """

@@ -14,6 +14,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage, MessageSerializer
+from django.core import signing
 
 from loadtests.forms import csrf_token
 
@@ -29,8 +32,6 @@ class Browserish:
     """
 
     def __init__(self, site_url: str, event_id: int, session_key: str) -> None:
-        from django.conf import settings
-
         self.session_cookie = settings.SESSION_COOKIE_NAME
         self.csrf_cookie_name = settings.CSRF_COOKIE_NAME
         self.http = requests.Session()
@@ -76,9 +77,6 @@ class Browserish:
 
         None unless it redirected back to the event page with one outcome message.
         """
-        from django.contrib.messages.storage.cookie import CookieStorage, MessageSerializer
-        from django.core import signing
-
         if response.status_code != 302 or response.headers.get("Location") != self.landing:
             return None
         cookie = response.cookies.get(CookieStorage.cookie_name)

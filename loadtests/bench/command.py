@@ -101,7 +101,7 @@ def run_extras() -> dict | None:
         return None
     log("extras (opt-in): on a default stack of their own")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL")}
-    return child("loadtests.bench.extras", "extras", env, [])
+    return child("loadtests.bench.stack_run", "extras", env, [])
 
 
 def main() -> int:

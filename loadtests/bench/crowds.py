@@ -25,6 +25,9 @@ from collections import Counter
 from collections.abc import Callable
 from functools import partial
 
+from pymongo import MongoClient
+
+from events.ledger import COLLECTION
 from loadtests.bench.context import CAPACITY
 from loadtests.measure import CrowdRun, crowd, percentile, spread
 
@@ -111,10 +114,6 @@ def ledger_document(mongodb_uri: str, mongodb_db: str, event_id: int) -> dict:
     Read with a client of its own, not through the site's ledger code: the
     bench reads what any MongoDB tool would, whatever the site's code does.
     """
-    from pymongo import MongoClient
-
-    from events.ledger import COLLECTION
-
     with MongoClient(mongodb_uri, serverSelectionTimeoutMS=10_000) as client:
         doc = client[mongodb_db][COLLECTION].find_one(
             {"_id": event_id}, {"capacity": 1, "attendees": 1, "version": 1}

@@ -1,6 +1,7 @@
 """The old bench's parts that still tell something, opt-in, on a default stack of their own.
 
-``loadtests.bench`` runs this after the stacks when asked to:
+``loadtests.bench`` runs this after the stacks when asked to, in a process
+of its own (``loadtests.bench.stack_run`` with ``BENCH_STACK=extras``):
 
 - ``BENCH_LEVELS=1``: (c) one RSVP, (d) one join of the waiting list, (e) one
   cancel with promotion, one at a time, raw and through the event page's
@@ -13,14 +14,11 @@
   (``loadtests.bench.history``).
 
 A stack of their own, because (f) starts from an empty ledger and the story's
-scaling step leaves 5,000 past events in the default stack. Writes
-``$BENCH_OUT/extras.json``: the markdown, the JSON, the problems.
+scaling step leaves 5,000 past events in the default stack. ``run``'s
+result is ``$BENCH_OUT/extras.json``: the markdown, the JSON, the problems.
 """
 
 from __future__ import annotations
-
-import json
-import signal
 
 from loadtests import stack
 from loadtests.bench import extras_report, history
@@ -31,14 +29,12 @@ from loadtests.bench.context import (
     LEVELS_ON,
     OUT,
     PROFILE,
-    WORKERS,
-    Bench,
     log,
 )
 from loadtests.bench.extras_report import Extras
 from loadtests.bench.levels import USERS_PER_SAMPLE, measure_level
 from loadtests.bench.profile import profile_server
-from loadtests.measure import interrupted
+from loadtests.bench.supplies import Bench
 
 
 def users_needed() -> int:
@@ -72,35 +68,22 @@ def profile_if_missed(bench: Bench, found: Extras) -> None:
     )
 
 
-def run() -> Extras:
-    with stack.running(WORKERS, log_file=OUT / "gunicorn-extras.log", mail=True) as site:
-        found = Extras()
-        bench = Bench(site, found.problems)
-        log(f"extras: making {users_needed()} users and their sessions")
-        bench.log_in_users(users_needed())
-        if LEVELS_ON:
-            levels(bench, found)
-            profile_if_missed(bench, found)
-        if HISTORY_ON:
-            log("(f) deleting the events so far: the history starts from an empty ledger")
-            bench.clear_events()
-            found.history = history.measure_history(bench)
-    return found
-
-
-def main() -> int:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, interrupted)
-    found = run()
-    result = {
+def run(site: stack.Stack) -> dict:
+    """The extras asked for, on ``site``: ``$BENCH_OUT/extras.json``'s markdown, JSON, problems."""
+    found = Extras()
+    bench = Bench(site, found.problems)
+    log(f"extras: making {users_needed()} users and their sessions")
+    bench.log_in_users(users_needed())
+    if LEVELS_ON:
+        levels(bench, found)
+        profile_if_missed(bench, found)
+    if HISTORY_ON:
+        log("(f) deleting the events so far: the history starts from an empty ledger")
+        bench.clear_events()
+        found.history = history.measure_history(bench)
+    return {
         "stack": "extras",
         "markdown": extras_report.markdown(found),
         "json": found.as_json(),
         "problems": found.problems,
     }
-    (OUT / "extras.json").write_text(json.dumps(result, indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    stack.exit_with(main)

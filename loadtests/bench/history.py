@@ -40,9 +40,18 @@ from datetime import timedelta
 from functools import partial
 
 import requests
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from accounts.tokens import issue_access_token
+from events import ledger, selectors, services
+from events.ledger import Outcome
+from events.models import Event, Rsvp
+from events.views import PAGE_SIZE
+from eventsite.embedded_mongo import DATA_FILE
+from loadtests import ledger_benchmark
 from loadtests.bench.clicks import IDLE_S, primed
-from loadtests.bench.context import LEVEL_SAMPLES, Bench, log
+from loadtests.bench.context import LEVEL_SAMPLES, log
 from loadtests.bench.history_report import (
     FORMS,
     MY_EVENTS,
@@ -51,6 +60,8 @@ from loadtests.bench.history_report import (
     HistoryLevel,
     HistoryResult,
 )
+from loadtests.bench.supplies import Bench
+from loadtests.fixtures import make_users
 from loadtests.measure import timed
 
 HISTORY_LEVELS = (1, 1_000, 10_000)  # past events on the site
@@ -74,17 +85,12 @@ class History:
     """
 
     def __init__(self, bench: Bench, *, legacy_times: bool = True) -> None:
-        from loadtests import ledger_benchmark
-        from loadtests.fixtures import make_users
-
         self.bench = bench
         self.legacy_times = legacy_times
         self.users = [u.pk for u in make_users(HISTORY_USERS, prefix="history")]
         self.events = 0
         self.data_file = None
         if bench.site.mongo is not None:
-            from eventsite.embedded_mongo import DATA_FILE
-
             self.data_file = str(bench.site.var_dir / "mongo" / DATA_FILE)
         if legacy_times:
             ledger_benchmark.legacy_prepare_for_benchmark()
@@ -94,11 +100,6 @@ class History:
         return self.events * RSVPS_PER_PAST_EVENT
 
     def grow_to(self, events: int) -> None:
-        from django.utils import timezone
-
-        from events.models import Event, Rsvp
-        from loadtests import ledger_benchmark
-
         began, now, first = time.monotonic(), timezone.now(), self.events
         made = Event.objects.bulk_create(
             (
@@ -132,9 +133,6 @@ class History:
 
     def _check(self, seated: dict[int, list[int]]) -> None:
         """The server sees what was loaded: full ledgers by key, every old seat time."""
-        from events import ledger
-        from loadtests import ledger_benchmark
-
         ids = list(seated)
         sampled = sorted({ids[0], ids[len(ids) // 2], ids[-1]})
         looked = ledger.seats(sampled)
@@ -157,11 +155,6 @@ class Reader:
     """The "My RSVPs" user: seats at ``MY_EVENTS`` upcoming events, a token, a session."""
 
     def __init__(self, bench: Bench, user_id: int) -> None:
-        from django.contrib.auth import get_user_model
-
-        from accounts.tokens import issue_access_token
-        from events import services
-
         self.user = get_user_model().objects.get(pk=user_id)
         self.expected = sorted(bench.new_event(f"my rsvps {i}") for i in range(MY_EVENTS))
         for event_id in self.expected:
@@ -184,14 +177,10 @@ class Reader:
         return ms, self.check([card["id"] for card in response.json()])
 
     def today(self) -> tuple[float, str | None]:
-        from events import selectors
-
         ms, cards = timed(partial(selectors.upcoming_rsvps, self.user))
         return ms, self.check([c.event.pk for c in cards if c.going])
 
     def before(self) -> tuple[float, str | None]:
-        from loadtests import ledger_benchmark
-
         ms, ids = timed(partial(ledger_benchmark.legacy_events_of_for_benchmark, self.user.pk))
         return ms, self.check(ids)
 
@@ -205,9 +194,6 @@ class HomePage:
         self.last = 0.0
 
     def _listed(self) -> list[int]:
-        from events.models import Event
-        from events.views import PAGE_SIZE
-
         return list(Event.objects.upcoming().values_list("pk", flat=True)[:PAGE_SIZE])
 
     def over_http(self) -> tuple[float, str | None]:
@@ -223,13 +209,9 @@ class HomePage:
         return ms, None if sorted(seats) == sorted(ids) else f"seats of {sorted(seats)}"
 
     def today(self) -> tuple[float, str | None]:
-        from events import ledger
-
         return self._seats(ledger.seats)
 
     def before(self) -> tuple[float, str | None]:
-        from loadtests import ledger_benchmark
-
         return self._seats(ledger_benchmark.legacy_seats_for_benchmark)
 
 
@@ -260,10 +242,6 @@ class LevelRun:
 
     def sample(self, op: str, form: str, i: int) -> tuple[float, str | None]:
         """Time the i-th ``op`` in ``form``: (ms, what was wrong with its answer, if anything)."""
-        from events import ledger
-        from events.ledger import Outcome
-        from loadtests import ledger_benchmark
-
         rsvp = op == "rsvp"
         if op in ("my_rsvps", "home"):
             reader = self.reader if op == "my_rsvps" else self.home
@@ -305,8 +283,6 @@ def fill_the_home_page(bench: Bench) -> None:
     Each level adds upcoming events of its own; without these the home page
     would list more events at each level, and grow for that reason alone.
     """
-    from events.views import PAGE_SIZE
-
     for i in range(PAGE_SIZE):
         bench.new_event(f"home page {i}", days=1)
 

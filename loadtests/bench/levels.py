@@ -29,8 +29,11 @@ from __future__ import annotations
 
 from functools import partial
 
+from events import ledger
+from events.ledger import Outcome
 from loadtests.bench.clicks import primed
-from loadtests.bench.context import HUGE, LEVEL_SAMPLES, Bench
+from loadtests.bench.context import HUGE, LEVEL_SAMPLES
+from loadtests.bench.supplies import Bench
 from loadtests.measure import Level, timed
 
 USERS_PER_SAMPLE = 4  # logged-in users a level takes per sample: RSVP, join, cancel + its head
@@ -84,9 +87,6 @@ class RawRsvp(Series):
         self.joiners = joiners
 
     def sample(self, i: int) -> tuple[float, str | None]:
-        from events import ledger
-        from events.ledger import Outcome
-
         ms, result = timed(partial(ledger.take_seat, self.event_id, self.joiners[i]))
         return ms, None if result.outcome is Outcome.CONFIRMED else str(result.outcome)
 
@@ -97,9 +97,6 @@ class RawJoin(Series):
         self.joiners, self.waiting_before = joiners, waiting_before
 
     def sample(self, i: int) -> tuple[float, str | None]:
-        from events import ledger
-        from events.ledger import Outcome
-
         ms, result = timed(partial(ledger.join_waitlist, self.event_id, self.joiners[i]))
         expected = (Outcome.WAITLISTED, self.waiting_before + i + 1, ())
         if (result.outcome, result.position, result.promoted) == expected:
@@ -116,9 +113,6 @@ class RawCancel(Series):
         self.holders, self.heads = holders, heads
 
     def sample(self, i: int) -> tuple[float, str | None]:
-        from events import ledger
-        from events.ledger import Outcome
-
         ms, result = timed(partial(ledger.give_up_seat, self.event_id, self.holders[i]))
         if (result.outcome, result.promoted) == (Outcome.CANCELLED, (self.heads[i],)):
             return ms, None
@@ -131,8 +125,6 @@ class RawCancel(Series):
 
 def rsvp_series(bench: Bench, level: int, samples: int) -> tuple[Series, Series]:
     """RSVPs on events of huge capacity that already have ``level`` attendees."""
-    from events.ledger import Outcome
-
     going, joiners = bench.fresh_ids(level), bench.fresh_ids(samples)
     event_id = bench.listed_event(f"bench raw {level}", going, [], capacity=HUGE)
     raw = RawRsvp(bench, f"raw RSVP at {level:,}", event_id, going + joiners, [], joiners=joiners)
@@ -155,8 +147,6 @@ def rsvp_series(bench: Bench, level: int, samples: int) -> tuple[Series, Series]
 
 def join_series(bench: Bench, level: int, samples: int) -> tuple[Series, Series]:
     """Joins of the list of full events (``samples`` seats) where ``level`` wait."""
-    from events.ledger import Outcome
-
     holders, line = bench.fresh_ids(samples), bench.fresh_ids(level)
     joiners = bench.fresh_ids(samples)
     event_id = bench.listed_event(f"bench join raw {level}", holders, line)
@@ -183,8 +173,6 @@ def join_series(bench: Bench, level: int, samples: int) -> tuple[Series, Series]
 
 def cancel_series(bench: Bench, level: int, samples: int) -> tuple[Series, Series]:
     """Cancels on full events (``samples`` seats) where ``level`` wait: the head is seated."""
-    from events.ledger import Outcome
-
     waiting = max(level, samples)  # one head to promote per sample
     holders, line = bench.fresh_ids(samples), bench.fresh_ids(waiting)
     event_id = bench.listed_event(f"bench cancel raw {level}", holders, line)

@@ -10,13 +10,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from events import ledger
 from loadtests.bench.context import log
 
 
 def profile_server(pid: int, event_id: int, first_id: int, path: Path) -> dict | None:
     """py-spy on the embedded server while it takes 3 RSVPs at 10,000 attendees."""
-    from events import ledger
-
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     command = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw"]
     try:

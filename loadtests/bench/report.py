@@ -11,19 +11,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from matplotlib.figure import Figure
+
 from loadtests.bench.context import (
     ALONE_S,
     CAPACITY,
     CLIENTS,
     OTHER_EVENTS,
+    PAGES,
     READERS,
+    SETTLE_S,
     TARGET_HTTP_VS_PLAIN,
     TARGET_PAGE_SLOWDOWN,
     TARGET_RSVP_P99_MS,
     TARGET_SCALING,
     USERS,
 )
-from loadtests.bench.rush import PAGES, SETTLE_S
 
 PATHS = {
     "plain": f"1. engine ceiling: the plain guarded `findOneAndUpdate`, {CLIENTS} threads",
@@ -345,12 +348,8 @@ def chart(stacks: list[dict], path: Path) -> None:
     """Seats/s of the three paths, and the pages' p99 alone and in the rush, per stack."""
     if not stacks:
         return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (seats, pages) = plt.subplots(1, 2, figsize=(13, 5))
+    fig = Figure(figsize=(13, 5))  # no pyplot: nothing drawn on a screen, nothing to close
+    seats, pages = fig.subplots(1, 2)
     width = 0.8 / len(stacks)
     for i, stack in enumerate(stacks):
         rates = [*(stack["writes"][k]["seats_per_s"] for k in ("plain", "site"))]
@@ -375,4 +374,3 @@ def chart(stacks: list[dict], path: Path) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

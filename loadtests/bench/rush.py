@@ -32,13 +32,22 @@ import requests
 
 from loadtests import stack
 from loadtests.bench import crowds
-from loadtests.bench.context import ALONE_S, CAPACITY, CLIENTS, READERS, USERS, WORKERS, Bench, log
+from loadtests.bench.context import (
+    ALONE_S,
+    CAPACITY,
+    CLIENTS,
+    PAGES,
+    READERS,
+    SETTLE_S,
+    USERS,
+    WORKERS,
+    log,
+)
+from loadtests.bench.supplies import Bench
 from loadtests.crowd import fire_together
 from loadtests.endcheck import api_outcome
 from loadtests.measure import STOP, hammer, percentile
 
-PAGES = {"event": "event page", "home": "home page"}
-SETTLE_S = 1.0  # the readers' first second is not counted: connections, caches
 READER_MAX_S = 300.0  # a reader stops by then whatever happens
 READER_MAX_LOADS = 20_000
 TIMEOUT_S = 60.0  # one request; gunicorn's own worker timeout is 30 s

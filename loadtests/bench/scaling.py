@@ -24,8 +24,11 @@ import time
 from functools import partial
 
 import requests
+from django.conf import settings
 
-from loadtests.bench.context import OTHER_EVENTS, SCALING_SAMPLES, Bench, log
+from loadtests.bench.context import OTHER_EVENTS, SCALING_SAMPLES, log
+from loadtests.bench.history import History, fill_the_home_page
+from loadtests.bench.supplies import Bench
 from loadtests.measure import STOP, timed
 
 WARM_ROUNDS = 2
@@ -36,8 +39,6 @@ class Rounds:
     """One RSVP and one home page at a time, paced past the seat cache."""
 
     def __init__(self, bench: Bench, event_id: int) -> None:
-        from django.conf import settings
-
         self.bench = bench
         self.rsvp_url = f"{bench.site.url}/api/events/{event_id}/rsvp"
         self.home_url = f"{bench.site.url}/"
@@ -77,8 +78,6 @@ class Rounds:
 
 
 def measure(bench: Bench) -> dict:
-    from loadtests.bench.history import History, fill_the_home_page
-
     bench.clear_events()
     fill_the_home_page(bench)
     rounds = Rounds(bench, bench.new_event("bench scaling"))

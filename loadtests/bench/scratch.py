@@ -25,6 +25,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+import redis
+from psycopg import sql
+
 POSTGRES_TIMEOUT_S = 3
 REDIS_TIMEOUT_S = 2.0
 REDIS_DBS = range(14, 0, -1)  # 0 and 15 belong to the tests and `make compare`
@@ -39,8 +43,6 @@ def _database_url(server_url: str, name: str) -> str:
 
 def postgres_unreachable(server_url: str) -> str | None:
     """Why the PostgreSQL at ``server_url`` cannot be used, or None if it answers."""
-    import psycopg
-
     try:
         with psycopg.connect(server_url, connect_timeout=POSTGRES_TIMEOUT_S) as conn:
             conn.execute("SELECT 1")
@@ -50,8 +52,6 @@ def postgres_unreachable(server_url: str) -> str | None:
 
 
 def redis_unreachable(server_url: str) -> str | None:
-    import redis
-
     try:
         redis.Redis.from_url(server_url, socket_connect_timeout=REDIS_TIMEOUT_S).ping()
     except redis.RedisError as exc:
@@ -69,9 +69,6 @@ def _safe(url: str) -> str:
 @contextmanager
 def postgres_database(server_url: str, notes: list[dict]) -> Iterator[str]:
     """A new empty database on that server: its URL; dropped on the way out."""
-    import psycopg
-    from psycopg import sql
-
     name = f"eventsite_bench_{secrets.token_hex(4)}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -89,8 +86,6 @@ def postgres_database(server_url: str, notes: list[dict]) -> Iterator[str]:
 @contextmanager
 def redis_database(server_url: str, notes: list[dict]) -> Iterator[str]:
     """A numbered Redis database nobody uses: its URL; flushed on the way out."""
-    import redis
-
     for db in REDIS_DBS:
         client = redis.Redis.from_url(_database_url(server_url, str(db)))
         if client.dbsize() == 0 and client.set(CLAIM, "1", nx=True, ex=CLAIM_S):

@@ -1,61 +1,35 @@
-"""One stack's part of ``make bench``, in a process of its own: items 1 to 5 (and 6).
+"""One stack's part of ``make bench``, in a process of its own: the story, or the extras.
 
 ``loadtests.bench`` starts this once per stack (``BENCH_STACK``: ``default``
-or ``postgres``), because Django's settings are read once per process: each
-stack gets its own Django, on its own SQL database and cache, as its
-gunicorn does. The environment says which: ``DATABASE_URL`` (an empty
-database made by the parent, which drops it; unset: a scratch SQLite file)
-and ``CACHE_URL`` (unset: per-process memory). Writes
-``$BENCH_OUT/<stack>.json``; everything it started (the stack, the scratch
-server of item 1) is stopped on the way out, on SIGTERM too.
+or ``postgres``, items 1 to 5 and 6: ``story``), and once more for the opt-in
+extras on a default stack of their own (``BENCH_STACK=extras``: ``extras``),
+because Django's settings are read once per process: each stack gets its own
+Django, on its own SQL database and cache, as its gunicorn does. The
+environment says which: ``DATABASE_URL`` (an empty database made by the
+parent, which drops it; unset: a scratch SQLite file) and ``CACHE_URL``
+(unset: per-process memory). Writes ``$BENCH_OUT/<stack>.json``; everything it
+started (the stack, the scratch server of item 1) is stopped on the way out,
+on SIGTERM too.
+
+This module, like the parent's (``command``, ``report``, ``scratch``,
+``context``), is Django-free. The steps use Django's models and the ledger
+(``story``, ``extras`` and what they take a ``supplies.Bench`` to: ``writes``,
+``rush``, ``scaling``, ``levels``, ``history``, ...), so ``run`` imports them
+in one place, once ``stack.running`` has set the environment and Django up.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import signal
 import time
-from importlib.metadata import version
 
 from loadtests import stack
-from loadtests.bench import rush, scaling, writes
-from loadtests.bench.context import (
-    ALONE_S,
-    CAPACITY,
-    CLIENTS,
-    OTHER_EVENTS,
-    OUT,
-    READERS,
-    USERS,
-    WORKERS,
-    Bench,
-    log,
-)
+from loadtests.bench.context import OUT, WORKERS, log
 from loadtests.measure import interrupted
 
-
-def run_settings(site: stack.Stack) -> dict:
-    from django.conf import settings
-
-    return {
-        "clients": CLIENTS,
-        "users": USERS,
-        "capacity": CAPACITY,
-        "readers": READERS,
-        "alone_s": ALONE_S,
-        "gunicorn_workers": WORKERS,
-        "gunicorn_threads": int(os.environ.get("GUNICORN_THREADS", "8")),
-        "sql": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-        "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
-        "mongodb": "MONGODB_URI" if site.mongo is None else "embedded",
-        "mongoeco": version("mongoeco"),
-        "pymongo": version("pymongo"),
-        "django": version("django"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-    }
+EXTRAS = "extras"  # the BENCH_STACK of the opt-in extras' run
 
 
 def run(name: str) -> dict:
@@ -65,19 +39,13 @@ def run(name: str) -> dict:
     with stack.running(
         WORKERS, OUT / f"gunicorn-{name}.log", database_url=database_url, mail=True
     ) as site:
-        bench = Bench(site, [])
-        result: dict = {"stack": name, "settings": run_settings(site)}
-        plain, problems = writes.plain_ceiling()
-        bench.problems.extend(problems)
-        site_write, problems = writes.site_write(bench)
-        bench.problems.extend(problems)
-        result["writes"] = {"plain": plain, "site": site_write}
-        result.update(rush.measure(bench))
-        # Item 6 is the default stack's alone, and last: it deletes the events
-        # above and leaves 5,000 past ones behind (in the stack's scratch dir).
-        if name == "default" and OTHER_EVENTS:
-            result["scaling"] = scaling.measure(bench)
-        result["problems"] = bench.problems
+        # The steps use Django's models and the ledger: importable only now that
+        # the stack has set the environment and set Django up on its databases.
+        from loadtests.bench import extras, story  # needs Django set up: only here
+
+        if name == EXTRAS:
+            return extras.run(site)
+        result = story.run(site, name)
     gone = not site.var_dir.exists()
     note = f"the stack's scratch directory {site.var_dir}: {'removed' if gone else 'STILL THERE'}"
     result["cleanup"] = [{"note": note, "clean": gone}]

@@ -30,8 +30,13 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
+from pymongo import MongoClient
+
+from events.ledger import strategies as ledger_strategies
+from eventsite import embedded_mongo
 from loadtests.bench import crowds
-from loadtests.bench.context import CAPACITY, CLIENTS, USERS, Bench, log
+from loadtests.bench.context import CAPACITY, CLIENTS, USERS, log
+from loadtests.bench.supplies import Bench
 
 PLAIN_EVENT, PLAIN_WARM_UP = 1, 0  # the scratch server's documents
 
@@ -39,8 +44,6 @@ PLAIN_EVENT, PLAIN_WARM_UP = 1, 0  # the scratch server's documents
 @contextmanager
 def scratch_server() -> Iterator[str]:
     """A fresh embedded server in a directory of its own: its URI; stopped and removed after."""
-    from eventsite import embedded_mongo
-
     var_dir = Path(tempfile.mkdtemp(prefix="eventsite-bench-mongo-"))
     server = embedded_mongo.spawn(var_dir)
     try:
@@ -65,8 +68,6 @@ def _plain_take(seats, event_id: int, user_id: int) -> tuple[int, str]:
 
 def plain_ceiling() -> tuple[dict, list[str]]:
     """Item 1: the summary of the crowd, and what its end check found."""
-    from pymongo import MongoClient
-
     log(f"1. plain guarded write: {CLIENTS} threads, {USERS} users, {CAPACITY} seats")
     bounded = {"serverSelectionTimeoutMS": 10_000, "socketTimeoutMS": 60_000}  # never a hang
     with scratch_server() as uri, MongoClient(uri, maxPoolSize=CLIENTS, **bounded) as client:
@@ -93,8 +94,6 @@ def _site_take(strategy, event_id: int, user_id: int) -> tuple[int, str]:
 
 def site_write(bench: Bench) -> tuple[dict, list[str]]:
     """Item 2: the summary of the crowd, and what its end check found."""
-    from events.ledger import strategies as ledger_strategies
-
     log(f'2. the site\'s single write ("atomic"): {CLIENTS} threads, {USERS} users')
     strategy = ledger_strategies.get("atomic")
     warm_up = bench.new_event("bench warm-up writes", capacity=CLIENTS)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 
@@ -19,6 +18,7 @@ from events import ledger, records
 from events.ledger import LedgerUnavailable
 from events.models import Rsvp
 from loadtests.chaos.clients import RETRY
+from loadtests.chaos.report import EventCheck
 from loadtests.endcheck import (
     SEATED,
     WAITING,
@@ -32,18 +32,6 @@ from loadtests.endcheck import (
 
 READ_S = 15.0  # this process's pymongo may need a probe or two after the kills
 GAVE_BACK = {"cancelled", "not_going"}  # a cancel's definitive answers
-
-
-@dataclass
-class EventCheck:
-    event_id: int
-    ledger: Ledger
-    told: dict[str, Click]  # each user's last definitive answer to RSVP or join
-    cancelled: set[str]
-    told_going: int = 0  # told a seat and never cancelled: each must be in the ledger
-    promoted: int = 0  # told a place on the list, holding a seat at the end
-    sql_repaired: int = 0  # rows check_ledger's reconcile had to rewrite
-    violations: list[str] = field(default_factory=list)
 
 
 def _read[T](read: Callable[[], T]) -> T:
@@ -153,3 +141,14 @@ def check_event(event_id: int, clicks: list[Click], names: dict[int, str], settl
     promoted = sum(c.outcome in WAITING and u in found.going for u, c in kept.items())
     violations += disagree
     return EventCheck(event_id, found, told, cancelled, going, promoted, repaired, violations)
+
+
+def end_check(
+    users: list[dict], crowd: tuple[int, list[Click]], outage: tuple[int, list[Click]]
+) -> dict[str, EventCheck]:
+    """Both events' ledgers, (event id, answers) each, against every answer of the run."""
+    names = user_names([u["username"] for u in users])
+    return {
+        "crowd": check_event(*crowd, names, settled=True),
+        "outage": check_event(*outage, names, settled=False),
+    }

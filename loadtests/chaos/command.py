@@ -5,7 +5,7 @@ The steps, each a function below:
 1. ``stack.running(supervised=True)``: the site as ``make run`` runs it (the
    embedded MongoDB under its supervisor, gunicorn with ``CHAOS_WORKERS``
    processes) in a scratch directory.
-2. ``make_fixture``: users with tokens (``make_loadtest_fixture``), the
+2. ``loadtests.chaos.fixture``: users with tokens (``make_loadtest_fixture``), the
    crowd's event (``CHAOS_CAPACITY`` seats, fewer than the crowd; waiting list
    on) and an event for the outage's RSVPs.
 3. ``crowd_phase``: ``CHAOS_USERS`` people arrive over ``CHAOS_CROWD_S``
@@ -20,7 +20,7 @@ The steps, each a function below:
    anonymously or with a token, and RSVPs) while MongoDB is held down for
    ``CHAOS_OUTAGE_S`` seconds: how long a request waits for its 503, and how
    long the site takes to serve and be healthy once the hold ends.
-5. ``end_check`` (``loadtests.chaos.check``): everyone told "going" and not
+5. the end check (``loadtests.chaos.check``): everyone told "going" and not
    cancelled is in the ledger, attendees within capacity, nobody listed twice
    or both going and waiting, no free seat while someone waits, every request
    answered for good, no 5xx but 503, and the SQL record agreeing with the
@@ -35,7 +35,6 @@ that many processes.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -43,7 +42,6 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from loadtests import stack
@@ -130,31 +128,6 @@ def _interrupt(signum, frame) -> None:
 def _wait(condition, seconds: float, what: str) -> None:
     if not stack.wait_for(condition, seconds):
         raise ChaosError(f"not within {seconds:.0f}s: {what}")
-
-
-def make_fixture(cfg: Config, site: stack.Stack) -> tuple[dict, int]:
-    """Users with tokens and the crowd's event; and the outage's event. Django is set up."""
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.utils import timezone
-
-    from events import services
-
-    path = cfg.out / "fixture.json"
-    users = max(cfg.users, cfg.outage_clients)
-    call_command(
-        "make_loadtest_fixture", users=users, capacity=cfg.capacity, out=path,
-        api_url=f"{site.url}/api",
-    )  # fmt: skip
-    rsvpers = cfg.outage_clients // len(OUTAGE_ASKS)
-    outage = services.create_event(
-        capacity=max(rsvpers // 2, 1),  # some RSVPs seated before the hold, some told "full"
-        organiser=get_user_model().objects.get(username="loadtest-organiser"),
-        title="Chaos: the held outage",
-        venue="Chaos",
-        starts_at=timezone.now() + timedelta(days=1),
-    )
-    return json.loads(path.read_text()), outage.pk
 
 
 def plan_crowd(cfg: Config, users: list[dict]) -> list[Person]:
@@ -272,17 +245,6 @@ def run_violations(crowd: Crowd, outage: Outage) -> list[str]:
     return violations
 
 
-def end_check(fixture: dict, crowd: Crowd, outage: Outage) -> dict:
-    """Both events' ledgers against every answer (needs Django, set up by the stack)."""
-    from loadtests.chaos import check  # it imports Django's models: only once Django is set up
-
-    names = check.user_names([u["username"] for u in fixture["users"]])
-    return {
-        "crowd": check.check_event(fixture["event_id"], crowd.clicks, names, settled=True),
-        "outage": check.check_event(outage.event_id, outage.clicks, names, settled=False),
-    }
-
-
 def summarize(cfg: Config, crowd: Crowd, outage: Outage, checks: dict, violations) -> str:
     threads = os.environ.get("GUNICORN_THREADS", "8")
     head = [
@@ -311,13 +273,29 @@ def run(cfg: Config) -> list[str]:
     with stack.running(
         cfg.workers, log_file=cfg.out / "gunicorn.log", supervised=True, static=False
     ) as site:
-        fixture, outage_event = make_fixture(cfg, site)
-        probe = Probe(site.url, fixture["event_id"], fixture["users"][0]["token"])
-        crowd = crowd_phase(cfg, site, probe, fixture)
-        outage = outage_phase(cfg, site, probe, fixture["users"], outage_event)
-        checks = end_check(fixture, crowd, outage)
+        # These two use Django's models and the ledger: importable only now that
+        # the stack has set the environment and set Django up on its databases.
+        from loadtests.chaos import check, fixture  # needs Django set up: only here
+
+        rsvpers = cfg.outage_clients // len(OUTAGE_ASKS)
+        made, outage_event = fixture.make(
+            site.url,
+            cfg.out / "fixture.json",
+            users=max(cfg.users, cfg.outage_clients),
+            capacity=cfg.capacity,
+            # some RSVPs seated before the hold, some told "full"
+            outage_capacity=max(rsvpers // 2, 1),
+        )
+        probe = Probe(site.url, made["event_id"], made["users"][0]["token"])
+        crowd = crowd_phase(cfg, site, probe, made)
+        outage = outage_phase(cfg, site, probe, made["users"], outage_event)
+        checks = check.end_check(
+            made["users"],
+            (made["event_id"], crowd.clicks),
+            (outage.event_id, outage.clicks),
+        )
     violations = run_violations(crowd, outage)
-    violations += [f"{role}: {v}" for role, check in checks.items() for v in check.violations]
+    violations += [f"{role}: {v}" for role, found in checks.items() for v in found.violations]
     print(summarize(cfg, crowd, outage, checks, violations), file=sys.stderr)
     return violations
 

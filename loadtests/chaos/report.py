@@ -10,17 +10,27 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from loadtests.chaos.faults import Fault
-from loadtests.endcheck import Click
+from loadtests.endcheck import Click, Ledger
 from loadtests.measure import percentile
-
-if TYPE_CHECKING:  # it imports Django's models, which need Django set up first
-    from loadtests.chaos.check import EventCheck
 
 TARGET_P99_MS = 1000.0  # an outage answers its 503 within a second
 FAILED = (0, 503)  # statuses a client retries after
+
+
+@dataclass
+class EventCheck:
+    """What the end check (``loadtests.chaos.check``) found on one event."""
+
+    event_id: int
+    ledger: Ledger
+    told: dict[str, Click]  # each user's last definitive answer to RSVP or join
+    cancelled: set[str]
+    told_going: int = 0  # told a seat and never cancelled: each must be in the ledger
+    promoted: int = 0  # told a place on the list, holding a seat at the end
+    sql_repaired: int = 0  # rows check_ledger's reconcile had to rewrite
+    violations: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -6,7 +6,10 @@ import json
 import os
 from pathlib import Path
 
+from matplotlib.figure import Figure
+
 from loadtests.compare.turn import RAW_CLIENTS, RETRIES
+from loadtests.controls import GATHER, GATHER_PATIENCE_S, NAIVE_DELAY_S
 
 NOTES = [
     "- **overbooked**: attendees beyond capacity in the ledger afterwards, as the load "
@@ -39,9 +42,6 @@ def _row(r: dict) -> str:
 
 
 def markdown(results: list[dict], redis_said: str) -> str:
-    # The site's modules need Django set up: the report is written after the turns.
-    from loadtests.controls import GATHER, GATHER_PATIENCE_S, NAIVE_DELAY_S
-
     first = next((r for r in results if "failed" not in r), {})
     users, capacity = first.get("users"), first.get("capacity")
     lines = [
@@ -77,15 +77,11 @@ def markdown(results: list[dict], redis_said: str) -> str:
 
 
 def chart(results: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     done = [r for r in results if "failed" not in r]
     names = [r["strategy"] for r in done]
     x = range(len(done))
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    fig = Figure(figsize=(12, 8))  # no pyplot: nothing drawn on a screen, nothing to close
+    axes = fig.subplots(2, 2)
     (seats, rate), (latency, cost) = axes
     confirmed = [min(r["http"]["confirmed"], r["capacity"]) for r in done]
     seats.bar(x, confirmed, label="within capacity", color="tab:green")
@@ -116,7 +112,6 @@ def chart(results: list[dict], path: Path) -> None:
         ax.set_xticks(list(x), names)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def write(out: Path, results: list[dict], redis_said: str) -> str:

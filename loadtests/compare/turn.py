@@ -10,10 +10,10 @@ Then, in order:
    thread of their own, released together (a rendezvous), each POSTing one
    RSVP; a "busy, try again" answer is asked again, up to ``RETRIES`` times.
    The ledger is then read back and judged by ``loadtests.endcheck`` (the
-   rules of ``make loadtest`` and ``make chaos``).
-2. ``raw_crowd``: the same race on a fresh event without HTTP, each client
+   rules of ``make loadtest`` and ``make chaos``) in ``in_process.judged``.
+2. ``in_process.raw_crowd``: the same race on a fresh event without HTTP, each client
    calling the strategy in this process (``RAW_CLIENTS`` threads).
-3. ``raw_cost``: one seat taken at a time on an event already holding 1,000
+3. ``in_process.raw_cost``: one seat taken at a time on an event already holding 1,000
    attendees, the median of ``COST_OPS`` (the control without its delay).
 
 Writes ``$COMPARE_OUT/<strategy>.json``.
@@ -25,7 +25,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import threading
 import time
 from collections import Counter
@@ -35,19 +34,14 @@ from pathlib import Path
 import requests
 
 from loadtests import stack
-from loadtests.endcheck import EXPECTED, Click, Ledger, judge
-from loadtests.measure import hammer, percentile, spread, timed
+from loadtests.endcheck import EXPECTED, Click
+from loadtests.measure import hammer, percentile
 
 USERS = int(os.environ.get("USERS", "500"))
 CAPACITY = int(os.environ.get("CAPACITY", "50"))
 WORKERS = int(os.environ.get("WORKERS", "3"))
 RETRIES = 5  # asks after a "busy, try again", per user
 RAW_CLIENTS = 50
-# The controls' cost at 1,000 is measured without their deliberate pauses.
-WITHOUT_PAUSE = {"naive": {"delay_s": 0.0}, "unguarded_batch": {"gather": 1}}
-COST_AT = 1000  # attendees already seated when one more RSVP's cost is measured
-COST_OPS = 30
-RAW_FIRST_ID = 800_000_000  # ledger-only events: ids no SQL event reaches
 
 
 def _interrupt(signum, frame) -> None:
@@ -130,82 +124,18 @@ def http_crowd(site: stack.Stack, fixture: dict) -> tuple[dict, list[Answer]]:
     return result, answers
 
 
-def judged(event_id: int, answers: list[Answer]) -> dict:
-    """The ledger read back and held against every answer, by the load tests' own rules."""
-    from django.contrib.auth import get_user_model
-
-    from events import ledger
-
-    names = [a.click.username for a in answers]
-    by_id = dict(get_user_model().objects.filter(username__in=names).values_list("pk", "username"))
-    roster = ledger.roster(event_id)
-    going = [by_id.get(a.user_id, str(a.user_id)) for a in roster.attendees]
-    found = Ledger.from_lists(CAPACITY, going, [by_id.get(u, str(u)) for u in roster.waitlist])
-    summary = judge([a.click for a in answers], found, waves=1)
-    return {"attendees": found.taken, "overbooked": summary["overbooked"],
-            "violations": summary["violations"]}  # fmt: skip
-
-
-def raw_crowd(strategy) -> dict:
-    """The race without HTTP: ``USERS`` take_seat calls from ``RAW_CLIENTS`` threads at once."""
-    from events import ledger
-
-    event_id = RAW_FIRST_ID
-    ledger.create_event(event_id, CAPACITY)
-    outcomes: list[str] = []
-
-    def take(user_id: int) -> bool:
-        outcomes.append(str(strategy.take_seat(event_id, user_id).outcome))
-        return True
-
-    tasks = [lambda u=u: take(u) for u in range(1, USERS + 1)]
-    latencies, wall, failures = hammer(spread(tasks, RAW_CLIENTS))
-    taken = ledger.seats([event_id])[event_id].taken
-    return {
-        "confirmed": outcomes.count("confirmed"),
-        "busy": outcomes.count("busy"),
-        "errors": len(failures),
-        "overbooked": max(taken - CAPACITY, 0),
-        "throughput": round(len(latencies) / wall, 1) if wall else 0.0,
-        "p50_ms": round(percentile(latencies, 50), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
-    }
-
-
-def raw_cost(name: str) -> float:
-    """Median ms of one RSVP on an event already holding ``COST_AT`` attendees."""
-    from events import ledger
-    from events.ledger import strategies as ledger_strategies
-    from loadtests import ledger_benchmark
-
-    strategy = ledger_strategies.get(name, **WITHOUT_PAUSE.get(name, {}))
-    event_id = RAW_FIRST_ID + 1
-    ledger.create_event(event_id, COST_AT + COST_OPS)
-    ledger_benchmark.fill_for_benchmark(event_id, list(range(10**6, 10**6 + COST_AT)))
-    costs = []
-    for user_id in range(1, COST_OPS + 1):
-        ms, result = timed(lambda u=user_id: strategy.take_seat(event_id, u))
-        if str(result.outcome) == "confirmed":
-            costs.append(ms)
-    return round(statistics.median(costs), 2) if costs else float("nan")
-
-
 def run(name: str, out: Path) -> dict:
     with stack.running(WORKERS, log_file=out / f"gunicorn-{name}.log", static=False) as site:
-        from django.core.management import call_command
-
-        from events.ledger import strategies as ledger_strategies
+        # Django's models, the ledger and the strategies: importable only now that
+        # the stack has set the environment and set Django up on its databases.
+        from loadtests.compare import in_process  # needs Django set up: only here
 
         fixture_file = out / f"fixture-{name}.json"
-        call_command(
-            "make_loadtest_fixture", users=USERS, capacity=CAPACITY,
-            out=fixture_file, api_url=f"{site.url}/api",
-        )  # fmt: skip
-        fixture = json.loads(fixture_file.read_text())
+        fixture = in_process.make_fixture(site.url, fixture_file, USERS, CAPACITY)
         http, answers = http_crowd(site, fixture)
-        http.update(judged(fixture["event_id"], answers))
-        raw = raw_crowd(ledger_strategies.get(name))
-        raw["cost_at_1000_ms"] = raw_cost(name)
+        http.update(in_process.judged(fixture["event_id"], [a.click for a in answers], CAPACITY))
+        raw = in_process.raw_crowd(name, USERS, CAPACITY, RAW_CLIENTS)
+        raw["cost_at_1000_ms"] = in_process.raw_cost(name)
     fixture_file.unlink(missing_ok=True)
     return {"strategy": name, "users": USERS, "capacity": CAPACITY, "workers": WORKERS,
             "http": http, "raw": raw}  # fmt: skip
