@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account import app_settings
 from allauth.account import forms as allauth_forms
 
 PASSWORDS_DIFFER = "You must type the same password each time."
@@ -25,6 +26,14 @@ class SignupForm(allauth_forms.SignupForm):
             self.fields["password2"].label = "Password again"
         for field in self.fields.values():
             field.widget.attrs.pop("placeholder", None)
+        # allauth's honeypot (ACCOUNT_SIGNUP_FORM_HONEYPOT_FIELD; filled in, allauth
+        # answers as if signed up and makes no account) hides itself with a style
+        # attribute, which the site's Content-Security-Policy ignores: the field's
+        # wrapper is hidden by site.css instead (templates/allauth/elements/_form_field.html).
+        self.honeypot_name = app_settings.SIGNUP_FORM_HONEYPOT_FIELD
+        if honeypot := self.fields.get(self.honeypot_name or ""):
+            honeypot.label = "Leave this empty"
+            honeypot.widget.attrs = {"tabindex": "-1", "autocomplete": "off"}
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from events import outcomes, selectors, services
+from events import limits, outcomes, selectors, services
 from events.errors import allow
 from events.ledger import LedgerUnavailable, Outcome
 from events.services import email_actions
@@ -69,6 +69,11 @@ def _seat_action(request: HttpRequest, pk: int, action) -> HttpResponse:
         return redirect("events:detail", pk=pk)
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("events:detail", args=[pk]))
+    if wait := limits.seat_action_wait(request, user_id=request.user.pk):
+        # Said on the event page, as every other answer to a seat button: the
+        # person sees where they stand, and a reload does not post again.
+        messages.warning(request, limits.sentence(wait), extra_tags="rate-limited")
+        return redirect("events:detail", pk=pk)
     result = action(event_id=pk, user_id=request.user.pk)
     if result.outcome is Outcome.UNKNOWN_EVENT:
         raise Http404(outcomes.sentence(result))
@@ -139,8 +144,14 @@ def email_action(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "events/email_action.html", {"bad": True}, status=400)
     event = selectors.visible_event_or_404(link.event_id)
     context = {"event": event, "action": link.action}
-    if request.method == "POST":
-        context["done"] = outcomes.sentence(services.carry_out_email_action(link=link))
+    if request.method != "POST":
+        return render(request, "events/email_action.html", context)
+    if wait := limits.seat_action_wait(request, user_id=link.user_id):
+        context["limited"] = limits.sentence(wait)
+        response = render(request, "events/email_action.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    context["done"] = outcomes.sentence(services.carry_out_email_action(link=link))
     return render(request, "events/email_action.html", context)
 
 

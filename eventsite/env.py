@@ -11,6 +11,7 @@ importing it.
 """
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -56,6 +57,19 @@ def env_bool(name: str, default: bool = False) -> bool:
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blanks around and between items are dropped."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+RATE = re.compile(r"\d+/\d*[smhd]")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as ``10/m`` (how many per second, minute, hour or day; ``5/10s`` too)."""
+    value = os.environ.get(name, default).strip()
+    if not RATE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 10/m (per s, m, h or d), not {value!r}."
+        )
+    return value
 
 
 def env_is_set(name: str) -> bool:

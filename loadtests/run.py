@@ -177,8 +177,6 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*"):
         old.unlink()
-    # Every simulated browser logs in from 127.0.0.1: lift allauth's per-IP throttle.
-    os.environ.setdefault("LOGIN_RATE_LIMIT", "100000/m/ip")
     with stack.running(WORKERS, log_file=OUT / "gunicorn.log", mail=True) as site:
         fixture = OUT / "fixture.json"
         call_command(

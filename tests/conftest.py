@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from eventsite import embedded_mongo
-from loadtests.stack import free_port
+from loadtests.stack import LIFTED_LIMITS, free_port
 from tests.helpers import LiveSite, live_gunicorn, session_database_url
 
 
@@ -48,6 +48,7 @@ class EmbeddedServer:
 
 
 _session_server: EmbeddedServer | None = None
+SEAT_LIMITS = ("SEAT_ACCOUNT_RATE_LIMIT", "SEAT_ADDRESS_RATE_LIMIT")
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
@@ -73,6 +74,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # the servers a test starts do the same rather than queue for no worker.
     os.environ["TASKS_BACKEND"] = "immediate"
     override_settings(TASKS=IMMEDIATE_TASKS).enable()
+    # Many tests seat many users from 127.0.0.1 at once, here and on the servers
+    # they start: the seat limits are raised as the load tools raise them
+    # (tests/pages/test_seat_limits.py and tests/api/test_seat_limits.py set their own).
+    seat_limits = {name: LIFTED_LIMITS[name] for name in SEAT_LIMITS}
+    for name, rate in seat_limits.items():
+        os.environ[name] = rate
+    override_settings(**seat_limits).enable()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

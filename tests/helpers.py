@@ -76,6 +76,22 @@ def live_gunicorn(
         yield LiveSite(url=url, pid=process.pid)
 
 
+def redis_caches(location: str) -> dict:
+    """CACHES for Django's Redis cache at ``location``, with the site's short timeouts."""
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
+
+
+def down_redis_url() -> str:
+    """A Redis address nothing listens on: a cache that is down."""
+    return f"redis://127.0.0.1:{stack.free_port()}/0"
+
+
 def make_users(count: int, prefix: str = "user") -> list:
     """Many users at once, all with ``PASSWORD``."""
     return fixtures.make_users(count, prefix, PASSWORD)

@@ -13,11 +13,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from events import limits
 from events.middleware import UNAVAILABLE, unavailable_response
 from events.refusals import refusal_for
 
@@ -30,6 +31,20 @@ NOT_FOUND = "Not found."
 
 def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"message": message, "code": code, **extra}
+
+
+class RateLimited(exceptions.APIException):
+    """Too many seat actions from one account or address (events.limits): a 429.
+
+    DRF's handler sends ``wait`` as the Retry-After header.
+    """
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "rate_limited"
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(limits.sentence(wait))
+        self.wait = wait
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:

@@ -16,11 +16,12 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from events import outcomes, selectors, services
+from events import limits, outcomes, selectors, services
 from events.api import schema  # noqa: F401  (registers the Bearer scheme)
-from events.api.exceptions import error_body
+from events.api.exceptions import RateLimited, error_body
 from events.api.serializers import (
     ErrorSerializer,
     EventDetailSerializer,
@@ -66,6 +67,19 @@ OUTAGE = _error("MongoDB is unreachable; retry after the Retry-After seconds.")
 URL_TOO_LONG = _error("The address (path and query) is longer than 8,000 characters.")
 COMMON = {401: UNAUTHORIZED, 414: URL_TOO_LONG, 503: OUTAGE}
 NO_CSRF = _error("Signed in by session cookie, but without the CSRF token.")
+RATE_LIMITED = OpenApiResponse(
+    ErrorSerializer,
+    description="Too many seat actions a minute from this account or address; "
+    "retry after the Retry-After seconds.",
+    examples=[
+        OpenApiExample(
+            "rate_limited",
+            value=error_body(limits.sentence(42), "rate_limited"),
+            response_only=True,
+        )
+    ],
+)
+LIMITED = {**COMMON, 429: RATE_LIMITED}
 BODY_ERRORS = {
     400: _error(
         "The body is not empty or a JSON object, a field has the wrong type (`invalid`), "
@@ -156,9 +170,31 @@ class EventDetailView(APIView):
         return Response(EventDetailSerializer(card, context={"request": request}).data)
 
 
-class RsvpView(APIView):
-    permission_classes = [IsAuthenticated]
+class SeatActionThrottle(BaseThrottle):
+    """The seat action limits (events.limits), counted after the caller is known."""
 
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.wait_s = None
+        if request.method not in ("POST", "DELETE"):  # OPTIONS changes no seat
+            return True
+        self.wait_s = limits.seat_action_wait(request, user_id=request.user.pk)
+        return self.wait_s is None
+
+    def wait(self) -> int | None:
+        return self.wait_s
+
+
+class SeatView(APIView):
+    """A seat's POST and DELETE: for a caller with a token, within the limits."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [SeatActionThrottle]
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        raise RateLimited(int(wait or 1))
+
+
+class RsvpView(SeatView):
     @extend_schema(
         summary="RSVP: take a seat (for the caller and any guests)",
         request=PartySerializer,
@@ -176,7 +212,7 @@ class RsvpView(APIView):
                 Outcome.EVENT_CANCELLED,
             ),
             **BODY_ERRORS,
-            **COMMON,
+            **LIMITED,
         },
     )
     def post(self, request: Request, event_id: int) -> Response:
@@ -198,7 +234,7 @@ class RsvpView(APIView):
                 Outcome.EVENT_CANCELLED,
             ),
             **BODY_ERRORS,
-            **COMMON,
+            **LIMITED,
         },
     )
     def patch(self, request: Request, event_id: int) -> Response:
@@ -212,7 +248,7 @@ class RsvpView(APIView):
             403: NO_CSRF,
             404: _error("No such event, or no RSVP to cancel.", Outcome.NOT_GOING),
             409: EVENT_STARTED,
-            **COMMON,
+            **LIMITED,
         },
     )
     def delete(self, request: Request, event_id: int) -> Response:
@@ -225,9 +261,7 @@ class RsvpSlashView(RsvpView):
     """``/rsvp/`` too: a POST must not be redirected, and the schema lists it once."""
 
 
-class WaitlistView(APIView):
-    permission_classes = [IsAuthenticated]
-
+class WaitlistView(SeatView):
     @extend_schema(
         summary="Join the waiting list (or take seats if the party fits and no waiting one does)",
         request=PartySerializer,
@@ -246,7 +280,7 @@ class WaitlistView(APIView):
                 Outcome.EVENT_CANCELLED,
             ),
             **BODY_ERRORS,
-            **COMMON,
+            **LIMITED,
         },
     )
     def post(self, request: Request, event_id: int) -> Response:
@@ -260,7 +294,7 @@ class WaitlistView(APIView):
             403: NO_CSRF,
             404: _error("No such event, or not on its waiting list.", Outcome.NOT_WAITING),
             409: EVENT_STARTED,
-            **COMMON,
+            **LIMITED,
         },
     )
     def delete(self, request: Request, event_id: int) -> Response:

@@ -17,6 +17,7 @@ from eventsite.settings.api import *  # noqa: F403
 from eventsite.settings.auth import *  # noqa: F403
 from eventsite.settings.databases import *  # noqa: F403
 from eventsite.settings.django import *  # noqa: F403
+from eventsite.settings.limits import *  # noqa: F403
 from eventsite.settings.logging import *  # noqa: F403
 from eventsite.settings.mail import *  # noqa: F403
 from eventsite.settings.security import *  # noqa: F403

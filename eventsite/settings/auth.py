@@ -35,10 +35,18 @@ ACCOUNT_LOGOUT_ON_GET = False
 # The site's labels ("Username or email") and every sign-up error on the first try.
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}
 # allauth's throttles: logins 30/m per client address, failed ones 10/m per
-# address and 5 per 5 minutes per account, sign-ups, resets... A load test logs
-# many users in from one address, so the stack ``make loadtest`` starts raises
-# the first. The admin's login is allauth's too (eventsite/urls.py).
-ACCOUNT_RATE_LIMITS = {"login": env_str("LOGIN_RATE_LIMIT", "30/m/ip")}
+# address and 5 per 5 minutes per account, sign-ups 20/m per address, resets...
+# A load test logs many users in from one address, so the stack ``make
+# loadtest`` starts raises the first. The admin's login is allauth's too
+# (eventsite/urls.py). An address over a limit gets templates/429.html.
+ACCOUNT_RATE_LIMITS = {
+    "login": env_str("LOGIN_RATE_LIMIT", "30/m/ip"),
+    "signup": env_str("SIGNUP_RATE_LIMIT", "20/m/ip"),
+}
+# A field people never see (static/css/site.css hides it) and bots fill in:
+# a sign-up with it filled is answered "we sent you a link", as any other,
+# and no account is made (accounts/forms.py).
+ACCOUNT_SIGNUP_FORM_HONEYPOT_FIELD = "website"
 # The counts live in Django's default cache (settings/databases.py): Redis
 # when CACHE_URL is set, so every worker and host counts together; otherwise
 # each process counts alone, and N workers allow N times the limits.

@@ -146,7 +146,6 @@ def main() -> int:
         signal.signal(sig, _interrupt)
     name = os.environ["STRATEGY"]
     out = Path(os.environ["COMPARE_OUT"])
-    os.environ.setdefault("LOGIN_RATE_LIMIT", "100000/m/ip")
     result = run(name, out)
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result), flush=True)

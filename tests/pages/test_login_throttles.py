@@ -11,8 +11,14 @@ from django.urls import reverse
 
 from eventsite import env
 from loadtests.bench import scratch
-from loadtests.stack import free_port
-from tests.helpers import csrf_token, live_gunicorn, make_organiser, session_database_url
+from tests.helpers import (
+    csrf_token,
+    down_redis_url,
+    live_gunicorn,
+    make_organiser,
+    redis_caches,
+    session_database_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,12 +84,7 @@ def test_behind_the_proxy_each_client_is_counted_alone_by_every_process(settings
     with scratch.redis_database("redis://127.0.0.1:6379", notes) as cache_url:
         options = {"CACHE_URL": cache_url, "BEHIND_HTTPS_PROXY": "1", "LOGIN_RATE_LIMIT": "2/m/ip"}
         with live_gunicorn(session_database_url(), workers=1, **options) as site:
-            settings.CACHES = {
-                "default": {
-                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": cache_url,
-                }
-            }
+            settings.CACHES = redis_caches(cache_url)
             settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
             settings.ACCOUNT_RATE_LIMITS = {"login": "2/m/ip"}
             attacker, someone = "203.0.113.6", "198.51.100.7"
@@ -96,13 +97,7 @@ def test_behind_the_proxy_each_client_is_counted_alone_by_every_process(settings
 
 def test_a_redis_that_is_down_makes_logins_a_fast_503(settings):
     """The throttles cannot count without their cache: a clear 503, not a 500."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
-        }
-    }
+    settings.CACHES = redis_caches(down_redis_url())
     started = time.monotonic()
     response = Client(raise_request_exception=False).post(LOGIN, ATTEMPT)
     assert response.status_code == 503 and "briefly unavailable" in response.content.decode()
