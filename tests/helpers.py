@@ -134,16 +134,19 @@ def change_form(event: Event, organiser, capacity: int) -> dict:
         "venue": event.venue,
         "organiser": organiser.pk,
         "capacity": capacity,
+        "guests_allowed": event.guests_allowed,
         "waitlist": "on",
         "reminders": ", ".join(f"{lead // 60}m" for lead in event.reminders),
     }
 
 
-def api_call(method: str, url: str, token: str) -> Callable[[], requests.Response]:
+def api_call(
+    method: str, url: str, token: str, body: dict | None = None
+) -> Callable[[], requests.Response]:
     """One API request with a Bearer token, ready to be fired with ``fire_together``."""
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {token}"
-    return lambda: http.request(method, url, json={}, timeout=60)
+    return lambda: http.request(method, url, json=body or {}, timeout=60)
 
 
 def bearer(user) -> APIClient:

@@ -115,8 +115,9 @@ def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Re
     card = selectors.EventCard(
         result.event,
         result.seats,
-        going=result.outcome is Outcome.CONFIRMED,
+        going=result.going,
         position=result.position,
+        guests=result.guests,
     )
     body = {
         "message": outcomes.sentence(result),
