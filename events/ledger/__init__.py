@@ -8,7 +8,9 @@ them and who waits for one (the API contract's shape, plus the list)::
      guests: [int, ...],  # beside attendees: the guests each one brings
      waitlist: [<user pk>, ...], waitlist_limit: int | null,
      waiting_guests: [int, ...],  # beside waitlist: each waiting party's guests
-     taken: int, waiting: int,  # seats taken (guests too), parties waiting: for reads by _id
+     requests: [<user pk>, ...], request_guests: [int, ...],  # awaiting approval, if any
+     taken: int, waiting: int, requested: int,  # seats taken (guests too), parties waiting,
+                                               # requests: the counts, for reads by _id
      version: int,  # one more on every write, for the SQL record's copies
      last_write: {outcome: str, promoted: [<user pk>, ...]},
      reconfirm_asked: bool, unconfirmed: [<user pk>], released: [<user pk>]}  # if asked
@@ -41,11 +43,13 @@ modules are its parts:
 - ``combining``: concurrent requests for one document decided by one write;
 - ``connection``: the client, failing fast in an outage;
 - ``schema``: the validator and the type checks; ``upgrade``: migrate-time work;
+- ``approval``: requests at events that require approval, approvals, refusals;
 - ``reconfirmation``: "still coming?", a yes, and the release of the seats not confirmed;
 - ``audit``: what ``check_ledger`` looks for in documents, and its repairs;
 - ``strategies``: the seat-taking strategies ``make compare`` sets side by side.
 """
 
+from events.ledger.approval import Decision, approve, decline, request_seat
 from events.ledger.connection import COLLECTION, LedgerUnavailable, ping
 from events.ledger.reads import attendees, exists, roster, seats, standing, waitlist
 from events.ledger.reconfirmation import (
@@ -80,6 +84,7 @@ __all__ = [
     "LEGACY_TIMES",
     "MAX_BATCH",
     "Attendee",
+    "Decision",
     "LedgerDamaged",
     "LedgerUnavailable",
     "Outcome",
@@ -89,11 +94,13 @@ __all__ = [
     "Roster",
     "Seats",
     "Standing",
+    "approve",
     "ask_to_reconfirm",
     "attendees",
     "cancel",
     "change_party",
     "create_event",
+    "decline",
     "delete_events",
     "ensure_schema",
     "exists",
@@ -105,6 +112,7 @@ __all__ = [
     "ping",
     "reconfirmation",
     "release_unconfirmed",
+    "request_seat",
     "roster",
     "seats",
     "set_seats",

@@ -14,7 +14,7 @@ lists is one ``find_one_and_update`` whose guard is in its pipeline
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from events.ledger import pipelines
@@ -31,6 +31,7 @@ class Damage(StrEnum):
     IN_BOTH_LISTS = "people in both lists"
     SEAT_TIMES = "seat times out of step"
     PARTIES = "party sizes out of step"
+    REQUESTS = "requests of people seated, waiting or asking twice"
     COUNTS = "counts out of step"
     FREE_SEAT = "a free seat while someone waits"
     UNCONFIRMED = "asked to reconfirm without a seat"
@@ -92,6 +93,8 @@ class _Lists:
     unconfirmed: list[int]  # asked "still coming?", not yet said yes: each must hold a seat
     guests: list | None = None  # beside ``going`` (None: stored before parties, all alone)
     waiting_guests: list | None = None  # beside ``waiting``
+    requests: list = field(default_factory=list)  # awaiting approval
+    request_guests: list | None = None  # beside ``requests``
 
     @property
     def seated(self) -> list[int]:
@@ -158,6 +161,7 @@ def _parties(d: _Lists) -> str | None:
     found = [
         ("guests", d.guests, "attendees", d.going),
         ("waiting_guests", d.waiting_guests, "waiting", d.waiting),
+        ("request_guests", d.request_guests, "requests", d.requests),
     ]
     wrong = [
         f"{len(sizes)} {name} for {len(people)} {of}"
@@ -165,6 +169,12 @@ def _parties(d: _Lists) -> str | None:
         if sizes is not None and len(sizes) != len(people)
     ]
     return "; ".join(wrong) or None
+
+
+def _requests(d: _Lists) -> str | None:
+    held = set(d.going) | set(d.waiting)
+    stray = [u for u in dict.fromkeys(d.requests) if u in held or d.requests.count(u) > 1]
+    return f"users {users(stray)}" if stray else None
 
 
 def _counts(d: _Lists) -> str | None:
@@ -201,6 +211,7 @@ _CHECKS = {
     Damage.IN_BOTH_LISTS: _in_both_lists,
     Damage.SEAT_TIMES: _seat_times,
     Damage.PARTIES: _parties,
+    Damage.REQUESTS: _requests,
     Damage.COUNTS: _counts,
     Damage.FREE_SEAT: _free_seat,
     Damage.UNCONFIRMED: _unconfirmed,
@@ -223,6 +234,8 @@ def findings(doc: dict) -> list[Finding]:
         unconfirmed,
         doc.get("guests"),
         doc.get("waiting_guests"),
+        doc.get("requests") or [],
+        doc.get("request_guests"),
     )
     found = {damage: detail for damage, check in _CHECKS.items() if (detail := check(lists))}
     # With seat times or parties out of step the mending write leaves the

@@ -9,7 +9,7 @@ from pymongo.errors import OperationFailure
 
 from events.ledger.connection import collection, held_by_a_transaction
 from events.ledger.schema import LedgerDamaged, checked, refused
-from events.ledger.types import Attendee, Outcome, Result, Seats
+from events.ledger.types import Attendee, Outcome, Result, Roster, Seats
 
 
 def seats_of(doc: dict) -> Seats:
@@ -18,6 +18,7 @@ def seats_of(doc: dict) -> Seats:
         taken=len(doc.get("attendees", ())) + sum(doc.get("guests") or ()),
         waiting=len(doc.get("waitlist") or ()),
         waitlist_limit=doc.get("waitlist_limit"),
+        requested=len(doc.get("requests") or ()),
     )
 
 
@@ -28,10 +29,15 @@ def position_in(doc: dict, user_id: int) -> int | None:
 
 def guests_in(doc: dict, user_id: int) -> int:
     """The guests of ``user_id``'s party, seated or waiting; 0 if neither (or none stored)."""
-    for people, guests in (("attendees", "guests"), ("waitlist", "waiting_guests")):
-        listed, beside = doc.get(people) or [], doc.get(guests) or []
-        if user_id in listed and len(beside) == len(listed):
-            return beside[listed.index(user_id)]
+    lists = (
+        ("attendees", "guests"),
+        ("waitlist", "waiting_guests"),
+        ("requests", "request_guests"),
+    )
+    for people, guests in lists:
+        listed, sizes = doc.get(people) or [], doc.get(guests) or []
+        if user_id in listed and len(sizes) == len(listed):
+            return sizes[listed.index(user_id)]
     return 0
 
 
@@ -74,6 +80,7 @@ def result_of(doc: dict | None, user_id: int | None = None) -> Result:
         going=user_id is not None and user_id in doc.get("attendees", ()),
         version=doc.get("version", 0),
         guests=guests_in(doc, user_id) if user_id is not None else 0,
+        requested=user_id is not None and user_id in (doc.get("requests") or ()),
     )
 
 
@@ -107,10 +114,26 @@ def attendees_of(doc: dict) -> list[Attendee]:
     ]
 
 
-def waiting_guests_of(doc: dict) -> tuple[int, ...]:
-    """Beside the waiting list, each party's guests (none stored: parties of one)."""
-    waitlist = doc.get("waitlist") or []
-    guests = doc.get("waiting_guests") or [0] * len(waitlist)
-    if len(guests) != len(waitlist):
-        raise LedgerDamaged(doc["_id"], "waiting_guests and waitlist differ in length")
+def beside(doc: dict, people: str, field: str) -> tuple[int, ...]:
+    """Beside a list of people, each party's guests (none stored: parties of one)."""
+    listed = doc.get(people) or []
+    guests = doc.get(field) or [0] * len(listed)
+    if len(guests) != len(listed):
+        raise LedgerDamaged(doc["_id"], f"{field} and {people} differ in length")
     return tuple(guests)
+
+
+def waiting_guests_of(doc: dict) -> tuple[int, ...]:
+    return beside(doc, "waitlist", "waiting_guests")
+
+
+def roster_of(doc: dict) -> Roster:
+    """Everyone a document lists: seated, waiting, requesting, with their parties."""
+    return Roster(
+        attendees_of(doc),
+        list(doc.get("waitlist") or []),
+        doc.get("version", 1),
+        waiting_guests_of(doc),
+        tuple(doc.get("requests") or ()),
+        beside(doc, "requests", "request_guests"),
+    )

@@ -5,13 +5,7 @@ from __future__ import annotations
 import logging
 
 from events.ledger.connection import collection, translate_errors
-from events.ledger.documents import (
-    attendees_of,
-    guests_in,
-    position_in,
-    seats_of,
-    waiting_guests_of,
-)
+from events.ledger.documents import attendees_of, guests_in, position_in, roster_of, seats_of
 from events.ledger.schema import LedgerDamaged, checked
 from events.ledger.types import Attendee, Roster, Seats, Standing
 
@@ -24,7 +18,7 @@ def exists(event_id: int) -> bool:
     return collection().find_one({"_id": event_id}, {"_id": 1}) is not None
 
 
-_COUNTS = {"capacity": 1, "taken": 1, "waiting": 1, "waitlist_limit": 1}
+_COUNTS = {"capacity": 1, "taken": 1, "waiting": 1, "waitlist_limit": 1, "requested": 1}
 
 
 def _counted(doc: dict) -> Seats:
@@ -33,7 +27,8 @@ def _counted(doc: dict) -> Seats:
         doc = checked(collection().find_one({"_id": doc["_id"]}) or doc, "capacity", "attendees")
         return seats_of(doc)
     checked(doc, "capacity", "waiting")
-    return Seats(doc["capacity"], doc["taken"], doc["waiting"], doc.get("waitlist_limit"))
+    limit, requested = doc.get("waitlist_limit"), doc.get("requested", 0)
+    return Seats(doc["capacity"], doc["taken"], doc["waiting"], limit, requested)
 
 
 @translate_errors
@@ -66,14 +61,17 @@ def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
     against 12.5 ms at 5,000), and the server is what a rush waits for.
     None if there is no such event.
     """
-    lists = dict.fromkeys(("attendees", "guests", "waitlist", "waiting_guests"), 1)
+    lists = dict.fromkeys(
+        ("attendees", "guests", "waitlist", "waiting_guests", "requests", "request_guests"), 1
+    )
     doc = collection().find_one({"_id": event_id}, {**_COUNTS, **lists})
     if doc is None:
         return None
     seats = _counted(doc)
     checked(doc)
     going, position = user_id in doc["attendees"], position_in(doc, user_id)
-    mine = Standing(going=going, position=position, guests=guests_in(doc, user_id))
+    requested = user_id in (doc.get("requests") or ())
+    mine = Standing(going, position, guests_in(doc, user_id), requested)
     return seats, mine
 
 
@@ -87,12 +85,12 @@ def attendees(event_id: int) -> list[Attendee]:
 @translate_errors
 def roster(event_id: int) -> Roster | None:
     """Who holds a seat and who waits, from one read, with the document's version."""
-    fields = ("attendees", "seated_at", "guests", "waitlist", "waiting_guests", "version")
+    fields = (
+        *("attendees", "seated_at", "guests", "waitlist", "waiting_guests"),
+        *("requests", "request_guests", "version"),
+    )
     doc = collection().find_one({"_id": event_id}, dict.fromkeys(fields, 1))
-    if doc is None:
-        return None
-    waitlist = list(checked(doc).get("waitlist") or [])
-    return Roster(attendees_of(doc), waitlist, doc.get("version", 1), waiting_guests_of(doc))
+    return roster_of(checked(doc)) if doc is not None else None
 
 
 @translate_errors

@@ -19,6 +19,13 @@ class Outcome(StrEnum):
     WAITLIST_CLOSED = "waitlist_closed"
     LEFT_WAITLIST = "left_waitlist"
     NOT_WAITING = "not_waiting"
+    # Approval (pipelines.requests): a request, the organiser's yes or no, a withdrawal.
+    REQUESTED = "requested"
+    ALREADY_REQUESTED = "already_requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    NOT_REQUESTED = "not_requested"
+    REQUEST_WITHDRAWN = "request_withdrawn"
     # A party (the attendee and their guests) grew or shrank (pipelines.change_party).
     PARTY_CHANGED = "party_changed"
     CAPACITY_SET = "capacity_set"
@@ -49,6 +56,7 @@ class Seats:
     taken: int
     waiting: int = 0
     waitlist_limit: int | None = None  # None: no limit; 0: no waiting list
+    requested: int = 0  # requests awaiting an organiser's approval (no seats)
 
     @property
     def left(self) -> int:
@@ -73,6 +81,7 @@ class Result:
     going: bool = False  # whether the user holds a seat after the write
     version: int = 0  # the document's version this write produced
     guests: int = 0  # the guests the user's party brings, seated or waiting, after the write
+    requested: bool = False  # whether the user's request awaits approval after the write
 
     @property
     def party(self) -> int:
@@ -87,6 +96,7 @@ class Standing:
     going: bool = False
     position: int | None = None
     guests: int = 0  # the guests the user's party brings, seated or waiting
+    requested: bool = False  # asked for seats at an event that requires approval
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,8 @@ class Roster:
     waitlist: list[int]
     version: int
     waiting_guests: tuple[int, ...] = ()  # beside ``waitlist``: each waiting party's guests
+    requests: tuple[int, ...] = ()  # awaiting approval, first asked first
+    request_guests: tuple[int, ...] = ()  # beside ``requests``
 
     def guests_of(self, user_id: int) -> int:
         """The guests of ``user_id``'s party, seated or waiting (0 if neither)."""
@@ -112,6 +124,8 @@ class Roster:
                 return attendee.guests
         if user_id in self.waitlist and self.waiting_guests:
             return self.waiting_guests[self.waitlist.index(user_id)]
+        if user_id in self.requests and self.request_guests:
+            return self.request_guests[self.requests.index(user_id)]
         return 0
 
     @property

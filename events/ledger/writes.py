@@ -8,11 +8,11 @@ from events.ledger import pipelines
 from events.ledger.combining import Combiner
 from events.ledger.connection import collection, translate_errors
 from events.ledger.documents import (
-    attendees_of,
     empty_document,
     guests_in,
     now_ms,
     position_in,
+    roster_of,
     seats_of,
     transition,
     waiting_guests_of,
@@ -208,8 +208,7 @@ def cancel(event_id: int) -> Roster | None:
     doc = write(event_id, pipelines.cancel())
     if doc is None:
         return None
-    waitlist, version = list(doc.get("waitlist") or []), doc.get("version", 0)
-    return Roster(attendees_of(doc), waitlist, version, waiting_guests_of(doc))
+    return roster_of(doc)
 
 
 KEEP = pipelines.KEEP  # set_seats: leave this number as it is

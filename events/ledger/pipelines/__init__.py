@@ -31,10 +31,12 @@ refuses ``$not``, hence ``$eq: [..., false]``).
 
 - ``steps``: what every transition shares;
 - ``seats``: RSVPs (alone and combined), cancels, the list, parties, capacity;
+- ``requests``: approval: requests for seats, approvals and refusals;
 - ``repairs``: ``check_ledger --repair``'s mending of the lists.
 """
 
 from events.ledger.pipelines.repairs import repair_lists
+from events.ledger.pipelines.requests import approve, decline, request_seat
 from events.ledger.pipelines.seats import (
     KEEP,
     ROOM,
@@ -66,8 +68,10 @@ __all__ = [
     "ROOM",
     "SEATED_AT",
     "UNCONFIRMED",
+    "approve",
     "cancel",
     "change_party",
+    "decline",
     "give_up_seat",
     "guarded",
     "has",
@@ -75,6 +79,7 @@ __all__ = [
     "join_waitlist",
     "leave_waitlist",
     "repair_lists",
+    "request_seat",
     "set_seats",
     "take_seat",
     "take_seats",

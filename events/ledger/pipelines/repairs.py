@@ -12,8 +12,7 @@ from events.ledger.pipelines.steps import (
     CAPACITY_IS_INT,
     COUNT,
     GUESTS,
-    NORMALISE,
-    NORMALISE_WAITING,
+    NORMALISED,
     OUTCOME,
     SEATED_AT,
     UNCONFIRMED,
@@ -98,8 +97,7 @@ def repair_lists(now_ms: float) -> list[dict]:
     kept, waiting = "$last_write.kept", "$last_write.waiting"
     sizes = {"seats": size(ATTENDEES), "waiting": size(WAITLIST)}
     return [
-        NORMALISE,
-        NORMALISE_WAITING,
+        *NORMALISED,
         {"$set": {"last_write": {"outcome": {"$cond": [_SOUND, "repaired", "left_as_is"]}}}},
         {"$set": {"last_write.before": sizes}},
         {

@@ -14,10 +14,11 @@ from events.ledger.pipelines.steps import (
     FREE_SEATS,
     GUESTS,
     NO_WAITING_PARTY_FITS,
-    NORMALISE,
-    NORMALISE_WAITING,
+    NORMALISED,
     NOT_REFUSED_AS_CANCELLED,
     OUTCOME,
+    REQUEST_GUESTS,
+    REQUESTS,
     SEATED_AT,
     TAKEN,
     UNCONFIRMED,
@@ -43,8 +44,7 @@ from events.ledger.pipelines.steps import (
 def cancel() -> list[dict]:
     """Close the event for good; the lists stay as they are. Repeating it changes nothing."""
     return [
-        NORMALISE,
-        NORMALISE_WAITING,
+        *NORMALISED,
         {"$set": {"cancelled": True}},
         decide("event_cancelled"),
         COUNT,
@@ -154,7 +154,7 @@ def take_seats(parties: list[tuple[int, int]], now_ms: float, *, room: dict = RO
         }
     }
     promotion = promote(now_ms, when=NOT_REFUSED_AS_CANCELLED)
-    return [NORMALISE, NORMALISE_WAITING, *decision, seat, *promotion, COUNT]
+    return [*NORMALISED, *decision, seat, *promotion, COUNT]
 
 
 def join_waitlist(user_id: int, now_ms: float, guests: int = 0) -> list[dict]:
@@ -192,11 +192,24 @@ def _remove_at(index_of: dict, outcome: str, arrays: tuple[str, ...]) -> list[di
 
 
 def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
-    """Cancel (or an organiser's removal) of the whole party; ``promote`` then fills the seats."""
-    outcome = {"$cond": [has(user_id, ATTENDEES), "cancelled", "not_going"]}
-    index_of = {"$indexOfArray": [ATTENDEES, user_id]}
+    """Cancel (or an organiser's removal) of the whole party; ``promote`` then fills the seats.
+
+    A request not yet approved is withdrawn the same way (``request_withdrawn``).
+    """
+    outcome = first_match(
+        (has(user_id, ATTENDEES), "cancelled"),
+        (has(user_id, REQUESTS), "request_withdrawn"),
+        default="not_going",
+    )
     remove = [
-        *_remove_at(index_of, "cancelled", (ATTENDEES, SEATED_AT, GUESTS)),
+        *_remove_at(
+            {"$indexOfArray": [ATTENDEES, user_id]}, "cancelled", (ATTENDEES, SEATED_AT, GUESTS)
+        ),
+        *_remove_at(
+            {"$indexOfArray": [REQUESTS, user_id]},
+            "request_withdrawn",
+            (REQUESTS, REQUEST_GUESTS),
+        ),
         {"$set": {"unconfirmed": without_user(UNCONFIRMED, user_id)}},
     ]
     return guarded(outcome, remove, now_ms)
@@ -239,8 +252,7 @@ def change_party(user_id: int, guests: int, now_ms: float, *, may_grow: bool = T
     seated = {"$gte": [seat_index, 0]}
     changed = {"$eq": [OUTCOME, "party_changed"]}
     return [
-        NORMALISE,
-        NORMALISE_WAITING,
+        *NORMALISED,
         {"$set": {"last_write.seat_index": {"$indexOfArray": [ATTENDEES, user_id]}}},
         {
             "$set": {

@@ -18,6 +18,9 @@ SEATED_AT = "$seated_at"
 GUESTS = "$guests"
 WAITLIST = "$waitlist"
 WAITING_GUESTS = "$waiting_guests"
+# Requests awaiting an organiser's approval (events that require it): not seats.
+REQUESTS = "$requests"
+REQUEST_GUESTS = "$request_guests"
 OUTCOME = "$last_write.outcome"
 # Who was asked "still coming?" and has not said yes (events.ledger.reconfirmation).
 UNCONFIRMED = "$unconfirmed"
@@ -86,8 +89,14 @@ NORMALISE = {
         "guests": _beside(ATTENDEES, GUESTS, 0),
     }
 }
-# In a stage of its own: it reads the waiting list NORMALISE has just made a list.
-NORMALISE_WAITING = {"$set": {"waiting_guests": _beside(WAITLIST, WAITING_GUESTS, 0)}}
+# In a stage of its own: it reads the lists NORMALISE has just made lists.
+NORMALISE_WAITING = {
+    "$set": {
+        "waiting_guests": _beside(WAITLIST, WAITING_GUESTS, 0),
+        "requests": {"$ifNull": [REQUESTS, []]},
+    }
+}
+NORMALISE_REQUESTS = {"$set": {"request_guests": _beside(REQUESTS, REQUEST_GUESTS, 0)}}
 
 
 # Guards fail closed on a damaged document: MongoDB orders every number below
@@ -228,17 +237,25 @@ def promote(now_ms: float, when: dict | None = None) -> list[dict]:
 # parties of one keeps the plain shape (attendees and waitlist, nothing beside
 # them but the seat times), so a person editing its lists by hand in any
 # MongoDB tool cannot put them out of step.
+# Requests likewise: an event that never required approval has none stored.
 def _only_with_guests(array: str) -> dict:
     return {"$cond": [{"$eq": [{"$sum": array}, 0]}, "$$REMOVE", array]}
+
+
+def _only_if_any(array: str) -> dict:
+    return {"$cond": [{"$eq": [size(array), 0]}, "$$REMOVE", array]}
 
 
 COUNT = {
     "$set": {
         "taken": TAKEN,
         "waiting": size(WAITLIST),
+        "requested": {"$cond": [{"$eq": [size(REQUESTS), 0]}, "$$REMOVE", size(REQUESTS)]},
         "version": {"$add": [{"$ifNull": ["$version", 1]}, 1]},
         "guests": _only_with_guests(GUESTS),
         "waiting_guests": _only_with_guests(WAITING_GUESTS),
+        "requests": _only_if_any(REQUESTS),
+        "request_guests": _only_with_guests(REQUEST_GUESTS),
     }
 }
 
@@ -249,6 +266,9 @@ CANCELLED = {"$eq": ["$cancelled", True]}
 NOT_REFUSED_AS_CANCELLED = {"$ne": [OUTCOME, "event_cancelled"]}
 
 
+NORMALISED = [NORMALISE, NORMALISE_WAITING, NORMALISE_REQUESTS]
+
+
 def guarded(decision: dict, apply: list[dict], now_ms: float) -> list[dict]:
     """A transition's steps: ``decision`` stamps the outcome, ``apply`` changes what it allows.
 
@@ -256,8 +276,7 @@ def guarded(decision: dict, apply: list[dict], now_ms: float) -> list[dict]:
     """
     decision = {"$cond": [CANCELLED, "event_cancelled", decision]}
     return [
-        NORMALISE,
-        NORMALISE_WAITING,
+        *NORMALISED,
         decide(decision),
         *apply,
         *promote(now_ms, when=NOT_REFUSED_AS_CANCELLED),
