@@ -38,7 +38,9 @@ MAX_BATCH = 32
 Email = tuple[notifications.Kind, int]
 # The emails that tell of a seat: due only from the write that moves the
 # person's row to going (``events.records``), so each seat is told once.
-SEAT_GIVING = frozenset({notifications.Kind.CONFIRMED, notifications.Kind.PROMOTED})
+SEAT_GIVING = frozenset(
+    {notifications.Kind.CONFIRMED, notifications.Kind.PROMOTED, notifications.Kind.APPROVED}
+)
 
 
 @dataclass(frozen=True)

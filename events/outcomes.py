@@ -85,6 +85,22 @@ ANSWERS: dict[Outcome, Answer] = {
     ),
     Outcome.LEFT_WAITLIST: Answer("You have left the waiting list.", SUCCESS, OK),
     Outcome.NOT_WAITING: Answer("You're not on the waiting list for this event.", INFO, NOT_FOUND),
+    Outcome.REQUESTED: Answer(
+        "Request sent: the organiser will email you when they decide.", SUCCESS, ACCEPTED
+    ),
+    Outcome.ALREADY_REQUESTED: Answer(
+        "You have already asked for a seat: the organiser will email you.", INFO, CONFLICT
+    ),
+    Outcome.REQUEST_WITHDRAWN: Answer("Your request is withdrawn.", SUCCESS, OK),
+    Outcome.NOT_REQUESTED: Answer(
+        "You have no request for this event.",
+        INFO,
+        NOT_FOUND,
+        (WARNING, "{who} has no request waiting."),
+    ),
+    # Told to organisers (the approval's admin action); the person hears by email.
+    Outcome.APPROVED: Answer(organiser=(SUCCESS, "{who} is approved and has a seat; emailed.")),
+    Outcome.DECLINED: Answer(organiser=(SUCCESS, "{who}'s request is declined; emailed.")),
     Outcome.PARTY_CHANGED: Answer("Saved: your RSVP is now for {party}.", SUCCESS, OK),
     Outcome.SEAT_KEPT: Answer("Thanks! Your seat is kept: see you there.", SUCCESS, OK),
     # Only a proving ground's seat strategies answer it (events.ledger.strategies):

@@ -153,6 +153,15 @@ class WaitlistedSerializer(serializers.Serializer):
     party = serializers.IntegerField(help_text="The caller and their guests: seats they wait for.")
 
 
+class RequestedSerializer(serializers.Serializer):
+    """A request for seats at an event that requires approval (202): no seat until approved."""
+
+    message = serializers.CharField()
+    code = serializers.CharField(help_text="Always `requested`.")
+    status = serializers.CharField(help_text="Always `requested`.")
+    party = serializers.IntegerField(help_text="The caller and their guests: seats asked for.")
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error answer of the API."""
 
@@ -174,6 +183,8 @@ class ErrorSerializer(serializers.Serializer):
                     Outcome.ALREADY_WAITING,
                     Outcome.WAITLIST_CLOSED,
                     Outcome.NOT_WAITING,
+                    Outcome.ALREADY_REQUESTED,
+                    Outcome.NOT_REQUESTED,
                 )
             )
             + "; `too_many_guests` for more guests than the event allows"

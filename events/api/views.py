@@ -28,6 +28,7 @@ from events.api.serializers import (
     EventSerializer,
     PartyChangeSerializer,
     PartySerializer,
+    RequestedSerializer,
     SeatChangeSerializer,
     WaitlistedSerializer,
 )
@@ -106,6 +107,10 @@ def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Re
     """
     if outcomes.refused(result.outcome):
         return _refusal(result)
+    if result.outcome is Outcome.REQUESTED:
+        body = {"message": outcomes.sentence(result), "code": "requested", "status": "requested"}
+        body["party"] = result.party
+        return Response(RequestedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
     if result.outcome is Outcome.WAITLISTED:
         body = {"message": outcomes.sentence(result), "code": str(result.outcome)}
         body |= {"position": result.position, "party": result.party}
@@ -197,17 +202,22 @@ class SeatView(APIView):
 
 class RsvpView(SeatView):
     @extend_schema(
-        summary="RSVP: take a seat (for the caller and any guests)",
+        summary="RSVP: take a seat (for the caller and any guests), or ask for one",
         request=PartySerializer,
         responses={
             201: SeatChangeSerializer,
+            202: OpenApiResponse(
+                RequestedSerializer,
+                description="The event requires approval: a request, no seat until approved.",
+            ),
             404: NOT_FOUND,
             409: _error(
-                "Full, already going, already waiting, RSVPs have closed, "
-                "the event has started, or it was cancelled.",
+                "Full, already going, already waiting, already requested, RSVPs have "
+                "closed, the event has started, or it was cancelled.",
                 Outcome.FULL,
                 Outcome.ALREADY_GOING,
                 Outcome.ALREADY_WAITING,
+                Outcome.ALREADY_REQUESTED,
                 Outcome.RSVPS_CLOSED,
                 Outcome.EVENT_PAST,
                 Outcome.EVENT_CANCELLED,

@@ -7,14 +7,14 @@ document it returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from events.ledger import pipelines
 from events.ledger.connection import translate_errors
-from events.ledger.documents import now_ms, result_of, transition, write
+from events.ledger.documents import guests_in, now_ms, result_of, transition, write
 from events.ledger.schema import guests as valid_guests
 from events.ledger.schema import user_id as valid_user_id
-from events.ledger.types import Result
+from events.ledger.types import Outcome, Result
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,28 @@ class Decision:
     approved: tuple[int, ...] = ()  # given seats
     queued: tuple[int, ...] = ()  # put on the waiting list (an approval with ``or_wait``)
     declined: tuple[int, ...] = ()
+    positions: dict[int, int] = field(default_factory=dict)  # the queued: 1-based places
+    guests: dict[int, int] = field(default_factory=dict)  # the approved and queued: guests
+
+    def result_for(self, user_id: int) -> Result:
+        """One person's result of this decision (its first person also hears who was promoted)."""
+        whole = self.result
+        if user_id in self.approved:
+            outcome, going = Outcome.APPROVED, True
+        elif user_id in self.queued:
+            outcome, going = Outcome.WAITLISTED, False
+        else:
+            outcome, going = Outcome.DECLINED, False
+        first = next(iter((*self.approved, *self.queued, *self.declined)), None)
+        return Result(
+            outcome,
+            whole.seats,
+            position=self.positions.get(user_id),
+            promoted=whole.promoted if user_id == first else (),
+            going=going,
+            version=whole.version,
+            guests=self.guests.get(user_id, 0),
+        )
 
 
 @translate_errors
@@ -39,11 +61,15 @@ def _decision(doc: dict | None) -> Decision:
     if doc is None:
         return Decision(result)
     last = doc["last_write"]
+    approved, queued = tuple(last.get("approved") or ()), tuple(last.get("queued") or ())
+    waitlist = doc.get("waitlist") or []
     return Decision(
         result,
-        approved=tuple(last.get("approved") or ()),
-        queued=tuple(last.get("queued") or ()),
+        approved=approved,
+        queued=queued,
         declined=tuple(last.get("declined") or ()),
+        positions={u: waitlist.index(u) + 1 for u in queued if u in waitlist},
+        guests={u: guests_in(doc, u) for u in (*approved, *queued)},
     )
 
 

@@ -46,12 +46,13 @@ DESCRIPTIVE_FIELDS = (
     "online_url",
     "attendees_public",
     "guests_allowed",
+    "requires_approval",
 )
 # The ones an .ics file carries: changing one raises the event's sequence.
 CALENDAR_FIELDS = tuple(
     name
     for name in DESCRIPTIVE_FIELDS
-    if name not in ("rsvp_deadline", "attendees_public", "guests_allowed")
+    if name not in ("rsvp_deadline", "attendees_public", "guests_allowed", "requires_approval")
 )
 # The ones whose change people going or waiting are emailed about (a change
 # notice): when and where. A new title or description only updates calendars.
@@ -141,6 +142,12 @@ class Event(models.Model):
     )
     attendees_public = models.BooleanField(
         "show who is going", default=False, help_text="List attendees on the event page."
+    )
+    requires_approval = models.BooleanField(
+        "require approval",
+        default=False,
+        help_text="An RSVP is a request that you approve or decline (people are emailed "
+        "either way); only approved requests take seats.",
     )
     guests_allowed = models.PositiveSmallIntegerField(
         "guests per RSVP",

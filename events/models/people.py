@@ -22,6 +22,8 @@ class Rsvp(models.Model):
         CANCELLED = "cancelled", "cancelled by them"
         LEFT = "left", "left the waiting list"
         REMOVED = "removed", "removed by the organiser"
+        REQUESTED = "requested", "awaiting approval"
+        DECLINED = "declined", "declined by the organiser"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rsvps")
     user = models.ForeignKey(

@@ -4,7 +4,8 @@ Pages, the admin, the API and the load tests all call these functions, so
 each behaviour has one code path; reads live in ``events.selectors``. One
 module per family of rules:
 
-- ``seats``: RSVPs, cancels, the waiting list, capacity (each one guarded ledger write);
+- ``seats``: RSVPs, cancels, the waiting list, parties, capacity (each one guarded ledger write);
+- ``approval``: an organiser's approval or refusal of requests for seats;
 - ``lifecycle``: an event created, updated, published, deleted;
 - ``repairs``: what ``check_ledger --repair`` does;
 - ``feeds``: a user's calendar feed;
@@ -18,6 +19,7 @@ module per family of rules:
 Callers use the face: ``services.rsvp(event_id=..., user_id=...)``.
 """
 
+from events.services.approval import approve_requests, decline_requests
 from events.services.feeds import calendar_feed, reset_calendar_feed
 from events.services.lifecycle import (
     create_event,
@@ -52,11 +54,13 @@ __all__ = [
     "PartyError",
     "SeatResult",
     "add_attendee",
+    "approve_requests",
     "calendar_feed",
     "cancel_rsvp",
     "carry_out_email_action",
     "change_party",
     "create_event",
+    "decline_requests",
     "delete_events",
     "join_waitlist",
     "keep_seat",

@@ -61,6 +61,9 @@ class Kind(StrEnum):
     REMINDER = "reminder"
     RECONFIRM = "reconfirm"
     RELEASED = "released"
+    # An organiser's answer to a request for seats (events that require approval).
+    APPROVED = "approved"
+    DECLINED = "declined"
 
 
 SUBJECTS = {
@@ -72,6 +75,8 @@ SUBJECTS = {
     Kind.REMINDER: "Reminder: {title}, {when}",
     Kind.RECONFIRM: "Still coming to {title}? Please keep your seat",
     Kind.RELEASED: "Your seat was given to the waiting list: {title}",
+    Kind.APPROVED: "Approved: you're going to {title}",
+    Kind.DECLINED: "Your request for {title} was declined",
 }
 # The calendar file tells the app to drop the event when the seat is gone.
 METHODS = {
@@ -83,6 +88,8 @@ METHODS = {
     Kind.REMINDER: calendar.PUBLISH,
     Kind.RECONFIRM: calendar.PUBLISH,
     Kind.RELEASED: calendar.CANCEL,
+    Kind.APPROVED: calendar.PUBLISH,
+    Kind.DECLINED: calendar.CANCEL,
 }
 
 
@@ -92,6 +99,8 @@ ASKER_KINDS = {
     Outcome.CONFIRMED: Kind.CONFIRMED,
     Outcome.CANCELLED: Kind.CANCELLED,
     Outcome.WAITLISTED: Kind.WAITLISTED,
+    Outcome.APPROVED: Kind.APPROVED,
+    Outcome.DECLINED: Kind.DECLINED,
 }
 
 
@@ -110,19 +119,20 @@ def seat_emails(
 
 
 # The emails that give a seat carry the attendee's check-in code (and its QR).
-WITH_CHECK_IN = {Kind.CONFIRMED, Kind.PROMOTED, Kind.REMINDER}
+WITH_CHECK_IN = {Kind.CONFIRMED, Kind.PROMOTED, Kind.APPROVED, Kind.REMINDER}
 # The one-click links each email carries: who holds a seat may give it up,
 # who waits may leave the list, who is asked may keep the seat, without logging in.
 Action = email_actions.Action
 EMAIL_ACTIONS = {
     Kind.CONFIRMED: (Action.CANCEL_RSVP,),
     Kind.PROMOTED: (Action.CANCEL_RSVP,),
+    Kind.APPROVED: (Action.CANCEL_RSVP,),
     Kind.REMINDER: (Action.CANCEL_RSVP,),
     Kind.RECONFIRM: (Action.KEEP_SEAT, Action.CANCEL_RSVP),
     Kind.WAITLISTED: (Action.LEAVE_WAITLIST,),
 }
 # The emails to people holding a seat: they show the online link too.
-TO_SEAT_HOLDERS = {Kind.CONFIRMED, Kind.PROMOTED, Kind.REMINDER, Kind.RECONFIRM}
+TO_SEAT_HOLDERS = {Kind.CONFIRMED, Kind.PROMOTED, Kind.APPROVED, Kind.REMINDER, Kind.RECONFIRM}
 
 
 class SeatEmail(EmailMultiAlternatives):

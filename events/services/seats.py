@@ -52,7 +52,7 @@ class SeatResult(Result):
 
 # What the rules read of the event, and what an answer shows of it (the API's
 # EventDetailSerializer): the one read of the row serves both.
-RULE_FIELDS = ("status", "starts_at", "rsvp_deadline", "guests_allowed")
+RULE_FIELDS = ("status", "starts_at", "rsvp_deadline", "guests_allowed", "requires_approval")
 # What an answer shows of the event besides its rules (attendees_public: the API's cards).
 ANSWER_FIELDS = tuple(name for name in DESCRIPTIVE_FIELDS if name not in RULE_FIELDS)
 
@@ -191,13 +191,15 @@ def rsvp(
     the ledger's guarded write, unless a load test or the tests chose
     another); a party with guests always through the ledger's own write,
     which counts guests (the strategies ``make compare`` sets side by side
-    take parties of one). ``PartyError`` for more guests than allowed.
+    take parties of one). At an event that requires approval it is a request
+    (``REQUESTED``), holding no seat. ``PartyError`` for more guests than allowed.
     """
     take = (
         configured_strategy().take_seat if guests == 0 else _with_guests(ledger.take_seat, guests)
     )
+    ask = _with_guests(ledger.request_seat, guests)
     return _party_change(
-        lambda event: take,
+        lambda event: ask if event.requires_approval else take,
         event_id=event_id,
         user_id=user_id,
         guests=guests,
@@ -232,7 +234,8 @@ def change_party(
 
 
 def cancel_rsvp(*, event_id: int, user_id: int) -> SeatResult:
-    """Give the user's seat back (to the first waiting); once started the list is final."""
+    """Give the user's seat back (to the first waiting), or withdraw a request not yet
+    decided; once started the list is final."""
     give_up_seat = configured_strategy().give_up_seat
     return _seat_change(give_up_seat, event_id=event_id, user_id=user_id)
 
@@ -243,8 +246,9 @@ def join_waitlist(
     """A place at the end of the list, or seats at once if the party fits and nobody
     waiting does. A party waits as one entry."""
     join = _with_guests(ledger.join_waitlist, guests)
+    ask = _with_guests(ledger.request_seat, guests)  # the list too waits for approval
     return _party_change(
-        lambda event: join,
+        lambda event: ask if event.requires_approval else join,
         event_id=event_id,
         user_id=user_id,
         guests=guests,
