@@ -192,6 +192,17 @@ def visible_event_or_404(pk: int, user: AbstractBaseUser | None = None) -> Event
     return event
 
 
+def organised_event_or_404(pk: int, user: AbstractBaseUser) -> Event:
+    """The event if ``user`` organises it (or is a superuser), else 404: one key lookup.
+
+    A 404, not a 403, so a stranger cannot tell which ids are events.
+    """
+    event = Event.objects.filter(pk=pk).first()
+    if event is None or not (user.is_superuser or event.organiser_id == user.pk):
+        raise Http404("Event not found")
+    return event
+
+
 def happening_now(user: AbstractBaseUser | None = None) -> list[EventCard]:
     """Events that have started and not ended, soonest end first, for the home page.
 

@@ -42,6 +42,8 @@ OPERATIONS = [
     ("DELETE", "/api/events/{event_id}/rsvp"),
     ("POST", "/api/events/{event_id}/waitlist"),
     ("DELETE", "/api/events/{event_id}/waitlist"),
+    ("POST", "/api/events/{event_id}/requests/approve"),
+    ("POST", "/api/events/{event_id}/requests/decline"),
     ("GET", "/api/me/rsvps/"),
 ]
 CASES = (
