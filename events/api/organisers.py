@@ -21,11 +21,14 @@ from events.api.serializers import ErrorSerializer
 from events.ledger import Decision, Outcome
 
 MAX_DECIDED = 500  # people per call: one write decides them all, and its cost grows with them
+MAX_ID = 2**63 - 1  # what the ledger (a BSON int64) and SQL (a bigint) can hold
 
 
 class DecisionRequestSerializer(serializers.Serializer):
     user_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_DECIDED
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_DECIDED,
     )
     or_wait = serializers.BooleanField(
         default=False,

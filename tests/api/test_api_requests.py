@@ -72,7 +72,9 @@ def test_the_organiser_approves_and_declines_and_nobody_else_may(organiser):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"user_ids": []}, {"user_ids": ["x"]}, {"user_ids": 3}], ids=repr
+    "body",
+    [{}, {"user_ids": []}, {"user_ids": ["x"]}, {"user_ids": 3}, {"user_ids": [2**70]}],
+    ids=repr,
 )
 def test_a_decision_without_a_list_of_user_ids_is_400(organiser, body):
     event = make_event(organiser, 2, requires_approval=True)
