@@ -47,6 +47,7 @@ class EventCard:
     position: int | None = None
     ledger_open: bool = True  # False: no ledger document (RSVPs are not open), or unreadable
     guests: int = 0  # the viewer's guests, seated or waiting with them
+    requested: bool = False  # the viewer asked for seats and awaits approval
 
     @property
     def waiting(self) -> bool:
@@ -87,6 +88,7 @@ def _card(event: Event, seats: Seats | None, standing: Standing | None) -> Event
         standing.position,
         ledger_open=seats is not None,
         guests=standing.guests,
+        requested=standing.requested,
     )
 
 
