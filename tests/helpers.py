@@ -134,6 +134,7 @@ def change_form(event: Event, organiser, capacity: int) -> dict:
         "venue": event.venue,
         "organiser": organiser.pk,
         "capacity": capacity,
+        "guests_allowed": event.guests_allowed,
         "waitlist": "on",
         "reminders": ", ".join(f"{lead // 60}m" for lead in event.reminders),
     }
