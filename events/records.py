@@ -40,6 +40,8 @@ GAVE_UP = (Outcome.CANCELLED, Outcome.LEFT_WAITLIST)
 CHANGED = (
     Outcome.CONFIRMED,
     Outcome.WAITLISTED,
+    # A party that shrank may have seated the first waiting: their row and email.
+    Outcome.PARTY_CHANGED,
     Outcome.CAPACITY_SET,
     Outcome.REPAIRED,
     Outcome.RELEASED,
