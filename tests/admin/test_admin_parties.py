@@ -56,7 +56,7 @@ def test_more_guests_than_the_site_allows_is_a_form_error(party):
 
 
 def test_the_change_page_shows_each_party_and_the_seats_they_take(party):
-    alice, event, (pat, sam, lee) = party
+    alice, event, _ = party
     url = reverse("admin:events_event_change", args=[event.pk])
     page = unescape(logged_in(alice).get(url).content.decode())
     assert "+2 (Ann, Bo)" in page
@@ -65,7 +65,7 @@ def test_the_change_page_shows_each_party_and_the_seats_they_take(party):
 
 
 def test_adding_someone_by_hand_seats_a_party_of_one(party):
-    alice, event, (pat, sam, lee) = party
+    alice, event, (_, sam, _) = party
     services.cancel_rsvp(event_id=event.pk, user_id=sam.pk)
     add = reverse("admin:events_event_add_attendee", args=[event.pk])
     logged_in(alice).post(add, {"who": sam.username})
@@ -86,7 +86,7 @@ def test_the_export_has_each_partys_guests_and_names(party):
 
 
 def test_the_door_shows_guests_and_counts_their_seats_with_the_person(party):
-    alice, event, (pat, sam, lee) = party
+    alice, event, (pat, sam, _) = party
     door = reverse("admin:events_event_check_in", args=[event.pk])
     client = logged_in(alice)
     page = unescape(client.get(door).content.decode())
