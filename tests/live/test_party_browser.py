@@ -55,9 +55,7 @@ def test_a_member_rsvps_with_two_guests_in_chromium(live_site, organiser):
     member, other = make_users(2, prefix="browser-party-")
 
     asyncio.run(
-        rsvp_with_guests(
-            live_site.url, event.pk, session_cookie(member), issue_access_token(other)
-        )
+        rsvp_with_guests(live_site.url, event.pk, session_cookie(member), issue_access_token(other))
     )
 
     assert {a.user_id: a.guests for a in ledger.attendees(event.pk)} == {other.pk: 0, member.pk: 2}
