@@ -279,8 +279,8 @@ def waitlist_rows(event_id: int, *, names: bool = False) -> list[AttendeeRow]:
     roster = ledger.roster(event_id)
     if roster is None:
         return []
-    guests = roster.waiting_guests or (0,) * len(roster.waitlist)
-    parties = [(user_id, n, None) for user_id, n in zip(roster.waitlist, guests, strict=True)]
+    waiting = zip(roster.waitlist, roster.waiting_guests, strict=True)  # aligned when read
+    parties = [(user_id, guests, None) for user_id, guests in waiting]
     return _rows(event_id, parties, names=names)
 
 

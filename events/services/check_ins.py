@@ -195,12 +195,11 @@ def _check_ins(event_id: int) -> dict[int, datetime]:
 
 def _door_row(row: selectors.AttendeeRow, at: datetime | None) -> DoorRow:
     user = row.user
-    party = {"guests": row.guests, "guest_names": row.guest_names}
     if user is None:
         name, username, email = "a former member", f"deleted user #{row.user_id}", ""
     else:
         name, username, email = _name(user), user.get_username(), user.email
-    return DoorRow(row.user_id, name, username, email, at, **party)
+    return DoorRow(row.user_id, name, username, email, at, row.guests, row.guest_names)
 
 
 def _counts(rows: list[DoorRow]) -> Counts:
