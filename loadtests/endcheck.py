@@ -191,7 +191,9 @@ def check_wave(
     turned_away = sum(party(u) <= capacity - seated - unknown for u in away)
     violations = []
     if seated > capacity:
-        violations.append(f"wave {wave}: users told they hold {seated} of {capacity} seats")
+        users = sum(c.outcome in SEATED for c in told)
+        held = "one" if users == seated else f"{seated} seats in all"
+        violations.append(f"wave {wave}: {users} users told they hold {held} of {capacity} seats")
     if turned_away:
         violations.append(
             f"wave {wave}: {turned_away} turned away while {seated} of {capacity} seats were taken"

@@ -9,6 +9,8 @@ them and who waits for one (the API contract's shape, plus the list)::
      waitlist: [<user pk>, ...], waitlist_limit: int | null,
      waiting_guests: [int, ...],  # beside waitlist: each waiting party's guests
      requests: [<user pk>, ...], request_guests: [int, ...],  # awaiting approval, if any
+     entries: [<user pk>, ...], entry_guests: [int, ...], tickets: [double, ...],
+     drawn: bool,  # a draw for the rush: its entries until it is drawn
      taken: int, waiting: int, requested: int,  # seats taken (guests too), parties waiting,
                                                # requests: the counts, for reads by _id
      version: int,  # one more on every write, for the SQL record's copies
@@ -44,6 +46,7 @@ modules are its parts:
 - ``connection``: the client, failing fast in an outage;
 - ``schema``: the validator and the type checks; ``upgrade``: migrate-time work;
 - ``approval``: requests at events that require approval, approvals, refusals;
+- ``draws``: entries in a draw for the rush, and the draw;
 - ``reconfirmation``: "still coming?", a yes, and the release of the seats not confirmed;
 - ``audit``: what ``check_ledger`` looks for in documents, and its repairs;
 - ``strategies``: the seat-taking strategies ``make compare`` sets side by side.
@@ -51,6 +54,7 @@ modules are its parts:
 
 from events.ledger.approval import Decision, approve, decline, request_seat
 from events.ledger.connection import COLLECTION, LedgerUnavailable, ping
+from events.ledger.draws import Draw, draw, enter_draw
 from events.ledger.reads import attendees, exists, roster, seats, standing, waitlist
 from events.ledger.reconfirmation import (
     Reconfirmation,
@@ -85,6 +89,7 @@ __all__ = [
     "MAX_BATCH",
     "Attendee",
     "Decision",
+    "Draw",
     "LedgerDamaged",
     "LedgerUnavailable",
     "Outcome",
@@ -102,7 +107,9 @@ __all__ = [
     "create_event",
     "decline",
     "delete_events",
+    "draw",
     "ensure_schema",
+    "enter_draw",
     "exists",
     "give_up_seat",
     "join_waitlist",

@@ -31,7 +31,7 @@ class Damage(StrEnum):
     IN_BOTH_LISTS = "people in both lists"
     SEAT_TIMES = "seat times out of step"
     PARTIES = "party sizes out of step"
-    REQUESTS = "requests of people seated, waiting or asking twice"
+    REQUESTS = "requests or draw entries of people seated, waiting or asking twice"
     COUNTS = "counts out of step"
     FREE_SEAT = "a free seat while someone waits"
     UNCONFIRMED = "asked to reconfirm without a seat"
@@ -95,6 +95,9 @@ class _Lists:
     waiting_guests: list | None = None  # beside ``waiting``
     requests: list = field(default_factory=list)  # awaiting approval
     request_guests: list | None = None  # beside ``requests``
+    entries: list = field(default_factory=list)  # in a draw not yet drawn
+    entry_guests: list | None = None  # beside ``entries``
+    tickets: list | None = None  # beside ``entries``
 
     @property
     def seated(self) -> list[int]:
@@ -162,6 +165,8 @@ def _parties(d: _Lists) -> str | None:
         ("guests", d.guests, "attendees", d.going),
         ("waiting_guests", d.waiting_guests, "waiting", d.waiting),
         ("request_guests", d.request_guests, "requests", d.requests),
+        ("entry_guests", d.entry_guests, "entries", d.entries),
+        ("tickets", d.tickets if d.entries or d.tickets else None, "entries", d.entries),
     ]
     wrong = [
         f"{len(sizes)} {name} for {len(people)} {of}"
@@ -173,7 +178,12 @@ def _parties(d: _Lists) -> str | None:
 
 def _requests(d: _Lists) -> str | None:
     held = set(d.going) | set(d.waiting)
-    stray = [u for u in dict.fromkeys(d.requests) if u in held or d.requests.count(u) > 1]
+    stray = [
+        u
+        for asked in (d.requests, d.entries)
+        for u in dict.fromkeys(asked)
+        if u in held or asked.count(u) > 1
+    ]
     return f"users {users(stray)}" if stray else None
 
 
@@ -236,6 +246,9 @@ def findings(doc: dict) -> list[Finding]:
         doc.get("waiting_guests"),
         doc.get("requests") or [],
         doc.get("request_guests"),
+        doc.get("entries") or [],
+        doc.get("entry_guests"),
+        doc.get("tickets"),
     )
     found = {damage: detail for damage, check in _CHECKS.items() if (detail := check(lists))}
     # With seat times or parties out of step the mending write leaves the

@@ -19,6 +19,7 @@ def seats_of(doc: dict) -> Seats:
         waiting=len(doc.get("waitlist") or ()),
         waitlist_limit=doc.get("waitlist_limit"),
         requested=len(doc.get("requests") or ()),
+        entered=len(doc.get("entries") or ()),
     )
 
 
@@ -28,11 +29,12 @@ def position_in(doc: dict, user_id: int) -> int | None:
 
 
 def guests_in(doc: dict, user_id: int) -> int:
-    """The guests of ``user_id``'s party, seated or waiting; 0 if neither (or none stored)."""
+    """The guests of ``user_id``'s party, seated, waiting, requesting or entered; else 0."""
     lists = (
         ("attendees", "guests"),
         ("waitlist", "waiting_guests"),
         ("requests", "request_guests"),
+        ("entries", "entry_guests"),
     )
     for people, guests in lists:
         listed, sizes = doc.get(people) or [], doc.get(guests) or []
@@ -81,6 +83,7 @@ def result_of(doc: dict | None, user_id: int | None = None) -> Result:
         version=doc.get("version", 0),
         guests=guests_in(doc, user_id) if user_id is not None else 0,
         requested=user_id is not None and user_id in (doc.get("requests") or ()),
+        entered=user_id is not None and user_id in (doc.get("entries") or ()),
     )
 
 

@@ -18,7 +18,9 @@ def exists(event_id: int) -> bool:
     return collection().find_one({"_id": event_id}, {"_id": 1}) is not None
 
 
-_COUNTS = {"capacity": 1, "taken": 1, "waiting": 1, "waitlist_limit": 1, "requested": 1}
+_COUNTS = dict.fromkeys(
+    ("capacity", "taken", "waiting", "waitlist_limit", "requested", "entered"), 1
+)
 
 
 def _counted(doc: dict) -> Seats:
@@ -28,7 +30,8 @@ def _counted(doc: dict) -> Seats:
         return seats_of(doc)
     checked(doc, "capacity", "waiting")
     limit, requested = doc.get("waitlist_limit"), doc.get("requested", 0)
-    return Seats(doc["capacity"], doc["taken"], doc["waiting"], limit, requested)
+    entered = doc.get("entered", 0)
+    return Seats(doc["capacity"], doc["taken"], doc["waiting"], limit, requested, entered)
 
 
 @translate_errors
@@ -62,7 +65,11 @@ def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
     None if there is no such event.
     """
     lists = dict.fromkeys(
-        ("attendees", "guests", "waitlist", "waiting_guests", "requests", "request_guests"), 1
+        (
+            *("attendees", "guests", "waitlist", "waiting_guests"),
+            *("requests", "request_guests", "entries", "entry_guests"),
+        ),
+        1,
     )
     doc = collection().find_one({"_id": event_id}, {**_COUNTS, **lists})
     if doc is None:
@@ -71,7 +78,8 @@ def standing(event_id: int, user_id: int) -> tuple[Seats, Standing] | None:
     checked(doc)
     going, position = user_id in doc["attendees"], position_in(doc, user_id)
     requested = user_id in (doc.get("requests") or ())
-    mine = Standing(going, position, guests_in(doc, user_id), requested)
+    entered = user_id in (doc.get("entries") or ())
+    mine = Standing(going, position, guests_in(doc, user_id), requested, entered)
     return seats, mine
 
 

@@ -26,6 +26,12 @@ class Outcome(StrEnum):
     DECLINED = "declined"
     NOT_REQUESTED = "not_requested"
     REQUEST_WITHDRAWN = "request_withdrawn"
+    # A draw (pipelines.draw): an entry, the draw itself, a withdrawn entry.
+    ENTERED = "entered"
+    ALREADY_ENTERED = "already_entered"
+    DRAWN = "drawn"
+    ALREADY_DRAWN = "already_drawn"
+    ENTRY_WITHDRAWN = "entry_withdrawn"
     # A party (the attendee and their guests) grew or shrank (pipelines.change_party).
     PARTY_CHANGED = "party_changed"
     CAPACITY_SET = "capacity_set"
@@ -57,6 +63,7 @@ class Seats:
     waiting: int = 0
     waitlist_limit: int | None = None  # None: no limit; 0: no waiting list
     requested: int = 0  # requests awaiting an organiser's approval (no seats)
+    entered: int = 0  # entries in a draw not yet drawn (no seats)
 
     @property
     def left(self) -> int:
@@ -82,6 +89,7 @@ class Result:
     version: int = 0  # the document's version this write produced
     guests: int = 0  # the guests the user's party brings, seated or waiting, after the write
     requested: bool = False  # whether the user's request awaits approval after the write
+    entered: bool = False  # whether the user is in a draw not yet drawn, after the write
 
     @property
     def party(self) -> int:
@@ -97,6 +105,7 @@ class Standing:
     position: int | None = None
     guests: int = 0  # the guests the user's party brings, seated or waiting
     requested: bool = False  # asked for seats at an event that requires approval
+    entered: bool = False  # in a draw not yet drawn
 
 
 @dataclass(frozen=True)

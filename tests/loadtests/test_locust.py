@@ -114,7 +114,7 @@ def test_end_check_fails_on_an_overbooked_ledger(live_site, tmp_path):
     assert result.returncode != 0, output
     assert (report["attendees"], report["overbooked"]) == (5, 2)
     assert "overbooked: 5 attendees for 3 seats" in report["violations"]
-    assert "wave 1: users told they hold 5 of 3 seats" in report["violations"]
+    assert "wave 1: 5 users told they hold one of 3 seats" in report["violations"]
 
 
 @pytest.mark.live

@@ -32,9 +32,11 @@ refuses ``$not``, hence ``$eq: [..., false]``).
 - ``steps``: what every transition shares;
 - ``seats``: RSVPs (alone and combined), cancels, the list, parties, capacity;
 - ``requests``: approval: requests for seats, approvals and refusals;
+- ``draw``: a draw for the rush: entries, then the one write that seats the drawn;
 - ``repairs``: ``check_ledger --repair``'s mending of the lists.
 """
 
+from events.ledger.pipelines.draw import draw, enter_draw
 from events.ledger.pipelines.repairs import repair_lists
 from events.ledger.pipelines.requests import approve, decline, request_seat
 from events.ledger.pipelines.seats import (
@@ -72,6 +74,8 @@ __all__ = [
     "cancel",
     "change_party",
     "decline",
+    "draw",
+    "enter_draw",
     "give_up_seat",
     "guarded",
     "has",

@@ -11,6 +11,8 @@ from events.ledger.pipelines.steps import (
     CANCELLED,
     CAPACITY_IS_INT,
     COUNT,
+    ENTRIES,
+    ENTRY_GUESTS,
     FREE_SEATS,
     GUESTS,
     NO_WAITING_PARTY_FITS,
@@ -21,6 +23,7 @@ from events.ledger.pipelines.steps import (
     REQUESTS,
     SEATED_AT,
     TAKEN,
+    TICKETS,
     UNCONFIRMED,
     WAITING_GUESTS,
     WAITLIST,
@@ -194,11 +197,13 @@ def _remove_at(index_of: dict, outcome: str, arrays: tuple[str, ...]) -> list[di
 def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
     """Cancel (or an organiser's removal) of the whole party; ``promote`` then fills the seats.
 
-    A request not yet approved is withdrawn the same way (``request_withdrawn``).
+    A request not yet approved, or an entry in a draw not yet drawn, is
+    withdrawn the same way (``request_withdrawn``, ``entry_withdrawn``).
     """
     outcome = first_match(
         (has(user_id, ATTENDEES), "cancelled"),
         (has(user_id, REQUESTS), "request_withdrawn"),
+        (has(user_id, ENTRIES), "entry_withdrawn"),
         default="not_going",
     )
     remove = [
@@ -209,6 +214,11 @@ def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
             {"$indexOfArray": [REQUESTS, user_id]},
             "request_withdrawn",
             (REQUESTS, REQUEST_GUESTS),
+        ),
+        *_remove_at(
+            {"$indexOfArray": [ENTRIES, user_id]},
+            "entry_withdrawn",
+            (ENTRIES, ENTRY_GUESTS, TICKETS),
         ),
         {"$set": {"unconfirmed": without_user(UNCONFIRMED, user_id)}},
     ]

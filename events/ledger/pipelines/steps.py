@@ -21,6 +21,10 @@ WAITING_GUESTS = "$waiting_guests"
 # Requests awaiting an organiser's approval (events that require it): not seats.
 REQUESTS = "$requests"
 REQUEST_GUESTS = "$request_guests"
+# Entries in a draw (events that open with one): not seats until it is drawn.
+ENTRIES = "$entries"
+ENTRY_GUESTS = "$entry_guests"
+TICKETS = "$tickets"
 OUTCOME = "$last_write.outcome"
 # Who was asked "still coming?" and has not said yes (events.ledger.reconfirmation).
 UNCONFIRMED = "$unconfirmed"
@@ -94,9 +98,16 @@ NORMALISE_WAITING = {
     "$set": {
         "waiting_guests": _beside(WAITLIST, WAITING_GUESTS, 0),
         "requests": {"$ifNull": [REQUESTS, []]},
+        "entries": {"$ifNull": [ENTRIES, []]},
     }
 }
-NORMALISE_REQUESTS = {"$set": {"request_guests": _beside(REQUESTS, REQUEST_GUESTS, 0)}}
+NORMALISE_REQUESTS = {
+    "$set": {
+        "request_guests": _beside(REQUESTS, REQUEST_GUESTS, 0),
+        "entry_guests": _beside(ENTRIES, ENTRY_GUESTS, 0),
+        "tickets": _beside(ENTRIES, TICKETS, None),
+    }
+}
 
 
 # Guards fail closed on a damaged document: MongoDB orders every number below
@@ -256,6 +267,10 @@ COUNT = {
         "waiting_guests": _only_with_guests(WAITING_GUESTS),
         "requests": _only_if_any(REQUESTS),
         "request_guests": _only_with_guests(REQUEST_GUESTS),
+        "entered": {"$cond": [{"$eq": [size(ENTRIES), 0]}, "$$REMOVE", size(ENTRIES)]},
+        "entries": _only_if_any(ENTRIES),
+        "entry_guests": _only_with_guests(ENTRY_GUESTS),
+        "tickets": _only_if_any(TICKETS),
     }
 }
 
