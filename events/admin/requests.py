@@ -76,7 +76,7 @@ def approval_answer(decision: Decision, asked: list[int], still_requested: set[i
         parts.append(f"Approved {len(decision.approved)}: {_names(decision.approved)}.")
     if decision.queued:
         parts.append(
-            f"{len(decision.queued)} did not fit and are on the waiting list: "
+            f"{len(decision.queued)} did not fit, so on the waiting list: "
             f"{_names(decision.queued)}."
         )
     did_not_fit = [u for u in asked if u in still_requested]
@@ -150,7 +150,7 @@ class RequestAdmin(EventToolMixin):
             decision = services.approve_requests(
                 event_id=event.pk, user_ids=user_ids, or_wait=verb == APPROVE_OR_WAIT
             )
-            if decision.result.outcome is Outcome.APPROVED and len(user_ids) == 1:
+            if decision.approved == tuple(user_ids) and len(user_ids) == 1:
                 level, text = outcomes.organiser_answer(decision.result, _names(user_ids))
             else:
                 # Read after the write, only to say who is still waiting.
