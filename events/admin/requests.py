@@ -127,9 +127,7 @@ class RequestAdmin(EventToolMixin):
             if chosen is not None and chosen[1]:
                 self._decide(request, event, *chosen)
                 return HttpResponseRedirect(request.path)
-            self.message_user(
-                request, NOTHING_SELECTED if chosen else BAD_CHOICE, messages.ERROR
-            )
+            self.message_user(request, NOTHING_SELECTED if chosen else BAD_CHOICE, messages.ERROR)
             status = 400
         context |= {
             "rows": selectors.request_rows(event.pk),
@@ -138,9 +136,7 @@ class RequestAdmin(EventToolMixin):
             "APPROVE_OR_WAIT": APPROVE_OR_WAIT,
             "DECLINE": DECLINE,
         }
-        return TemplateResponse(
-            request, "admin/events/event/requests.html", context, status=status
-        )
+        return TemplateResponse(request, "admin/events/event/requests.html", context, status=status)
 
     def _decide(self, request: HttpRequest, event: Event, verb: str, user_ids: list[int]):
         if verb == DECLINE:

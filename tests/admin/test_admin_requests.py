@@ -205,7 +205,5 @@ def test_many_organiser_sessions_approving_at_once_seat_exactly_the_capacity(
     assert set(going) | set(left) == set(ids), "nobody lost"
     assert seats.taken == sum(parties[u] for u in going) <= 12
     assert all(parties[u] > seats.left for u in left), "a request left over would have fitted"
-    by_status = dict(
-        Rsvp.objects.filter(event=event).values_list("user_id", "status").iterator()
-    )
+    by_status = dict(Rsvp.objects.filter(event=event).values_list("user_id", "status").iterator())
     assert {u for u, s in by_status.items() if s == Rsvp.Status.GOING} == set(going)

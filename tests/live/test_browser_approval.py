@@ -26,7 +26,9 @@ async def ask_and_approve(site_url: str, event_id: int, member: dict, boss: dict
         await page.goto(f"{site_url}/events/{event_id}/")
         await page.get_by_role("button", name="Request to join").click()
         actions = page.locator("#actions")
-        await expect(actions).to_contain_text("Your request is waiting for the organiser's approval")
+        await expect(actions).to_contain_text(
+            "Your request is waiting for the organiser's approval"
+        )
         await expect(page.get_by_role("button", name="Withdraw request")).to_be_visible()
 
         admin = await (await new_context(browser, site_url, boss)).new_page()
@@ -46,7 +48,9 @@ def test_an_organiser_approves_and_the_members_page_says_going(live_site):
     event = make_event(boss, 3, title="By invitation", requires_approval=True)
     (member,) = make_users(1, prefix="browser-asker")
 
-    asyncio.run(ask_and_approve(live_site.url, event.pk, session_cookie(member), session_cookie(boss)))
+    asyncio.run(
+        ask_and_approve(live_site.url, event.pk, session_cookie(member), session_cookie(boss))
+    )
 
     assert [a.user_id for a in ledger.attendees(event.pk)] == [member.pk]
     assert ledger.roster(event.pk).requests == ()
