@@ -49,7 +49,7 @@ class EventCard:
     position: int | None = None
     ledger_open: bool = True  # False: no ledger document (RSVPs are not open), or unreadable
     guests: int = 0  # the viewer's guests, seated or waiting with them
-    requested: bool = False  # the viewer asked for seats at an event that requires approval
+    requested: bool = False  # the viewer asked for seats and awaits approval
 
     @property
     def waiting(self) -> bool:
@@ -194,6 +194,17 @@ def visible_event_or_404(pk: int, user: AbstractBaseUser | None = None) -> Event
     """``visible_event``, or 404 (the API answers it as its JSON ``not_found``)."""
     event = visible_event(pk, user)
     if event is None:
+        raise Http404("Event not found")
+    return event
+
+
+def organised_event_or_404(pk: int, user: AbstractBaseUser) -> Event:
+    """The event if ``user`` organises it (or is a superuser), else 404: one key lookup.
+
+    A 404, not a 403, so a stranger cannot tell which ids are events.
+    """
+    event = Event.objects.filter(pk=pk).first()
+    if event is None or not (user.is_superuser or event.organiser_id == user.pk):
         raise Http404("Event not found")
     return event
 

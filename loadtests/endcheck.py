@@ -17,6 +17,7 @@ moment: the ledger's own invariants, and each user's last answer against it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SEATED = {"confirmed", "already_going"}  # the user holds a seat
@@ -24,8 +25,10 @@ WAITING = {"waitlisted", "already_waiting"}  # the user holds a place on the lis
 # The user holds nothing here ("busy": a seat strategy other than the site's
 # gave up, events.ledger.strategies; it must have changed nothing).
 REFUSED = {"full", "waitlist_closed", "busy"}
+# The user asked for seats at an event that requires approval: no seat yet.
+REQUESTING = {"requested", "already_requested"}
 # The answers a user may be given; anything else is a failure ("error").
-EXPECTED = SEATED | WAITING | REFUSED | {"cancelled", "not_going"}
+EXPECTED = SEATED | WAITING | REFUSED | REQUESTING | {"cancelled", "not_going"}
 
 
 @dataclass
@@ -49,6 +52,11 @@ class Ledger:
     waiting: int
     going: set[str] = field(default_factory=set)  # users whose own view says going
     positions: dict[str, int] = field(default_factory=dict)  # users waiting, and where
+    parties: dict[str, int] = field(default_factory=dict)  # users with guests: how many
+    requested: set[str] = field(default_factory=set)  # users whose request awaits approval
+
+    def party(self, user: str) -> int:
+        return 1 + self.parties.get(user, 0)
 
     @classmethod
     def from_lists(cls, capacity: int, attendees: list[str], waitlist: list[str]) -> Ledger:
@@ -64,7 +72,15 @@ class Ledger:
 
     @property
     def idle_seats_while_waiting(self) -> int:
-        return min(max(self.capacity - self.taken, 0), self.waiting)
+        """Free seats while someone waits whose party fits in them (skipped parties do not)."""
+        free = max(self.capacity - self.taken, 0)
+        if not self.positions:  # the counts alone (a ledger read without views)
+            return min(free, self.waiting)
+        return min(free, sum(self.party(u) <= free for u in self.positions))
+
+    @property
+    def seats_held(self) -> int:
+        return sum(self.party(u) for u in self.going)
 
     @property
     def holders(self) -> set[str]:
@@ -103,15 +119,20 @@ def check_ledger(ledger: Ledger) -> list[str]:
         )
     if both := ledger.going & set(ledger.positions):
         violations.append(f"both going and waiting: {sorted(both)}")
-    if taken != len(ledger.going):
-        violations.append(f"ledger holds {taken} attendees but {len(ledger.going)} users are going")
+    if taken != ledger.seats_held:
+        violations.append(
+            f"ledger holds {taken} seats but the {len(ledger.going)} users going hold "
+            f"{ledger.seats_held}"
+        )
     if waiting != len(ledger.positions):
         violations.append(f"ledger has {waiting} waiting but {len(ledger.positions)} users wait")
     if not one_each(list(ledger.positions.values())):
         violations.append(f"places on the list are not 1..{len(ledger.positions)} each held once")
-    if taken + waiting != len(ledger.holders):
+    # Seats and places by the ledger's counts against the users' own views.
+    if taken + waiting != ledger.seats_held + len(set(ledger.positions) - ledger.going):
         violations.append(
-            f"{taken} going + {waiting} waiting, but {len(ledger.holders)} users hold one"
+            f"{taken} seats taken + {waiting} waiting, but {len(ledger.holders)} users hold "
+            f"{ledger.seats_held} seats and places"
         )
     return violations
 
@@ -154,21 +175,24 @@ def check_told(ledger: Ledger, last: dict[str, Click]) -> list[str]:
     return violations
 
 
-def check_wave(clicks: list[Click], wave: int, capacity: int) -> list[str]:
+def check_wave(
+    clicks: list[Click], wave: int, capacity: int, party: Callable[[str], int] = lambda u: 1
+) -> list[str]:
     """One wave's answers alone: no cancel ran while they were given.
 
     An answer lost to an error may have been a seat or a place: the checks
-    allow for that many, no more.
+    allow for that many, no more. ``party``: the seats each user asked for.
     """
     told = answers(clicks, wave).values()
-    unknown = sum(c.outcome == "error" for c in told)
-    seated = sum(c.outcome in SEATED for c in told)
+    unknown = sum(party(c.username) for c in told if c.outcome == "error")
+    seated = sum(party(c.username) for c in told if c.outcome in SEATED)
     places = [c.position for c in told if c.outcome in WAITING]
-    turned_away = sum(c.outcome in WAITING or c.outcome == "full" for c in told)
+    away = [c.username for c in told if c.outcome in WAITING or c.outcome == "full"]
+    turned_away = sum(party(u) <= capacity - seated - unknown for u in away)
     violations = []
     if seated > capacity:
-        violations.append(f"wave {wave}: {seated} users told they hold one of {capacity} seats")
-    if turned_away and seated + unknown < capacity:
+        violations.append(f"wave {wave}: users told they hold {seated} of {capacity} seats")
+    if turned_away:
         violations.append(
             f"wave {wave}: {turned_away} turned away while {seated} of {capacity} seats were taken"
         )
@@ -206,6 +230,37 @@ def check_promotion(clicks: list[Click], wave: int) -> tuple[int, list[str]]:
     return len(promoted), violations
 
 
+def check_parties(ledger: Ledger, last: dict[str, Click], asked: Callable[[str], int]) -> list[str]:
+    """Parties: each user going brings the guests they asked for, and no refused party fits."""
+    violations = []
+    if wrong := sorted(u for u in ledger.going if ledger.parties.get(u, 0) != asked(u)):
+        violations.append(f"going with another number of guests than asked: {wrong}")
+    left = ledger.capacity - ledger.taken
+    refused = sorted(u for u, c in last.items() if c.outcome == "full" and 1 + asked(u) <= left)
+    if refused:
+        violations.append(f"told 'full' though {left} seats are left for their party: {refused}")
+    return violations
+
+
+def check_approvals(ledger: Ledger, requesters: set[str], approved: list[str]) -> list[str]:
+    """Approvals raced: each approved once, the going exactly them, no request left that fits."""
+    violations = []
+    if twice := sorted(u for u, n in Counter(approved).items() if n > 1):
+        violations.append(f"approved twice: {twice}")
+    if ledger.going != set(approved):
+        violations.append(
+            f"{len(ledger.going)} users going but {len(set(approved))} requests approved"
+        )
+    if lost := requesters - ledger.going - ledger.requested - set(ledger.positions):
+        violations.append(
+            f"asked for a seat, then neither going, waiting nor requested: {sorted(lost)}"
+        )
+    left = ledger.capacity - ledger.taken
+    if fits := sorted(u for u in ledger.requested if ledger.party(u) <= left):
+        violations.append(f"still requested though {left} seats fit their party: {fits}")
+    return violations
+
+
 def burst_timing(clicks: list[Click], waves: int) -> tuple[list[float], list[float | None]]:
     """Per wave: spread of the clicks sent (ms), and answers per second."""
     spreads, rates = [], []
@@ -219,13 +274,15 @@ def burst_timing(clicks: list[Click], waves: int) -> tuple[list[float], list[flo
     return spreads, rates
 
 
-def judge(clicks: list[Click], ledger: Ledger, waves: int) -> dict:
-    """Every check, and the counts of the summary."""
+def judge(
+    clicks: list[Click], ledger: Ledger, waves: int, party: Callable[[str], int] = lambda u: 1
+) -> dict:
+    """Every check, and the counts of the summary (``party``: the seats each user asked for)."""
     last = answers(clicks, waves)
     violations = check_ledger(ledger) + check_told(ledger, last)
     promoted = 0
     for wave in range(1, waves + 1):
-        violations += check_wave(clicks, wave, ledger.capacity)
+        violations += check_wave(clicks, wave, ledger.capacity, party)
         if wave < waves:
             moved, broken = check_promotion(clicks, wave)
             promoted, violations = promoted + moved, violations + broken
@@ -233,7 +290,7 @@ def judge(clicks: list[Click], ledger: Ledger, waves: int) -> dict:
     if server_errors := sum(c.status >= 500 for c in errors):
         violations.append(f"{server_errors} server errors (5xx)")
     spreads, rates = burst_timing(clicks, waves)
-    told = (*sorted(SEATED), *sorted(WAITING), *sorted(REFUSED))
+    told = (*sorted(SEATED), *sorted(WAITING), *sorted(REFUSED), *sorted(REQUESTING))
     return {
         "capacity": ledger.capacity,
         "clicks": len(clicks),

@@ -11,10 +11,13 @@ and turned into a non-zero exit code. The checks are in ``loadtests.endcheck``.
 Input: the JSON written by ``manage.py make_loadtest_fixture`` at
 ``$LOADTEST_FIXTURE`` (default ``var/loadtest/fixture.json``). Options (env):
 
-- ``LOADTEST_WAITLIST`` (default 0): 1 makes every user click "Join the
-  waiting list" instead of RSVP (API users ``POST /waitlist``, browser users
-  the page's form): ``capacity`` of them get a seat at once, the others a
-  place on the list, each place told once.
+- ``LOADTEST_MODE`` (``loadtests.modes``): ``rsvp`` (the default),
+  ``waitlist`` (the same as ``LOADTEST_WAITLIST=1``: every user clicks "Join
+  the waiting list": ``capacity`` of them get a seat at once, the others a
+  place on the list, each place told once), ``guests`` (API users RSVP with
+  parties of mixed sizes; a fixture made with ``--guests N``) or
+  ``approval`` (every user asks; then the organiser's approvals race; a
+  fixture made with ``--approval``). ``guests`` and ``approval`` click once.
 - ``LOADTEST_WAVES`` (default 1: click once). More: once every answer of a
   wave is in, the users holding a seat cancel (so, with the waiting list, the
   first waiting are promoted in the same write) and everyone clicks again.
@@ -48,6 +51,7 @@ from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtests import modes
 from loadtests.endcheck import (
     EXPECTED,
     SEATED,
@@ -56,13 +60,15 @@ from loadtests.endcheck import (
     Ledger,
     answers,
     api_outcome,
+    check_approvals,
+    check_parties,
     judge,
 )
 from loadtests.forms import csrf_token
+from loadtests.modes import MODE
 
 FIXTURE = Path(os.environ.get("LOADTEST_FIXTURE", "var/loadtest/fixture.json"))
-WAVES = int(os.environ.get("LOADTEST_WAVES", "1"))
-WAITLIST = os.environ.get("LOADTEST_WAITLIST", "0").lower() not in {"", "0", "false", "no"}
+WAVES = int(os.environ.get("LOADTEST_WAVES", "1")) if MODE in ("rsvp", "waitlist") else 1
 SUMMARY = os.environ.get("LOADTEST_SUMMARY", "")
 READY_TIMEOUT_S = float(os.environ.get("LOADTEST_READY_TIMEOUT", "300"))
 OUTCOME = re.compile(r'data-outcome="outcome-([a-z_]+)">([^<]*)<')
@@ -164,7 +170,7 @@ class RsvpUser(HttpUser):
             # wave's click opens a fresh one instead (after the gate).
             self.client.close()
             RENDEZVOUS.arrive(f"click {wave}")
-            click = self.timed(wave, "join" if WAITLIST else "rsvp")
+            click = self.timed(wave, "join" if MODE == "waitlist" else "rsvp")
             if wave < WAVES:
                 # Nobody cancels before every answer of the wave is in: each
                 # wave's answers can then be checked exactly.
@@ -202,7 +208,10 @@ class ApiUser(RsvpUser):
     def act(self, action: str) -> tuple[str, int, int | None]:
         method, path, name, done = self.ROUTES[action]
         url = f"/api/events/{self.event_id}/{path}"
-        with self.client.request(method, url, name=name, catch_response=True) as response:
+        body = modes.rsvp_body(self.account["username"], self.environment.fixture)
+        with self.client.request(
+            method, url, name=name, json=body if method == "POST" else None, catch_response=True
+        ) as response:
             body = _json(response)
             status = response.status_code
             outcome = api_outcome(status, body, done)
@@ -247,7 +256,10 @@ class BrowserUser(RsvpUser):
         with self.client.post(
             f"/events/{self.event_id}/{path}/",
             name=name,
-            data={"csrfmiddlewaretoken": self.token},
+            data={
+                "csrfmiddlewaretoken": self.token,
+                **modes.rsvp_body(self.account["username"], self.environment.fixture),
+            },
             headers={"Referer": self.page_url},
             catch_response=True,
         ) as response:
@@ -344,13 +356,40 @@ def read_ledger(environment: Environment) -> Ledger:
             ledger.going.add(username)
         if seen.get("waitlist_position") is not None:
             ledger.positions[username] = seen["waitlist_position"]
+        if seen.get("guests"):
+            ledger.parties[username] = seen["guests"]
+        if seen.get("requested"):
+            ledger.requested.add(username)
     return ledger
 
 
 def verify(environment: Environment) -> dict:
-    """Read the ledger back through the API and hold it against every answer."""
-    return {
-        "event_id": environment.fixture["event_id"],
-        "mode": "waitlist" if WAITLIST else "rsvp",
-        **judge(CLICKS, read_ledger(environment), WAVES),
-    }
+    """Read the ledger back through the API and hold it against every answer.
+
+    In ``approval`` mode the organiser's approvals race first (all requests
+    are in by now); ``guests`` and ``approval`` add their own checks.
+    """
+    data = environment.fixture
+    allowed = data.get("guests_allowed", 0)
+
+    def party(username: str) -> int:
+        return 1 + modes.guests_of(username, allowed)
+
+    approved: list[str] = []
+    if MODE == "approval":
+        host = environment.host or data["api_url"].removesuffix("/api")
+        asked = sorted({c.username for c in CLICKS if c.outcome == "requested"})
+        names = {u["id"]: u["username"] for u in data["users"]}
+        decisions = modes.approve_all(host, data, asked)
+        approved = [names[i] for d in decisions for i in d["approved"]]
+    ledger = read_ledger(environment)
+    summary = {"event_id": data["event_id"], "mode": MODE, **judge(CLICKS, ledger, WAVES, party)}
+    last = answers(CLICKS, WAVES)
+    if MODE == "guests":
+        summary["violations"] += check_parties(ledger, last, lambda u: party(u) - 1)
+    if MODE == "approval":
+        requesters = {u for u, c in last.items() if c.outcome == "requested"}
+        summary["approved"] = len(approved)
+        summary["violations"] += check_approvals(ledger, requesters, approved)
+    summary["seats_taken"] = ledger.taken
+    return summary

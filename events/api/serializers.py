@@ -66,6 +66,11 @@ class EventDetailSerializer(EventSerializer):
         help_text="The guests of the caller's RSVP or place on the list; only for a "
         "signed-in caller.",
     )
+    requested = serializers.BooleanField(
+        required=False,
+        help_text="Whether the caller's request awaits the organiser's approval; only for a "
+        "signed-in caller.",
+    )
     join_url = serializers.URLField(
         source="event.online_url",
         required=False,
@@ -85,7 +90,8 @@ class EventDetailSerializer(EventSerializer):
         data = super().to_representation(instance)
         request = self.context.get("request")
         if request is None or not request.user.is_authenticated:
-            del data["going"], data["waitlist_position"], data["guests"]
+            for mine in ("going", "waitlist_position", "guests", "requested"):
+                del data[mine]
         # The link lets anyone in: it goes to the people holding a seat, no one else.
         if not (data.get("going") and data["join_url"]):
             del data["join_url"]

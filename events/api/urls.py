@@ -3,7 +3,7 @@ from django.urls import path, re_path
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from events.api import views
+from events.api import organisers, views
 from events.api.exceptions import not_found
 from events.errors import allow
 
@@ -17,6 +17,16 @@ urlpatterns = [
     path("events/<int:event_id>/rsvp/", views.RsvpSlashView.as_view()),
     path("events/<int:event_id>/waitlist", views.WaitlistView.as_view(), name="waitlist"),
     path("events/<int:event_id>/waitlist/", views.WaitlistSlashView.as_view()),
+    path(
+        "events/<int:event_id>/requests/approve",
+        organisers.ApproveView.as_view(),
+        name="approve_requests",
+    ),
+    path(
+        "events/<int:event_id>/requests/decline",
+        organisers.DeclineView.as_view(),
+        name="decline_requests",
+    ),
     path("me/rsvps/", views.MyRsvpsView.as_view(), name="my_rsvps"),
     # Read-only, and their renderers (the OpenAPI document, Swagger UI's page)
     # cannot render an error or OPTIONS' answer: any other method is a JSON 405.

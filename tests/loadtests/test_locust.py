@@ -23,14 +23,21 @@ from loadtests.endcheck import Click, Ledger, judge
 from tests.helpers import ROOT
 
 
-def make_fixture(site, path: Path, users: int, capacity: int) -> dict:
+def make_fixture(site, path: Path, users: int, capacity: int, **options) -> dict:
     call_command(
-        "make_loadtest_fixture", users=users, capacity=capacity, out=path, api_url=f"{site.url}/api"
+        "make_loadtest_fixture",
+        users=users,
+        capacity=capacity,
+        out=path,
+        api_url=f"{site.url}/api",
+        **options,
     )
     return json.loads(path.read_text())
 
 
-def run_locust(site, tmp_path: Path, users: int, *, waitlist: bool = False, waves: int = 1):
+def run_locust(
+    site, tmp_path: Path, users: int, *, waitlist: bool = False, waves: int = 1, mode: str = ""
+):
     """Run the locustfile headless on ``tmp_path/fixture.json``; its process and summary."""
     summary = tmp_path / "summary.json"
     result = subprocess.run(
@@ -46,6 +53,7 @@ def run_locust(site, tmp_path: Path, users: int, *, waitlist: bool = False, wave
             "LOADTEST_SUMMARY": str(summary),
             "LOADTEST_WAITLIST": "1" if waitlist else "0",
             "LOADTEST_WAVES": str(waves),
+            "LOADTEST_MODE": mode,
         },
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
@@ -106,7 +114,36 @@ def test_end_check_fails_on_an_overbooked_ledger(live_site, tmp_path):
     assert result.returncode != 0, output
     assert (report["attendees"], report["overbooked"]) == (5, 2)
     assert "overbooked: 5 attendees for 3 seats" in report["violations"]
-    assert "wave 1: 5 users told they hold one of 3 seats" in report["violations"]
+    assert "wave 1: users told they hold 5 of 3 seats" in report["violations"]
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.real_password_hashing  # its page clients log in through the login page
+def test_locust_parties_fill_the_event_without_passing_it(live_site, tmp_path):
+    """30 parties of 1 to 4 (about 75 seats) for 20 seats: the parties' end check holds."""
+    fixture = make_fixture(live_site, tmp_path / "fixture.json", users=30, capacity=20, guests=3)
+    result, report, output = run_locust(live_site, tmp_path, 30, mode="guests")
+    assert result.returncode == 0, output
+    assert report["violations"] == [] and report["mode"] == "guests"
+    seated = ledger.attendees(fixture["event_id"])
+    assert report["seats_taken"] == sum(1 + a.guests for a in seated) <= 20
+    assert any(a.guests for a in seated), "parties with guests were seated"
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.real_password_hashing  # its page clients log in through the login page
+def test_locust_requests_then_racing_approvals_seat_exactly_the_capacity(live_site, tmp_path):
+    fixture = make_fixture(
+        live_site, tmp_path / "fixture.json", users=30, capacity=12, approval=True
+    )
+    result, report, output = run_locust(live_site, tmp_path, 30, mode="approval")
+    assert result.returncode == 0, output
+    assert report["violations"] == [] and report["mode"] == "approval"
+    assert (report["requested"], report["approved"], report["seats_taken"]) == (30, 12, 12)
+    roster = ledger.roster(fixture["event_id"])
+    assert len(roster.attendees) == 12 and len(roster.requests) == 18
 
 
 # The end check's rules alone, on made-up answers and ledgers.

@@ -1,6 +1,9 @@
 """Users with tokens and one fresh event, as JSON, for load tests and scripts.
 
-Writes ``{"api_url", "event_id", "users": [{"username", "password", "token"}]}``.
+Writes ``{"api_url", "event_id", "users": [{"id", "username", "password", "token"}],
+"guests_allowed", "approval", "organiser_token"}``: ``--guests N`` lets each RSVP
+bring up to N guests, ``--approval`` makes every RSVP a request that the
+organiser (whose token is the fixture's) approves.
 Users are created (or reused, with their password reset to the known one) in
 bulk with one password hash; each gets an allauth access token over a new
 logged-in session, as if they had logged in through the API.
@@ -28,6 +31,7 @@ from django.utils import timezone
 from accounts.services import record_verified_emails
 from accounts.tokens import issue_access_tokens
 from events import services
+from events.models import MAX_GUESTS
 from eventsite.env import env_str
 
 DEFAULT_PASSWORD = "loadtest-password"
@@ -85,6 +89,18 @@ class Command(BaseCommand):
             help="One reminder this long before the start (default: none, so a load run "
             "mails nobody a reminder).",
         )
+        parser.add_argument(
+            "--guests",
+            type=int,
+            default=0,
+            metavar="N",
+            help=f"Guests each RSVP may bring, 0 to {MAX_GUESTS} (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--approval",
+            action="store_true",
+            help="RSVPs are requests the organiser approves (the fixture holds their token).",
+        )
         parser.add_argument("--prefix", default="loadtest-", help="Usernames are PREFIX0..N-1.")
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Everyone's password.")
         parser.add_argument(
@@ -101,30 +117,43 @@ class Command(BaseCommand):
         reminder, starts_in = options["reminder"], options["starts_in"]
         if starts_in < 1 or (reminder is not None and not 0 < reminder < starts_in):
             raise CommandError("--starts-in must be positive, --reminder between 0 and it.")
+        if not 0 <= options["guests"] <= MAX_GUESTS:
+            raise CommandError(f"--guests must be between 0 and {MAX_GUESTS}.")
         if not options["prefix"]:
             raise CommandError("--prefix must not be empty: it keeps load-test users apart.")
         started = time.monotonic()
 
         users = ensure_users([f"{options['prefix']}{i}" for i in range(count)], options["password"])
+        organiser = self._organiser()
         event = services.create_event(
             capacity=capacity,
-            organiser=self._organiser(),
+            organiser=organiser,
             title=f"Load test ({count} users, {capacity} seats)",
             venue="Load test",
             description="Made by make_loadtest_fixture.",
             starts_at=timezone.now() + timedelta(seconds=starts_in),
             reminders=[reminder] if reminder is not None else [],
+            guests_allowed=options["guests"],
+            requires_approval=options["approval"],
         )
         with override_settings(HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN=options["token_seconds"]):
-            tokens = issue_access_tokens(users)
+            tokens = issue_access_tokens([*users, organiser])
 
         fixture = {
             "api_url": options["api_url"].rstrip("/"),
             "event_id": event.pk,
             "users": [
-                {"username": u.username, "password": options["password"], "token": tokens[u.pk]}
+                {
+                    "id": u.pk,
+                    "username": u.username,
+                    "password": options["password"],
+                    "token": tokens[u.pk],
+                }
                 for u in users
             ],
+            "guests_allowed": options["guests"],
+            "approval": options["approval"],
+            "organiser_token": tokens[organiser.pk],
         }
         text = json.dumps(fixture, indent=1) + "\n"
         if options["out"] is None:
