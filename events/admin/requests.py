@@ -20,6 +20,7 @@ from django.utils.text import get_text_list
 
 from events import outcomes, selectors, services
 from events.admin.base import EventToolMixin
+from events.api.organisers import MAX_DECIDED, MAX_ID
 from events.ledger import Decision, Outcome
 from events.models import Event
 
@@ -27,6 +28,7 @@ from events.models import Event
 APPROVE, APPROVE_OR_WAIT, DECLINE = "approve", "approve_or_wait", "decline"
 NOTHING_SELECTED = "Select at least one request first."
 BAD_CHOICE = "That is not a request at this event: reload the page and try again."
+TOO_MANY = f"Decide at most {MAX_DECIDED} requests at once."
 
 
 def pending_requests(event: Event) -> str:
@@ -46,15 +48,36 @@ def _names(user_ids) -> str:
     return get_text_list(names, "and")
 
 
-def _chosen(request: HttpRequest) -> tuple[str, list[int]] | None:
-    """What the form asks: a row's button (its name, the user) or a bulk one (the checkboxes)."""
+def _user_id(text: str) -> int:
+    user_id = int(text)
+    if not 1 <= user_id <= MAX_ID:  # beyond it the ledger could not even look it up
+        raise ValueError(text)
+    return user_id
+
+
+def _chosen(request: HttpRequest) -> tuple[str, list[int]]:
+    """What the form asks: a row's button (its name, the user) or a bulk one (the checkboxes).
+
+    Raises ``ValueError`` with what to tell the organiser when it asks nothing sensible.
+    """
     post = request.POST
-    for verb in (APPROVE, DECLINE):
-        if verb in post:
-            return verb, [int(post[verb])]
-    if post.get("bulk") in (APPROVE, APPROVE_OR_WAIT, DECLINE):
-        return post["bulk"], [int(u) for u in post.getlist("selected")]
-    return None
+    try:
+        for verb in (APPROVE, DECLINE):
+            if verb in post:
+                return verb, [_user_id(post[verb])]
+        if post.get("bulk") in (APPROVE, APPROVE_OR_WAIT, DECLINE):
+            chosen = post["bulk"], [_user_id(u) for u in post.getlist("selected")]
+        else:
+            chosen = None
+    except ValueError:
+        chosen = None
+    if chosen is None:
+        raise ValueError(BAD_CHOICE)
+    if not chosen[1]:
+        raise ValueError(NOTHING_SELECTED)
+    if len(chosen[1]) > MAX_DECIDED:
+        raise ValueError(TOO_MANY)
+    return chosen
 
 
 def approval_answer(decision: Decision, asked: list[int], still_requested: set[int]):
@@ -122,13 +145,12 @@ class RequestAdmin(EventToolMixin):
         if request.method == "POST":
             try:
                 chosen = _chosen(request)
-            except ValueError:
-                chosen = None
-            if chosen is not None and chosen[1]:
+            except ValueError as refusal:
+                self.message_user(request, str(refusal), messages.ERROR)
+                status = 400
+            else:
                 self._decide(request, event, *chosen)
                 return HttpResponseRedirect(request.path)
-            self.message_user(request, NOTHING_SELECTED if chosen else BAD_CHOICE, messages.ERROR)
-            status = 400
         context |= {
             "rows": selectors.request_rows(event.pk),
             "seats": selectors.seats_of([event.pk]).get(event.pk),

@@ -13,7 +13,7 @@ from django.core import mail
 from django.urls import reverse
 
 from events import ledger, services
-from events.admin.requests import BAD_CHOICE, NOTHING_SELECTED
+from events.admin.requests import BAD_CHOICE, NOTHING_SELECTED, TOO_MANY
 from events.models import Rsvp
 from tests.admin.test_admin_lists import admin_post, admin_session
 from tests.helpers import change_form, fire_together, logged_in, make_event, make_organiser
@@ -111,8 +111,13 @@ def test_bulk_decline_and_bad_input_are_answered(boss):
 
     nothing = client.post(url, {"bulk": "approve"})
     assert nothing.status_code == 400 and NOTHING_SELECTED in nothing.content.decode()
-    bad = client.post(url, {"approve": "alice"})
-    assert bad.status_code == 400 and BAD_CHOICE in unescape(bad.content.decode())
+    for bad_choice in ({"approve": "alice"}, {"decline": str(2**63)}, {"approve": "0"}):
+        bad = client.post(url, bad_choice)
+        assert bad.status_code == 400 and BAD_CHOICE in unescape(bad.content.decode())
+    odd = client.post(url, {"bulk": "approve", "selected": [people[0].pk, "-1"]})
+    assert odd.status_code == 400 and BAD_CHOICE in unescape(odd.content.decode())
+    many = client.post(url, {"bulk": "decline", "selected": list(range(1, 502))})
+    assert many.status_code == 400 and TOO_MANY in many.content.decode()
     assert ledger.roster(event.pk).requests == tuple(p.pk for p in people)
 
     html = decide(client, event, {"bulk": "decline", "selected": [p.pk for p in people]})
