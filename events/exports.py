@@ -16,7 +16,7 @@ from itertools import batched
 from django.contrib.auth import get_user_model
 from django.http import StreamingHttpResponse
 
-from events import ledger
+from events import ledger, selectors
 from events.models import Event
 from events.services import check_ins
 
@@ -30,6 +30,9 @@ HEADER = [
     "email",
     "RSVP time",
     "checked in",
+    # Last, so a sheet or script that reads the columns before them by place still does.
+    "guests",
+    "guest names",
 ]
 ACCOUNTS_PER_QUERY = 1_000
 # A spreadsheet runs a cell that starts with one of these as a formula; a
@@ -42,36 +45,40 @@ def _cell(value: object) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def _people(event: Event) -> Iterator[tuple[str, int, int, str]]:
-    """(status, position, user id, RSVP time) for everyone at the event, in order."""
+def _people(event: Event) -> Iterator[tuple[str, int, int, int, str]]:
+    """(status, position, user id, guests, RSVP time) for everyone at the event, in order."""
     roster = ledger.roster(event.pk)
     if roster is None:
         return
     for position, entry in enumerate(roster.attendees, start=1):
-        yield "going", position, entry.user_id, entry.at.isoformat() if entry.at else ""
-    for position, user_id in enumerate(roster.waitlist, start=1):
-        yield "waiting", position, user_id, ""
+        at = entry.at.isoformat() if entry.at else ""
+        yield "going", position, entry.user_id, entry.guests, at
+    waiting = zip(roster.waitlist, roster.waiting_guests, strict=True)
+    for position, (user_id, guests) in enumerate(waiting, start=1):
+        yield "waiting", position, user_id, guests, ""
 
 
 def rows(events: Iterable[Event]) -> Iterator[list[str]]:
-    """The header, then one row per person per event."""
+    """The header, then one row per person per event (their guests in its columns)."""
     yield HEADER
     accounts = get_user_model().objects
     for event in events:
         for chunk in batched(_people(event), ACCOUNTS_PER_QUERY, strict=False):
-            user_ids = [user_id for _, _, user_id, _ in chunk]
+            user_ids = [user_id for _, _, user_id, _, _ in chunk]
             users = accounts.in_bulk(user_ids)
             arrived = check_ins.checked_in_at(event.pk, user_ids)  # one query a chunk
-            for status, position, user_id, at in chunk:
+            names = selectors.guest_names_by_user(event.pk, user_ids)  # one query a chunk
+            for status, position, user_id, guests, at in chunk:
                 user = users.get(user_id)
                 name = user.get_full_name() if user else "a former member"
                 username = user.get_username() if user else f"deleted user #{user_id}"
                 email = user.email if user else ""
                 came = arrived.get(user_id) if status == "going" else None
                 checked_in = came.isoformat() if came else ""
+                guest_names = "; ".join(names.get(user_id, [])[:guests])
                 cells = [
                     *(event.pk, event.title, status, position),
-                    *(name, username, email, at, checked_in),
+                    *(name, username, email, at, checked_in, guests, guest_names),
                 ]
                 yield [_cell(value) for value in cells]
 

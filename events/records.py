@@ -42,6 +42,8 @@ CHANGED = (
     Outcome.WAITLISTED,
     Outcome.REQUESTED,
     Outcome.APPROVED,
+    # A party that shrank may have seated the first waiting: their row and email.
+    Outcome.PARTY_CHANGED,
     Outcome.CAPACITY_SET,
     Outcome.REPAIRED,
     Outcome.RELEASED,

@@ -75,7 +75,8 @@ class AttendeeRow:
     user: AbstractBaseUser | None
     user_id: int
     rsvp_at: datetime | None = None
-    guests: int = 0  # a request's guests (``request_rows``)
+    guests: int = 0  # the ledger's count of the guests coming (or waiting, or asked) with them
+    guest_names: tuple[str, ...] = ()  # as the person gave them: only for organisers' views
 
     @property
     def party(self) -> int:
@@ -159,6 +160,24 @@ def event_card(event: Event, user: AbstractBaseUser | None = None) -> EventCard:
     # Unlike a list, the page of a damaged event says so (LedgerDamaged).
     seats = seat_cache.seats([event.pk], partial(ledger.seats, skip_damaged=False))
     return _card(event, seats.get(event.pk), None)
+
+
+def guest_names(card: EventCard, user: AbstractBaseUser | None) -> list[str]:
+    """The names the viewer gave for their guests (the SQL record), as many as the ledger seats.
+
+    The ledger holds how many guests come; names are only a courtesy kept
+    beside the record, so a party that shrank shows its first names only.
+    """
+    if not card.guests or not _signed_in(user):
+        return []
+    rows = Rsvp.objects.filter(event_id=card.event.pk, user=user)
+    return list(rows.values_list("guest_names", flat=True).first() or [])[: card.guests]
+
+
+def guest_names_by_user(event_id: int, user_ids: list[int]) -> dict[int, list[str]]:
+    """The guests' names each of these users gave, from the record (one query)."""
+    rows = Rsvp.objects.filter(event_id=event_id, user_id__in=user_ids).exclude(guest_names=[])
+    return dict(rows.values_list("user_id", "guest_names"))
 
 
 def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
@@ -256,18 +275,38 @@ def past_cards(events: list[Event]) -> list[EventCard]:
     return [EventCard(event, NO_LEDGER, going=True) for event in events]
 
 
-def attendee_rows(event_id: int) -> list[AttendeeRow]:
-    """Who is going, in the order they got their seats, joined with their accounts."""
+def attendee_rows(event_id: int, *, names: bool = False) -> list[AttendeeRow]:
+    """Who is going, in the order they got their seats, joined with their accounts.
+
+    ``names``: with the names each gave for their guests (one query on the
+    record), cut to the number the ledger seats.
+    """
     entries = ledger.attendees(event_id)
-    users = get_user_model().objects.in_bulk([a.user_id for a in entries])
-    return [AttendeeRow(users.get(a.user_id), a.user_id, a.at) for a in entries]
+    parties = [(a.user_id, a.guests, a.at) for a in entries]
+    return _rows(event_id, parties, names=names)
 
 
-def waitlist_rows(event_id: int) -> list[AttendeeRow]:
+def waitlist_rows(event_id: int, *, names: bool = False) -> list[AttendeeRow]:
     """Who is waiting, first in line first, joined with their accounts."""
-    user_ids = ledger.waitlist(event_id)
+    roster = ledger.roster(event_id)
+    if roster is None:
+        return []
+    waiting = zip(roster.waitlist, roster.waiting_guests, strict=True)  # aligned when read
+    parties = [(user_id, guests, None) for user_id, guests in waiting]
+    return _rows(event_id, parties, names=names)
+
+
+def _rows(event_id: int, parties: list, *, names: bool) -> list[AttendeeRow]:
+    """(user id, guests, seated at) joined with accounts and, if asked, the guests' names."""
+    user_ids = [user_id for user_id, _, _ in parties]
     users = get_user_model().objects.in_bulk(user_ids)
-    return [AttendeeRow(users.get(user_id), user_id) for user_id in user_ids]
+    given = {}
+    if names and any(guests for _, guests, _ in parties):
+        given = guest_names_by_user(event_id, user_ids)
+    return [
+        AttendeeRow(users.get(u), u, at, guests, tuple(given.get(u, ())[:guests]))
+        for u, guests, at in parties
+    ]
 
 
 def request_rows(event_id: int) -> list[AttendeeRow]:
@@ -279,17 +318,15 @@ def request_rows(event_id: int) -> list[AttendeeRow]:
     roster = ledger.roster(event_id)
     if roster is None:
         return []
-    users = get_user_model().objects.in_bulk(roster.requests)
     asked = dict(
         Rsvp.objects.filter(
             event_id=event_id, user_id__in=roster.requests, status=Rsvp.Status.REQUESTED
         ).values_list("user_id", "updated_at")
     )
     guests = roster.request_guests or (0,) * len(roster.requests)
-    return [
-        AttendeeRow(users.get(user_id), user_id, asked.get(user_id), party_guests)
-        for user_id, party_guests in zip(roster.requests, guests, strict=True)
-    ]
+    requests = zip(roster.requests, guests, strict=True)  # aligned when read
+    parties = [(user_id, party, asked.get(user_id)) for user_id, party in requests]
+    return _rows(event_id, parties, names=True)
 
 
 def seatable_by_hand(event_id: int, who: str, *, by: AbstractBaseUser) -> list:

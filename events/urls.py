@@ -10,6 +10,7 @@ urlpatterns = [
     path("events/<int:pk>/seats/", views.event_seats, name="seats"),
     path("events/<int:pk>/rsvp/", views.rsvp, name="rsvp"),
     path("events/<int:pk>/cancel/", views.cancel_rsvp, name="cancel"),
+    path("events/<int:pk>/party/", views.change_party, name="change_party"),
     path("events/<int:pk>/waitlist/", views.join_waitlist, name="join_waitlist"),
     path("events/<int:pk>/waitlist/leave/", views.leave_waitlist, name="leave_waitlist"),
     path("events/<int:pk>/calendar.ics", calendar_views.event_ics, name="event_ics"),

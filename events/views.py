@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from events import limits, outcomes, selectors, services
 from events.errors import allow
+from events.forms import PartyForm
 from events.ledger import LedgerUnavailable, Outcome
 from events.services import email_actions
 
@@ -50,7 +51,12 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     attendees = selectors.attendee_rows(event.pk) if event.attendees_public else None
     # Reading the messages here leaves them to the template, which shows them.
     said = any(m.extra_tags in _STANDING_SAID for m in messages.get_messages(request))
-    context = {"card": card, "attendees": attendees, "standing_said": said}
+    context = {
+        "card": card,
+        "attendees": attendees,
+        "standing_said": said,
+        "guest_names": selectors.guest_names(card, request.user),
+    }
     return render(request, "events/event_detail.html", context)
 
 
@@ -60,10 +66,15 @@ def event_seats(request: HttpRequest, pk: int) -> HttpResponse:
     """The event page's seat line and buttons alone, for its live update (live-seats.js)."""
     event = selectors.visible_event_or_404(pk, request.user)
     card = selectors.event_card(event, request.user)
-    return render(request, "events/_live_seats.html", {"card": card})
+    context = {"card": card, "guest_names": selectors.guest_names(card, request.user)}
+    return render(request, "events/_live_seats.html", context)
 
 
-def _seat_action(request: HttpRequest, pk: int, action) -> HttpResponse:
+def _seat_action(request: HttpRequest, pk: int, action, *, party: bool = False) -> HttpResponse:
+    """One seat button: limited, then one service call, its answer said on the event page.
+
+    ``party``: the form posts a party (``PartyForm``), passed to the service.
+    """
     if request.method != "POST":
         # A reload of a POST's answer, or a shared link: the event page, not an error.
         return redirect("events:detail", pk=pk)
@@ -74,7 +85,15 @@ def _seat_action(request: HttpRequest, pk: int, action) -> HttpResponse:
         # person sees where they stand, and a reload does not post again.
         messages.warning(request, limits.sentence(wait), extra_tags="rate-limited")
         return redirect("events:detail", pk=pk)
-    result = action(event_id=pk, user_id=request.user.pk)
+    form = PartyForm(request.POST) if party else None
+    if form is not None and not form.is_valid():
+        messages.error(request, form.error_text(), extra_tags="party-refused")
+        return redirect("events:detail", pk=pk)
+    try:
+        result = action(event_id=pk, user_id=request.user.pk, **(form.party if form else {}))
+    except services.PartyError as exc:
+        messages.error(request, str(exc), extra_tags="party-refused")
+        return redirect("events:detail", pk=pk)
     if result.outcome is Outcome.UNKNOWN_EVENT:
         raise Http404(outcomes.sentence(result))
     messages.add_message(
@@ -88,7 +107,13 @@ def _seat_action(request: HttpRequest, pk: int, action) -> HttpResponse:
 
 @allow("GET", "POST")
 def rsvp(request: HttpRequest, pk: int) -> HttpResponse:
-    return _seat_action(request, pk, services.rsvp)
+    return _seat_action(request, pk, services.rsvp, party=True)
+
+
+@allow("GET", "POST")
+def change_party(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new number of guests for the viewer's seats or place: a seat action like the others."""
+    return _seat_action(request, pk, services.change_party, party=True)
 
 
 @allow("GET", "POST")
@@ -107,7 +132,7 @@ def cancel_rsvp(request: HttpRequest, pk: int) -> HttpResponse:
 
 @allow("GET", "POST")
 def join_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
-    return _seat_action(request, pk, services.join_waitlist)
+    return _seat_action(request, pk, services.join_waitlist, party=True)
 
 
 @allow("GET", "POST")

@@ -15,9 +15,12 @@ an answer the ledger contradicts, ...), any 5xx answer, or if locust failed.
     LOADTEST_WAITLIST=1 LOADTEST_WAVES=3 make loadtest  # all click "Join the waiting list";
                                                       # cancels promote the first waiting
     USERS=1000 CAPACITY=10 WORKERS=4 LOCUST_PROCESSES=0 make loadtest
+    LOADTEST_MODE=guests GUESTS=3 make loadtest       # parties of 1 to 4 rush the seats
+    LOADTEST_MODE=approval make loadtest              # all ask; the organiser's approvals race
 
-``LOADTEST_WAITLIST`` and ``LOADTEST_WAVES`` are passed to the locustfile (see
-its docstring).
+``LOADTEST_MODE``, ``LOADTEST_WAITLIST`` and ``LOADTEST_WAVES`` are passed to
+the locustfile (see its docstring and ``loadtests.modes``); ``GUESTS`` (default
+3 in ``guests`` mode, else 0) is the event's guests per RSVP.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ WORKERS = int(os.environ.get("WORKERS", "3"))
 LOCUST_PROCESSES = int(os.environ.get("LOCUST_PROCESSES", "2"))
 WAVES = os.environ.get("LOADTEST_WAVES", "1")
 WAITLIST = os.environ.get("LOADTEST_WAITLIST", "0")
+MODE = os.environ.get("LOADTEST_MODE", "")
+GUESTS = int(os.environ.get("GUESTS", "3" if MODE == "guests" else "0"))
 SERVER_ERROR = re.compile(r"\b5\d\d\b")
 # The locustfile's request names whose latency the summary reports.
 CLICK_REQUESTS = (
@@ -72,6 +77,7 @@ def run_locust(site: stack.Stack, fixture: Path) -> int:
         "LOADTEST_SUMMARY": str(OUT / "summary.json"),
         "LOADTEST_WAVES": WAVES,
         "LOADTEST_WAITLIST": WAITLIST,
+        "LOADTEST_MODE": MODE,
     }
     # Its own process group, so that an interrupt stops locust's workers too.
     locust = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
@@ -182,6 +188,7 @@ def main() -> int:
         call_command(
             "make_loadtest_fixture", users=USERS, capacity=CAPACITY,
             out=fixture, api_url=f"{site.url}/api",
+            guests=GUESTS, approval=MODE == "approval",
         )  # fmt: skip
         locust_code = run_locust(site, fixture)
     summary_file = OUT / "summary.json"

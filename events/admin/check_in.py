@@ -84,7 +84,12 @@ class CheckInAdmin(EventToolMixin):
             "message": result.message,
             "user_id": result.user_id,
             "checked_in": result.checked_in,
-            "counts": {"checked_in": counts.checked_in, "going": counts.going},
+            "counts": {
+                "checked_in": counts.checked_in,
+                "going": counts.going,
+                "seats_checked_in": counts.seats_checked_in,
+                "seats": counts.seats,
+            },
         }
         # A refusal is the client's to show, not a server failure: 422, never a 5xx.
         return JsonResponse(body, status=200 if result.ok else 422)

@@ -78,7 +78,7 @@ class EventAdmin(
     fieldsets = [
         (None, {"fields": ["title", "status", "description", "venue", "online_url", "organiser"]}),
         ("When", {"fields": ["time_zone", "starts_at", "ends_at", "rsvp_deadline"]}),
-        ("Seats", {"fields": ["capacity", "attendees_public", "attendee_list"]}),
+        ("Seats", {"fields": ["capacity", "guests_allowed", "attendees_public", "attendee_list"]}),
         ("Waiting list", {"fields": ["waitlist", "waitlist_limit", "waitlist_list"]}),
         ("Approval", {"fields": ["requires_approval", "request_summary"]}),
         (
@@ -178,8 +178,8 @@ class EventAdmin(
 
     @admin.display(description="who is going")
     def attendee_list(self, event: Event) -> str:
-        rows = selectors.attendee_rows(event.pk) if event.pk else []
-        context = {"event": event, "rows": rows}
+        rows = selectors.attendee_rows(event.pk, names=True) if event.pk else []
+        context = {"event": event, "rows": rows, "seats_taken": sum(row.party for row in rows)}
         return render_to_string("admin/events/event/_attendee_list.html", context)
 
     @admin.display(description="reconfirmations")
@@ -188,7 +188,7 @@ class EventAdmin(
 
     @admin.display(description="who is waiting")
     def waitlist_list(self, event: Event) -> str:
-        rows = selectors.waitlist_rows(event.pk) if event.pk else []
+        rows = selectors.waitlist_rows(event.pk, names=True) if event.pk else []
         return render_to_string("admin/events/event/_waitlist.html", {"rows": rows})
 
     def render_change_form(self, request, context, *args, **kwargs):

@@ -128,6 +128,9 @@ class EventAdminForm(EventTimesForm):
             "ends_at": "Optional, in the event's time zone.",
             "status": "A draft is seen only here and by its organisers (the Preview link); "
             "publishing makes it public. To cancel a published event, use Cancel event.",
+            "guests_allowed": "How many guests each attendee may bring (0 to 10); each guest "
+            "takes a seat and the party waits as one. Lowering it keeps the guests of RSVPs "
+            "already made: only new RSVPs and changes are held to it.",
         }
 
     def __init__(self, *args, **kwargs):

@@ -92,8 +92,16 @@ def qr_png(code: str) -> bytes:
 
 @dataclass(frozen=True)
 class Counts:
+    """People checked in of those going, and the same in seats (each with their guests).
+
+    A check-in is per attendee: their party arrives with them, so their
+    guests' seats count as checked in with theirs.
+    """
+
     checked_in: int
     going: int
+    seats_checked_in: int = 0
+    seats: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,12 @@ class DoorRow:
     username: str
     email: str
     checked_in_at: datetime | None
+    guests: int = 0
+    guest_names: tuple[str, ...] = ()
+
+    @property
+    def party(self) -> int:
+        return 1 + self.guests
 
     @property
     def checked_in(self) -> bool:
@@ -163,7 +177,7 @@ class DoorRow:
 
     @property
     def search_text(self) -> str:
-        return f"{self.name} {self.username} {self.email}".lower()
+        return f"{self.name} {self.username} {self.email} {' '.join(self.guest_names)}".lower()
 
 
 @dataclass(frozen=True)
@@ -182,26 +196,40 @@ def _check_ins(event_id: int) -> dict[int, datetime]:
 def _door_row(row: selectors.AttendeeRow, at: datetime | None) -> DoorRow:
     user = row.user
     if user is None:
-        return DoorRow(row.user_id, "a former member", f"deleted user #{row.user_id}", "", at)
-    return DoorRow(row.user_id, _name(user), user.get_username(), user.email, at)
+        name, username, email = "a former member", f"deleted user #{row.user_id}", ""
+    else:
+        name, username, email = _name(user), user.get_username(), user.email
+    return DoorRow(row.user_id, name, username, email, at, row.guests, row.guest_names)
+
+
+def _counts(rows: list[DoorRow]) -> Counts:
+    return Counts(
+        checked_in=sum(row.checked_in for row in rows),
+        going=len(rows),
+        seats_checked_in=sum(row.party for row in rows if row.checked_in),
+        seats=sum(row.party for row in rows),
+    )
 
 
 def door(event_id: int, q: str = "") -> Door:
-    """Who is going (exact, from the ledger), with who is in, by name; ``q`` searches."""
+    """Who is going (exact, from the ledger), with who is in, by name; ``q`` searches.
+
+    A guest's name finds the person who brings them.
+    """
     done = _check_ins(event_id)
-    rows = [_door_row(row, done.get(row.user_id)) for row in selectors.attendee_rows(event_id)]
-    counts = Counts(checked_in=sum(row.checked_in for row in rows), going=len(rows))
+    attendees = selectors.attendee_rows(event_id, names=True)
+    rows = [_door_row(row, done.get(row.user_id)) for row in attendees]
     words = q.lower().split()
     found = [row for row in rows if all(word in row.search_text for word in words)]
     found.sort(key=lambda row: (row.name.lower(), row.username.lower()))
-    return Door(found[:PAGE_ROWS], len(found), counts)
+    return Door(found[:PAGE_ROWS], len(found), _counts(rows))
 
 
 def counts(event_id: int) -> Counts:
-    """Checked in / going: only people still going count as checked in."""
-    going = {row.user_id for row in selectors.attendee_rows(event_id)}
-    checked_in = set(CheckIn.objects.filter(event_id=event_id).values_list("user_id", flat=True))
-    return Counts(checked_in=len(checked_in & going), going=len(going))
+    """Checked in / going, in people and in seats: only people still going count as in."""
+    done = _check_ins(event_id)
+    rows = [_door_row(row, done.get(row.user_id)) for row in selectors.attendee_rows(event_id)]
+    return _counts(rows)
 
 
 def checked_in_at(event_id: int, user_ids: list[int]) -> dict[int, datetime]:

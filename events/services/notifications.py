@@ -37,7 +37,7 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from events import calendar, times
+from events import calendar, ledger, outcomes, times
 from events.ledger import Outcome, Result
 from events.models import Event, SentEmail
 from events.services import check_ins, email_actions
@@ -180,12 +180,33 @@ def subject_line(subject: str) -> str:
     return f"[{settings.SITE_NAME}] {' '.join(subject.split())}"
 
 
+# The emails that say the person's party when they bring guests, read from the ledger.
+WITH_PARTY = {Kind.CONFIRMED, Kind.PROMOTED, Kind.WAITLISTED}
+
+
+def party_guests(event_id: int, user_id: int) -> int:
+    """The guests the user's party brings now, seated or waiting, as the ledger holds them.
+
+    Read when the email is built, so it says the party the seat is held for
+    (a change made after the write that queued it included). A ledger that
+    cannot be read leaves the sentence out: the email still tells the seat.
+    """
+    try:
+        found = ledger.standing(event_id, user_id)
+    except (ledger.LedgerUnavailable, ledger.LedgerDamaged):
+        logger.warning("Party of user %s at event %s not read for its email", user_id, event_id)
+        return 0
+    return found[1].guests if found is not None else 0
+
+
 def build_email(kind: Kind, event: Event, user) -> EmailMultiAlternatives:
     """The message with its text and HTML parts and the event's .ics attached."""
+    guests = party_guests(event.pk, user.pk) if kind in WITH_PARTY else 0
     context = {
         "kind": kind,
         "event": event,
         "user": user,
+        "party": outcomes.party_text(guests) if guests else "",
         "event_url": calendar.event_url(event),
         "google_url": calendar.google_url(event),
         "site_name": settings.SITE_NAME,

@@ -155,6 +155,12 @@ def _with_guests(take: Callable[..., Result], guests: int) -> Callable[[int, int
     return lambda event_id, user_id: take(event_id, user_id, guests=guests)
 
 
+# The outcomes after which the party is the one asked for: its names are kept.
+NAMES_SAVED = frozenset(
+    {Outcome.CONFIRMED, Outcome.WAITLISTED, Outcome.REQUESTED, Outcome.PARTY_CHANGED}
+)
+
+
 def _party_change(
     write_for: Callable[[Event], Callable[[int, int], Result]],
     *,
@@ -176,7 +182,7 @@ def _party_change(
     _allowed(event, guests)
     write = write_for(event)
     result = _seat_change(write, event_id=event_id, user_id=user_id, taking=taking, event=event)
-    if guest_names is not None and (result.going or result.position is not None):
+    if guest_names is not None and result.outcome in NAMES_SAVED:
         names = [name for name in guest_names if name][: result.guests]
         Rsvp.objects.filter(event_id=event_id, user_id=user_id).update(guest_names=names)
     return result

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from events import calendar, markup, times
+from events import calendar, markup, outcomes, times
 from events.models import Event
 
 register = template.Library()
@@ -80,3 +80,25 @@ def preview(event: Event) -> str:
 @register.filter
 def google_calendar_url(event: Event) -> str:
     return calendar.google_url(event)
+
+
+@register.filter
+def party(guests: int) -> str:
+    """Who comes: "you", "you + 1 guest", "you + 2 guests" (``outcomes.party_text``)."""
+    return outcomes.party_text(guests or 0)
+
+
+@register.inclusion_tag("events/_party_fields.html")
+def party_fields(event: Event, guests: int = 0, names=()) -> dict:
+    """The "Guests" select and one name box per guest the event allows, filled as they stand."""
+    names = list(names)
+    slots = [
+        (number, names[number - 1] if number <= len(names) else "")
+        for number in range(1, event.guests_allowed + 1)
+    ]
+    return {
+        "event": event,
+        "choices": range(event.guests_allowed + 1),
+        "guests": guests,
+        "slots": slots,
+    }

@@ -13,6 +13,9 @@
     if (answer.counts) {
       document.getElementById("checked-count").textContent = answer.counts.checked_in;
       document.getElementById("going-count").textContent = answer.counts.going;
+      // Shown only while someone brings guests (the page says seats then).
+      const seatsIn = document.getElementById("seats-checked-count");
+      if (seatsIn) seatsIn.textContent = answer.counts.seats_checked_in;
     }
     const row = answer.ok && door.querySelector(`li[data-user="${answer.user_id}"]`);
     if (!row) return;

@@ -23,6 +23,30 @@
       data.waitlist_position ?? "",
     ].join(" ");
 
+  // What the viewer has chosen or typed in a form (guests, their names, the
+  // names box opened) survives a swap to the same form: a seat taken elsewhere
+  // must not wipe a half-filled party.
+  const FIELDS = "select, input[type=text], details";
+  const keyOf = (field) => `${field.closest("form")?.action} ${field.name || field.className}`;
+
+  function typedIn(actions) {
+    const typed = new Map();
+    for (const field of actions.querySelectorAll(FIELDS)) {
+      typed.set(keyOf(field), field.tagName === "DETAILS" ? field.open : field.value);
+    }
+    return typed;
+  }
+
+  function typeBack(actions, typed) {
+    for (const field of actions.querySelectorAll(FIELDS)) {
+      const key = keyOf(field);
+      if (!typed.has(key)) continue;
+      if (field.tagName === "DETAILS") field.open = typed.get(key);
+      else if (field.tagName !== "SELECT" || field.querySelector(`option[value="${typed.get(key)}"]`))
+        field.value = typed.get(key);
+    }
+  }
+
   async function swap() {
     const response = await fetch(fragment, { credentials: "same-origin", cache: "no-store" });
     if (!response.ok) return;
@@ -35,7 +59,9 @@
     line.innerHTML = seats.innerHTML; // the same element stays: a live region, announced
     line.dataset.state = seats.dataset.state;
     const focused = document.activeElement?.id;
+    const typed = typedIn(document.getElementById("actions"));
     document.getElementById("actions").replaceWith(document.adoptNode(actions));
+    typeBack(actions, typed);
     if (focused) document.getElementById(focused)?.focus();
     // A message about a click ("You're going!") told of seats that have moved on
     // since; the swapped-in status line says where the viewer stands now, once.

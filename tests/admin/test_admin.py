@@ -45,6 +45,7 @@ def add_event(client: Client, organiser, **fields):
         "venue": "Hall",
         "organiser": organiser.pk,
         "capacity": 12,
+        "guests_allowed": 0,
     }
     return client.post(reverse("admin:events_event_add"), {**form, **fields})
 

@@ -53,7 +53,7 @@ def test_the_view_lists_requests_first_asked_first_with_parties(boss):
     text = unescape(page.content.decode())
     positions = [text.index(p.email) for p in people]
     assert positions == sorted(positions), "in the order they asked"
-    assert "3 (with 2 guests)" in text and "3 requests waiting" in text
+    assert "<td>3</td>" in text and "<td>+2</td>" in text and "3 requests waiting" in text
     assert "unknown" not in text, "each row says when they asked"
 
 

@@ -76,14 +76,16 @@ def test_no_axe_violations_on_any_page(live_site, django_user_model):
     assert AXE.exists(), f"{AXE} is missing: `make test` installs it (npm ci)"
     organiser = django_user_model.objects.create_user("axe-org", password="x", is_staff=True)
     member, holder = make_users(2, prefix="axe")
-    open_event = make_event(organiser, 5, title="Open", attendees_public=True)
+    # Guests allowed: the party form, and (where the member goes with a guest) its change.
+    open_event = make_event(organiser, 5, title="Open", attendees_public=True, guests_allowed=2)
     full = make_event(organiser, 1, title="Full, member waits")
     full_other = make_event(organiser, 1, title="Full, member may join")
-    going = make_event(organiser, 3, title="Going")
+    going = make_event(organiser, 3, title="Going", guests_allowed=2)
     last_seat = make_event(organiser, 1, title="Member holds the last seat")
     started = make_event(organiser, 3, title="Happening now")
-    for event, user in ((full, holder), (full_other, holder), (going, member), (started, member)):
+    for event, user in ((full, holder), (full_other, holder), (started, member)):
         services.rsvp(event_id=event.pk, user_id=user.pk)
+    services.rsvp(event_id=going.pk, user_id=member.pk, guests=1, guest_names=["Ann"])
     services.rsvp(event_id=last_seat.pk, user_id=member.pk)
     services.join_waitlist(event_id=full.pk, user_id=member.pk)
     Event.objects.filter(pk=started.pk).update(starts_at=timezone.now() - timedelta(hours=1))

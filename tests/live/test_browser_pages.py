@@ -134,11 +134,14 @@ def test_pages_fit_a_phone_with_fingertip_targets_and_visible_focus(live_site, d
     (member,) = make_users(1, prefix="phone-member-with-a-long-name")
     event = make_event(organiser, 1, title="A one-seat evening with a rather long title")
     started = make_event(organiser, 5, title="On right now")
+    party = make_event(organiser, 5, title="Bring your friends", guests_allowed=3)
     services.rsvp(event_id=event.pk, user_id=member.pk)
+    services.rsvp(event_id=party.pk, user_id=member.pk, guests=2)
     Event.objects.filter(pk=started.pk).update(starts_at=timezone.now() - timedelta(minutes=30))
     paths = {
         "home": reverse("events:list"),
         "event-going": event.get_absolute_url(),
+        "event-party": party.get_absolute_url(),  # the party's change form
         "cancel-confirm": reverse("events:cancel", args=[event.pk]),
         "my-rsvps": reverse("events:my_rsvps"),
         "account-email": reverse("account_email"),

@@ -100,3 +100,15 @@ def test_only_the_organiser_sees_how_many_requests_wait(organiser):
     assert "request waiting" not in page(logged_in(bob), event)
     assert "request waiting" not in page(Client(), event)
     assert "Log in to request to join" in page(Client(), event)
+
+
+def test_a_request_can_bring_guests_and_the_admin_lists_them(organiser):
+    event = make_event(organiser, 4, requires_approval=True, guests_allowed=2)
+    (alice,) = make_users(1, prefix="party-ask")
+    client = logged_in(alice)
+    assert 'name="guests"' in page(client, event)
+    url = reverse("events:rsvp", args=[event.pk])
+    answer = client.post(url, {"guests": "2", "guest_name_1": "Ann"}, follow=True)
+    assert outcomes(answer.content.decode()) == ["requested"]
+    assert "It is for you + 2 guests." in page(client, event)
+    assert ledger.roster(event.pk).request_guests == (2,)

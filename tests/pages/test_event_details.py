@@ -242,6 +242,7 @@ def admin_form(boss_user, **changes) -> dict:
         "online_url": "",
         "organiser": boss_user.pk,
         "capacity": 5,
+        "guests_allowed": 0,
         "waitlist": "on",
         **changes,
     }

@@ -141,7 +141,7 @@ def test_rsvp_to_unknown_event_is_404(alice_bob):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("action", ["rsvp", "join_waitlist", "leave_waitlist"])
+@pytest.mark.parametrize("action", ["rsvp", "join_waitlist", "leave_waitlist", "change_party"])
 def test_get_on_a_seat_url_leads_to_the_event_page(organiser, alice_bob, action):
     """A reload of a POST's answer, or a shared link: the page, never an empty 405."""
     event = make_event(organiser, 5)

@@ -65,7 +65,8 @@ def test_checking_in_twice_makes_one_row_undo_none_and_outsiders_are_refused(doo
 
     assert first.status_code == 302 and first.url == door_url(event)
     assert second.status_code == 200
-    assert second.json()["counts"] == {"checked_in": 1, "going": 2}
+    counts = {"checked_in": 1, "going": 2, "seats_checked_in": 1, "seats": 2}
+    assert second.json()["counts"] == counts
     assert rows_of(event) == [going_1.pk]
     page = phone.get(door_url(event))
     assert_obeys_policy(page)  # its <style> carries the nonce; the script is a static file
@@ -235,7 +236,7 @@ def test_two_phones_checking_in_the_same_people_at_once_make_one_row_each(live_s
 
     assert statuses == [200] * 20 + [302] * 20  # a refusal is a message, not an error
     assert rows_of(event) == sorted(u.pk for u in people[:20])
-    assert check_ins.counts(event.pk) == check_ins.Counts(checked_in=20, going=26)
+    assert check_ins.counts(event.pk) == check_ins.Counts(20, 26, seats_checked_in=20, seats=26)
 
 
 async def tap_on_a_phone(site_url: str, url: str, session: dict[str, str]) -> None:

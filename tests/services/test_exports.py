@@ -47,7 +47,7 @@ def test_one_events_export_lists_going_then_waiting_in_order(full_event):
 
     assert rows[0] == [
         "event id", "event", "status", "position", "name", "username", "email", "RSVP time",
-        "checked in",
+        "checked in", "guests", "guest names",
     ]  # fmt: skip
     people = [(r[2], r[3], r[5], r[6]) for r in rows[1:]]
     assert people == [

@@ -1,0 +1,45 @@
+"""Seat emails say the party, as the ledger holds it when the email is built."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from events import services
+from tests.helpers import make_event, make_users
+
+pytestmark = pytest.mark.django_db
+
+
+def bodies(to) -> list[str]:
+    """Text and HTML of every email sent to ``to``, in order."""
+    return [m.body + m.alternatives[0].content for m in mail.outbox if m.to == [to.email]]
+
+
+def test_the_confirmation_says_the_party(organiser):
+    event = make_event(organiser, 5, guests_allowed=2)
+    pat, sam = make_users(2, prefix="mailparty-")
+    services.rsvp(event_id=event.pk, user_id=pat.pk, guests=2)
+    services.rsvp(event_id=event.pk, user_id=sam.pk)
+
+    (pats,) = bodies(pat)
+    assert "Your RSVP is for you + 2 guests." in pats
+    assert "Your RSVP is for <strong>you + 2 guests</strong>." in pats
+    (sams,) = bodies(sam)
+    assert "Your RSVP is for" not in sams  # a party of one is the email it always was
+
+
+def test_the_waiting_and_promotion_emails_say_the_party(organiser):
+    event = make_event(organiser, 2, guests_allowed=1)
+    first, waiting = make_users(2, prefix="mailwait-")
+    services.rsvp(event_id=event.pk, user_id=first.pk, guests=1)
+    services.join_waitlist(event_id=event.pk, user_id=waiting.pk, guests=1)
+    (waited,) = bodies(waiting)
+    assert "Your place on the waiting list is for you + 1 guest" in waited
+    mail.outbox.clear()
+
+    services.cancel_rsvp(event_id=event.pk, user_id=first.pk)
+
+    promotions = [m for m in mail.outbox if "seat freed up" in m.subject]
+    assert [m.to for m in promotions] == [[waiting.email]]
+    assert "Your RSVP is for you + 1 guest." in promotions[0].body
