@@ -22,6 +22,8 @@ from events.ledger import Seats, Standing
 from events.models import Event, Rsvp
 
 NO_LEDGER = Seats(capacity=0, taken=0, waitlist_limit=0)
+# The record's states in which a person still stands somewhere at an event.
+HELD = (Rsvp.Status.GOING, Rsvp.Status.WAITING, Rsvp.Status.REQUESTED)
 # How long an event without an end time is taken to last, for "happening now":
 # a talk, a meetup or a workshop's afternoon. An organiser who means otherwise
 # sets the end.
@@ -73,7 +75,7 @@ class AttendeeRow:
     user: AbstractBaseUser | None
     user_id: int
     rsvp_at: datetime | None = None
-    guests: int = 0  # the ledger's count of the guests coming (or waiting) with them
+    guests: int = 0  # the ledger's count of the guests coming (or waiting, or asked) with them
     guest_names: tuple[str, ...] = ()  # as the person gave them: only for organisers' views
 
     @property
@@ -113,13 +115,14 @@ def event_cards(events: list[Event], user: AbstractBaseUser | None = None) -> li
 
     Seats are at most ``SEATS_CACHE_SECONDS`` old. Whether the viewer goes or
     waits comes from the SQL record, one query for the page; only a "waiting"
-    mark is confirmed in the ledger, which alone knows the place in line.
+    (or "requested") mark is confirmed in the ledger, which alone knows the
+    place in line.
     """
     seats = seat_cache.seats([e.pk for e in events], ledger.seats)
     held = _held(events, user)
     cards = []
     for event in events:
-        if held.get(event.pk) == Rsvp.Status.WAITING:
+        if held.get(event.pk) in (Rsvp.Status.WAITING, Rsvp.Status.REQUESTED):
             cards.extend(_exact_cards([event], user))
         else:
             going = Standing(going=held.get(event.pk) == Rsvp.Status.GOING)
@@ -131,9 +134,7 @@ def _held(events: list[Event], user: AbstractBaseUser | None) -> dict[int, str]:
     """The viewer's seats and places among ``events``, as the SQL record has them."""
     if not _signed_in(user):
         return {}
-    rows = Rsvp.objects.filter(
-        user=user, event__in=events, status__in=[Rsvp.Status.GOING, Rsvp.Status.WAITING]
-    )
+    rows = Rsvp.objects.filter(user=user, event__in=events, status__in=HELD)
     return dict(rows.values_list("event_id", "status"))
 
 
@@ -180,16 +181,14 @@ def guest_names_by_user(event_id: int, user_ids: list[int]) -> dict[int, list[st
 
 
 def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
-    """Upcoming events the user holds a seat at or waits for, soonest first.
+    """Upcoming events the user holds a seat at, waits for or asked for, soonest first.
 
     Found through the SQL record (indexed by user), then each confirmed by a
     key lookup in the ledger, which also gives the place on the list.
     """
-    events = Event.objects.upcoming().filter(
-        rsvps__user=user, rsvps__status__in=[Rsvp.Status.GOING, Rsvp.Status.WAITING]
-    )
+    events = Event.objects.upcoming().filter(rsvps__user=user, rsvps__status__in=HELD)
     cards = _exact_cards(list(events), user)
-    return [card for card in cards if card.going or card.waiting]
+    return [card for card in cards if card.going or card.waiting or card.requested]
 
 
 def upcoming_events() -> QuerySet[Event]:
@@ -308,6 +307,26 @@ def _rows(event_id: int, parties: list, *, names: bool) -> list[AttendeeRow]:
         AttendeeRow(users.get(u), u, at, guests, tuple(given.get(u, ())[:guests]))
         for u, guests, at in parties
     ]
+
+
+def request_rows(event_id: int) -> list[AttendeeRow]:
+    """The requests awaiting approval, first asked first (the order approval seats them).
+
+    Who and how many from the ledger; when each asked from the SQL record
+    (written just after the request), None where the record has no such row.
+    """
+    roster = ledger.roster(event_id)
+    if roster is None:
+        return []
+    asked = dict(
+        Rsvp.objects.filter(
+            event_id=event_id, user_id__in=roster.requests, status=Rsvp.Status.REQUESTED
+        ).values_list("user_id", "updated_at")
+    )
+    guests = roster.request_guests or (0,) * len(roster.requests)
+    requests = zip(roster.requests, guests, strict=True)  # aligned when read
+    parties = [(user_id, party, asked.get(user_id)) for user_id, party in requests]
+    return _rows(event_id, parties, names=True)
 
 
 def seatable_by_hand(event_id: int, who: str, *, by: AbstractBaseUser) -> list:

@@ -146,7 +146,8 @@ def my_rsvps(request: HttpRequest) -> HttpResponse:
     cards = selectors.upcoming_rsvps(request.user)
     going = [card for card in cards if card.going]
     waiting = [card for card in cards if card.waiting]
-    context = {"tab": "upcoming", "going": going, "waiting": waiting}
+    requested = [card for card in cards if card.requested]
+    context = {"tab": "upcoming", "going": going, "waiting": waiting, "requested": requested}
     return render(request, "events/my_rsvps.html", context)
 
 

@@ -20,6 +20,7 @@ from events.admin.check_in import CheckInAdmin
 from events.admin.copies import CopyAdmin
 from events.admin.forms import NO_LEDGER_NOTICE, TIMED_FIELDS, EventAdminForm
 from events.admin.mailings import MailingAdmin
+from events.admin.requests import RequestAdmin
 from events.admin.rush import RushAdmin
 from events.models import Event
 
@@ -41,7 +42,9 @@ class TimeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin, admin.ModelAdmin):
+class EventAdmin(
+    AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin, RequestAdmin, admin.ModelAdmin
+):
     form = EventAdminForm
     list_display = [
         "title",
@@ -52,6 +55,7 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
         "capacity",
         "seats_taken",
         "waiting",
+        "requests",
     ]
     list_filter = [
         TimeFilter,
@@ -68,6 +72,7 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
         "reconfirmation",
         "rush_chart",
         "mailing_log",
+        "request_summary",
     ]
     actions = ["publish", "export_attendees"]
     fieldsets = [
@@ -75,6 +80,7 @@ class EventAdmin(AttendeeAdmin, CheckInAdmin, MailingAdmin, CopyAdmin, RushAdmin
         ("When", {"fields": ["time_zone", "starts_at", "ends_at", "rsvp_deadline"]}),
         ("Seats", {"fields": ["capacity", "guests_allowed", "attendees_public", "attendee_list"]}),
         ("Waiting list", {"fields": ["waitlist", "waitlist_limit", "waitlist_list"]}),
+        ("Approval", {"fields": ["requires_approval", "request_summary"]}),
         (
             "Reminders and reconfirmation",
             {"fields": [*TIMED_FIELDS, "reconfirmation"]},

@@ -180,6 +180,18 @@ class EventAdminForm(EventTimesForm):
             )
         return capacity
 
+    def clean_requires_approval(self) -> bool:
+        # Requests hold no seats: with approval off nobody would decide them.
+        # (One made between this check and the save stays listed, see requests.py.)
+        required = self.cleaned_data["requires_approval"]
+        pending = self.seats.requested if self.seats is not None else 0
+        if self.instance.requires_approval and not required and pending:
+            raise forms.ValidationError(
+                f"{pending} request{'s are' if pending != 1 else ' is'} pending: approve or "
+                "decline them first (Requests), then turn approval off."
+            )
+        return required
+
     @property
     def ledger_waitlist_limit(self) -> int | None:
         return _limit(self.cleaned_data["waitlist"], self.cleaned_data.get("waitlist_limit"))

@@ -18,6 +18,9 @@ TOLD = set(Outcome) - {
     Outcome.ALREADY_ASKED,
     Outcome.RELEASED,
     Outcome.NOT_ASKED,
+    # an organiser's decision: the admin says it to them, the email to the person
+    Outcome.APPROVED,
+    Outcome.DECLINED,
 }
 
 
@@ -42,6 +45,8 @@ def test_the_api_refuses_exactly_the_outcomes_that_change_nothing():
         Outcome.LEFT_WAITLIST,
         Outcome.SEAT_KEPT,
         Outcome.PARTY_CHANGED,
+        Outcome.REQUESTED,
+        Outcome.REQUEST_WITHDRAWN,
     }
 
 
