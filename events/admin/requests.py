@@ -20,9 +20,9 @@ from django.utils.text import get_text_list
 
 from events import outcomes, selectors, services
 from events.admin.base import EventToolMixin
-from events.api.organisers import MAX_DECIDED, MAX_ID
 from events.ledger import Decision, Outcome
 from events.models import Event
+from events.services.approval import MAX_DECIDED, MAX_ID
 
 # The bulk buttons' values, and the per-row buttons' names.
 APPROVE, APPROVE_OR_WAIT, DECLINE = "approve", "approve_or_wait", "decline"

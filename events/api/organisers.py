@@ -19,9 +19,7 @@ from events import outcomes, selectors, services
 from events.api.exceptions import error_body
 from events.api.serializers import ErrorSerializer
 from events.ledger import Decision, Outcome
-
-MAX_DECIDED = 500  # people per call: one write decides them all, and its cost grows with them
-MAX_ID = 2**63 - 1  # what the ledger (a BSON int64) and SQL (a bigint) can hold
+from events.services.approval import MAX_DECIDED, MAX_ID
 
 
 class DecisionRequestSerializer(serializers.Serializer):

@@ -15,6 +15,9 @@ from events.models import Rsvp
 from events.services.seats import after_write
 
 Status = Rsvp.Status
+# People per decision: one write decides them all, and its cost grows with them.
+MAX_DECIDED = 500
+MAX_ID = 2**63 - 1  # the largest user id the ledger (a BSON int64) and SQL (a bigint) hold
 
 
 def _tell(event_id: int, decision: Decision) -> None:
