@@ -39,7 +39,12 @@ Email = tuple[notifications.Kind, int]
 # The emails that tell of a seat: due only from the write that moves the
 # person's row to going (``events.records``), so each seat is told once.
 SEAT_GIVING = frozenset(
-    {notifications.Kind.CONFIRMED, notifications.Kind.PROMOTED, notifications.Kind.APPROVED}
+    {
+        notifications.Kind.CONFIRMED,
+        notifications.Kind.PROMOTED,
+        notifications.Kind.APPROVED,
+        notifications.Kind.DRAWN,
+    }
 )
 
 

@@ -98,6 +98,17 @@ ANSWERS: dict[Outcome, Answer] = {
         NOT_FOUND,
         (WARNING, "{who} has no request waiting."),
     ),
+    Outcome.ENTERED: Answer(
+        "You're in the draw: we'll email you whether you got a seat.", SUCCESS, ACCEPTED
+    ),
+    Outcome.ALREADY_ENTERED: Answer(
+        "You're already in the draw: we'll email you the result.", INFO, CONFLICT
+    ),
+    Outcome.ENTRY_WITHDRAWN: Answer("Your entry in the draw is withdrawn.", SUCCESS, OK),
+    # The draw's own steps, run by a task: the emails say each person's result.
+    Outcome.DRAWN: Answer(),
+    Outcome.ALREADY_DRAWN: Answer(),
+    Outcome.NOT_DRAWN: Answer(),
     # Told to organisers (the approval's admin action); the person hears by email.
     Outcome.APPROVED: Answer(organiser=(SUCCESS, "{who} is approved and has a seat; emailed.")),
     Outcome.DECLINED: Answer(organiser=(SUCCESS, "{who}'s request is declined; emailed.")),

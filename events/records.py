@@ -36,12 +36,17 @@ from events.services import notifications
 
 Status = Rsvp.Status
 HOLDING = (Status.GOING, Status.WAITING)
-GAVE_UP = (Outcome.CANCELLED, Outcome.LEFT_WAITLIST, Outcome.REQUEST_WITHDRAWN, Outcome.DECLINED)
+GAVE_UP = (
+    *(Outcome.CANCELLED, Outcome.LEFT_WAITLIST, Outcome.REQUEST_WITHDRAWN, Outcome.DECLINED),
+    *(Outcome.ENTRY_WITHDRAWN, Outcome.NOT_DRAWN),
+)
 CHANGED = (
     Outcome.CONFIRMED,
     Outcome.WAITLISTED,
     Outcome.REQUESTED,
     Outcome.APPROVED,
+    Outcome.ENTERED,
+    Outcome.DRAWN,
     # A party that shrank may have seated the first waiting: their row and email.
     Outcome.PARTY_CHANGED,
     Outcome.CAPACITY_SET,
@@ -52,7 +57,10 @@ CHANGED = (
 # Refusals that say where the asker stands: recorded too, so a record left
 # behind (a seat whose answer was lost to a crash or an outage) is mended by
 # that person's own retry. They are rare (a second click), unlike "full".
-STANDING_SAID = (Outcome.ALREADY_GOING, Outcome.ALREADY_WAITING, Outcome.ALREADY_REQUESTED)
+STANDING_SAID = (
+    *(Outcome.ALREADY_GOING, Outcome.ALREADY_WAITING),
+    *(Outcome.ALREADY_REQUESTED, Outcome.ALREADY_ENTERED),
+)
 # How often at most an event's record is checked against its ledger (seconds).
 CHECK_EVERY_S = 1
 
@@ -164,6 +172,8 @@ def _asker_status(result: Result, ended: Status) -> Status | None:
         return Status.WAITING
     if result.requested:
         return Status.REQUESTED
+    if result.entered:
+        return Status.ENTERED
     if result.outcome in GAVE_UP:
         # Also when no row exists (its seat was never recorded): the row then
         # says what happened, and a repair that read the ledger before this
@@ -254,7 +264,8 @@ def diff(event_id: int) -> RecordDiff | None:
     if roster is None:
         return None
     # Someone in both lists (a damaged ledger) holds the seat: a repair keeps it.
-    truth = {user_id: Status.REQUESTED for user_id in roster.requests}
+    truth = {user_id: Status.ENTERED for user_id in roster.entries}
+    truth |= {user_id: Status.REQUESTED for user_id in roster.requests}
     truth |= {user_id: Status.WAITING for user_id in roster.waitlist}
     truth |= {a.user_id: Status.GOING for a in roster.attendees}
     existing = set(get_user_model().objects.filter(pk__in=list(truth)).values_list("pk", flat=True))
@@ -335,6 +346,6 @@ def _expected(row: Rsvp, truth: dict[int, Status]) -> Status:
         return Status.CANCELLED
     if row.status == Status.WAITING:
         return Status.LEFT
-    if row.status == Status.REQUESTED:  # withdrawn or declined: the ledger cannot say which
+    if row.status in (Status.REQUESTED, Status.ENTERED):  # the ledger cannot say what ended it
         return Status.CANCELLED
     return Status(row.status)

@@ -50,6 +50,7 @@ class EventCard:
     ledger_open: bool = True  # False: no ledger document (RSVPs are not open), or unreadable
     guests: int = 0  # the viewer's guests, seated or waiting with them
     requested: bool = False  # the viewer asked for seats and awaits approval
+    entered: bool = False  # the viewer is in the event's draw, not yet drawn
 
     @property
     def waiting(self) -> bool:
@@ -97,6 +98,7 @@ def _card(event: Event, seats: Seats | None, standing: Standing | None) -> Event
         ledger_open=seats is not None,
         guests=standing.guests,
         requested=standing.requested,
+        entered=standing.entered,
     )
 
 

@@ -71,6 +71,16 @@ class EventDetailSerializer(EventSerializer):
         help_text="Whether the caller's request awaits the organiser's approval; only for a "
         "signed-in caller.",
     )
+    entered = serializers.BooleanField(
+        required=False,
+        help_text="Whether the caller is in the event's draw, not yet drawn; only for a "
+        "signed-in caller.",
+    )
+    draw_at = serializers.DateTimeField(
+        source="event.draw_at",
+        allow_null=True,
+        help_text="If the event opens with a draw: until then RSVPs are entries; null: none.",
+    )
     join_url = serializers.URLField(
         source="event.online_url",
         required=False,
@@ -90,7 +100,7 @@ class EventDetailSerializer(EventSerializer):
         data = super().to_representation(instance)
         request = self.context.get("request")
         if request is None or not request.user.is_authenticated:
-            for mine in ("going", "waitlist_position", "guests", "requested"):
+            for mine in ("going", "waitlist_position", "guests", "requested", "entered"):
                 del data[mine]
         # The link lets anyone in: it goes to the people holding a seat, no one else.
         if not (data.get("going") and data["join_url"]):
@@ -160,11 +170,11 @@ class WaitlistedSerializer(serializers.Serializer):
 
 
 class RequestedSerializer(serializers.Serializer):
-    """A request for seats at an event that requires approval (202): no seat until approved."""
+    """A request at an event that requires approval, or an entry in a draw (202): no seat yet."""
 
     message = serializers.CharField()
-    code = serializers.CharField(help_text="Always `requested`.")
-    status = serializers.CharField(help_text="Always `requested`.")
+    code = serializers.CharField(help_text="`requested` or `entered`.")
+    status = serializers.CharField(help_text="`requested` or `entered`.")
     party = serializers.IntegerField(help_text="The caller and their guests: seats asked for.")
 
 
@@ -191,6 +201,7 @@ class ErrorSerializer(serializers.Serializer):
                     Outcome.NOT_WAITING,
                     Outcome.ALREADY_REQUESTED,
                     Outcome.NOT_REQUESTED,
+                    Outcome.ALREADY_ENTERED,
                 )
             )
             + "; `too_many_guests` for more guests than the event allows"

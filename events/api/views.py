@@ -107,8 +107,9 @@ def _seat_answer(request: Request, result: services.SeatResult, done: int) -> Re
     """
     if outcomes.refused(result.outcome):
         return _refusal(result)
-    if result.outcome is Outcome.REQUESTED:
-        body = {"message": outcomes.sentence(result), "code": "requested", "status": "requested"}
+    if result.outcome in (Outcome.REQUESTED, Outcome.ENTERED):  # no seat yet
+        code = str(result.outcome)
+        body = {"message": outcomes.sentence(result), "code": code, "status": code}
         body["party"] = result.party
         return Response(RequestedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
     if result.outcome is Outcome.WAITLISTED:
@@ -208,7 +209,8 @@ class RsvpView(SeatView):
             201: SeatChangeSerializer,
             202: OpenApiResponse(
                 RequestedSerializer,
-                description="The event requires approval: a request, no seat until approved.",
+                description="The event requires approval (`requested`: no seat until "
+                "approved), or opens with a draw (`entered`: no seat until drawn).",
             ),
             404: NOT_FOUND,
             409: _error(
@@ -218,6 +220,7 @@ class RsvpView(SeatView):
                 Outcome.ALREADY_GOING,
                 Outcome.ALREADY_WAITING,
                 Outcome.ALREADY_REQUESTED,
+                Outcome.ALREADY_ENTERED,
                 Outcome.RSVPS_CLOSED,
                 Outcome.EVENT_PAST,
                 Outcome.EVENT_CANCELLED,

@@ -139,4 +139,5 @@ def roster_of(doc: dict) -> Roster:
         waiting_guests_of(doc),
         tuple(doc.get("requests") or ()),
         beside(doc, "requests", "request_guests"),
+        tuple(doc.get("entries") or ()),
     )

@@ -95,7 +95,7 @@ def roster(event_id: int) -> Roster | None:
     """Who holds a seat and who waits, from one read, with the document's version."""
     fields = (
         *("attendees", "seated_at", "guests", "waitlist", "waiting_guests"),
-        *("requests", "request_guests", "version"),
+        *("requests", "request_guests", "entries", "version"),
     )
     doc = collection().find_one({"_id": event_id}, dict.fromkeys(fields, 1))
     return roster_of(checked(doc)) if doc is not None else None

@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     DRAWN = "drawn"
     ALREADY_DRAWN = "already_drawn"
     ENTRY_WITHDRAWN = "entry_withdrawn"
+    NOT_DRAWN = "not_drawn"  # one person's result of a draw whose losers are let go
     # A party (the attendee and their guests) grew or shrank (pipelines.change_party).
     PARTY_CHANGED = "party_changed"
     CAPACITY_SET = "capacity_set"
@@ -125,6 +126,7 @@ class Roster:
     waiting_guests: tuple[int, ...] = ()  # beside ``waitlist``: each waiting party's guests
     requests: tuple[int, ...] = ()  # awaiting approval, first asked first
     request_guests: tuple[int, ...] = ()  # beside ``requests``
+    entries: tuple[int, ...] = ()  # in a draw not yet drawn
 
     def guests_of(self, user_id: int) -> int:
         """The guests of ``user_id``'s party, seated or waiting (0 if neither)."""

@@ -18,6 +18,7 @@ from events.models.event import (
     Event,
     EventQuerySet,
     default_reminders,
+    new_draw_seed,
     validate_one_line,
 )
 from events.models.mail import Mailing, SentEmail
@@ -41,6 +42,7 @@ __all__ = [
     "SeatSample",
     "SentEmail",
     "default_reminders",
+    "new_draw_seed",
     "new_feed_token",
     "validate_one_line",
 ]

@@ -1,5 +1,6 @@
 """An event's descriptive fields. Its capacity and attendees live in the ledger."""
 
+import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -47,12 +48,18 @@ DESCRIPTIVE_FIELDS = (
     "attendees_public",
     "guests_allowed",
     "requires_approval",
+    "draw_at",
+    "draw_losers",
 )
 # The ones an .ics file carries: changing one raises the event's sequence.
 CALENDAR_FIELDS = tuple(
     name
     for name in DESCRIPTIVE_FIELDS
-    if name not in ("rsvp_deadline", "attendees_public", "guests_allowed", "requires_approval")
+    if name
+    not in (
+        *("rsvp_deadline", "attendees_public", "guests_allowed", "requires_approval"),
+        *("draw_at", "draw_losers"),
+    )
 )
 # The ones whose change people going or waiting are emailed about (a change
 # notice): when and where. A new title or description only updates calendars.
@@ -65,6 +72,7 @@ SCHEDULE_FIELDS = (
     "reminders",
     "reconfirm_ask_before",
     "reconfirm_release_before",
+    "draw_at",
 )
 
 
@@ -76,6 +84,10 @@ MAX_GUESTS = 10
 
 # A day before the start, unless the organiser picks other lead times (or none).
 DEFAULT_REMINDERS = (24 * 3600,)
+
+
+def new_draw_seed() -> str:
+    return secrets.token_hex(32)
 
 
 def default_reminders() -> list[int]:
@@ -171,6 +183,27 @@ class Event(models.Model):
         help_text="How long before the start the seats of those who did not say yes go to "
         "the waiting list.",
     )  # fmt: skip
+
+    class DrawLosers(models.TextChoices):
+        WAIT = "wait", "join the waiting list, in the order drawn"
+        RELEASE = "release", "are let go (they may RSVP for any seats left)"
+
+    # A draw for the rush: until ``draw_at`` an RSVP is an entry; at it the
+    # site draws who gets the seats, in an order made from ``draw_seed``
+    # (secret until the draw; shown afterwards so anyone can redo it).
+    draw_at = models.DateTimeField(
+        "draw at",
+        null=True,
+        blank=True,
+        help_text="Optional, in the event's time zone: until then an RSVP is an entry in a "
+        "draw, and at this time the seats are drawn at random among the entries. After it, "
+        "any seats left go first come, first served.",
+    )
+    draw_losers = models.CharField(
+        "those not drawn", max_length=7, choices=DrawLosers, default=DrawLosers.WAIT
+    )
+    draw_seed = models.CharField(max_length=64, default=new_draw_seed, editable=False)
+    drawn_at = models.DateTimeField(null=True, blank=True, editable=False)
     # What the calendar fields were when attendees were last told (a change
     # notice is due while this is set): several edits send one notice, old → new.
     calendar_before = models.JSONField(null=True, blank=True, editable=False)
@@ -220,6 +253,10 @@ class Event(models.Model):
         if self.starts_at and self.rsvp_deadline and self.rsvp_deadline > self.starts_at:
             errors["rsvp_deadline"] = "RSVPs must close by the start of the event."
         errors.update(self._reconfirm_errors())
+        if self.draw_at and self.starts_at and self.draw_at >= self.starts_at:
+            errors["draw_at"] = "The draw must be before the start of the event."
+        elif self.draw_at and self.rsvp_deadline and self.draw_at > self.rsvp_deadline:
+            errors["draw_at"] = "The draw must be by the time RSVPs close."
         if errors:
             raise ValidationError(errors)
 

@@ -24,6 +24,8 @@ class Rsvp(models.Model):
         REMOVED = "removed", "removed by the organiser"
         REQUESTED = "requested", "awaiting approval"
         DECLINED = "declined", "declined by the organiser"
+        ENTERED = "entered", "in the draw"
+        NOT_DRAWN = "not_drawn", "not drawn"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rsvps")
     user = models.ForeignKey(

@@ -64,6 +64,9 @@ class Kind(StrEnum):
     # An organiser's answer to a request for seats (events that require approval).
     APPROVED = "approved"
     DECLINED = "declined"
+    # A draw's result (events.services.draws).
+    DRAWN = "drawn"
+    NOT_DRAWN = "not_drawn"
 
 
 SUBJECTS = {
@@ -77,6 +80,8 @@ SUBJECTS = {
     Kind.RELEASED: "Your seat was given to the waiting list: {title}",
     Kind.APPROVED: "Approved: you're going to {title}",
     Kind.DECLINED: "Your request for {title} was declined",
+    Kind.DRAWN: "You're in: you were drawn for a seat at {title}",
+    Kind.NOT_DRAWN: "Not this time: the draw for {title}",
 }
 # The calendar file tells the app to drop the event when the seat is gone.
 METHODS = {
@@ -90,6 +95,8 @@ METHODS = {
     Kind.RELEASED: calendar.CANCEL,
     Kind.APPROVED: calendar.PUBLISH,
     Kind.DECLINED: calendar.CANCEL,
+    Kind.DRAWN: calendar.PUBLISH,
+    Kind.NOT_DRAWN: calendar.CANCEL,
 }
 
 
@@ -101,6 +108,8 @@ ASKER_KINDS = {
     Outcome.WAITLISTED: Kind.WAITLISTED,
     Outcome.APPROVED: Kind.APPROVED,
     Outcome.DECLINED: Kind.DECLINED,
+    Outcome.DRAWN: Kind.DRAWN,
+    Outcome.NOT_DRAWN: Kind.NOT_DRAWN,
 }
 
 
@@ -119,7 +128,7 @@ def seat_emails(
 
 
 # The emails that give a seat carry the attendee's check-in code (and its QR).
-WITH_CHECK_IN = {Kind.CONFIRMED, Kind.PROMOTED, Kind.APPROVED, Kind.REMINDER}
+WITH_CHECK_IN = {Kind.CONFIRMED, Kind.PROMOTED, Kind.APPROVED, Kind.DRAWN, Kind.REMINDER}
 # The one-click links each email carries: who holds a seat may give it up,
 # who waits may leave the list, who is asked may keep the seat, without logging in.
 Action = email_actions.Action
@@ -127,12 +136,16 @@ EMAIL_ACTIONS = {
     Kind.CONFIRMED: (Action.CANCEL_RSVP,),
     Kind.PROMOTED: (Action.CANCEL_RSVP,),
     Kind.APPROVED: (Action.CANCEL_RSVP,),
+    Kind.DRAWN: (Action.CANCEL_RSVP,),
     Kind.REMINDER: (Action.CANCEL_RSVP,),
     Kind.RECONFIRM: (Action.KEEP_SEAT, Action.CANCEL_RSVP),
     Kind.WAITLISTED: (Action.LEAVE_WAITLIST,),
 }
 # The emails to people holding a seat: they show the online link too.
-TO_SEAT_HOLDERS = {Kind.CONFIRMED, Kind.PROMOTED, Kind.APPROVED, Kind.REMINDER, Kind.RECONFIRM}
+TO_SEAT_HOLDERS = {
+    *(Kind.CONFIRMED, Kind.PROMOTED, Kind.APPROVED, Kind.DRAWN),
+    *(Kind.REMINDER, Kind.RECONFIRM),
+}
 
 
 class SeatEmail(EmailMultiAlternatives):

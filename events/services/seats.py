@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from functools import partial
 
 from django.db import DatabaseError
 from django.utils.translation import ngettext
@@ -19,7 +20,7 @@ from events import ledger, mirror, records, seat_cache
 from events.ledger import Outcome, Result, Seats
 from events.ledger.strategies import configured as configured_strategy
 from events.models import DESCRIPTIVE_FIELDS, Event, Rsvp
-from events.services import email_actions, notifications
+from events.services import draws, email_actions, notifications
 
 logger = logging.getLogger(__name__)
 Status = Rsvp.Status
@@ -52,7 +53,10 @@ class SeatResult(Result):
 
 # What the rules read of the event, and what an answer shows of it (the API's
 # EventDetailSerializer): the one read of the row serves both.
-RULE_FIELDS = ("status", "starts_at", "rsvp_deadline", "guests_allowed", "requires_approval")
+RULE_FIELDS = (
+    *("status", "starts_at", "rsvp_deadline", "guests_allowed", "requires_approval"),
+    *("draw_at", "draw_losers", "draw_seed", "drawn_at"),
+)
 # What an answer shows of the event besides its rules (attendees_public: the API's cards).
 ANSWER_FIELDS = tuple(name for name in DESCRIPTIVE_FIELDS if name not in RULE_FIELDS)
 
@@ -157,7 +161,13 @@ def _with_guests(take: Callable[..., Result], guests: int) -> Callable[[int, int
 
 # The outcomes after which the party is the one asked for: its names are kept.
 NAMES_SAVED = frozenset(
-    {Outcome.CONFIRMED, Outcome.WAITLISTED, Outcome.REQUESTED, Outcome.PARTY_CHANGED}
+    {
+        Outcome.CONFIRMED,
+        Outcome.WAITLISTED,
+        Outcome.REQUESTED,
+        Outcome.ENTERED,
+        Outcome.PARTY_CHANGED,
+    }
 )
 
 
@@ -188,6 +198,30 @@ def _party_change(
     return result
 
 
+def _write_for(event: Event, *, take, guests: int) -> Callable[[int, int], Result]:
+    """How the event grants what the person asks for: a request, an entry, or ``take``.
+
+    An approval event takes requests; an event that opens with a draw takes
+    entries until it, then (running the draw first if it is due) ``take``;
+    an entry that lands after the draw was run is taken as ``take`` too.
+    """
+    if event.requires_approval:
+        return _with_guests(ledger.request_seat, guests)
+    if draws.taking_entries(event):
+        enter = draws.entry(event, guests)
+        take_now = draws.after_the_draw(event, take)
+
+        def enter_or_take(event_id: int, user_id: int) -> Result:
+            result = enter(event_id, user_id)
+            drawn = result.outcome is Outcome.ALREADY_DRAWN
+            return take_now(event_id, user_id) if drawn else result
+
+        return enter_or_take
+    if event.draw_at is not None:
+        return draws.after_the_draw(event, take)
+    return take
+
+
 def rsvp(
     *, event_id: int, user_id: int, guests: int = 0, guest_names: list[str] | None = None
 ) -> SeatResult:
@@ -203,9 +237,8 @@ def rsvp(
     take = (
         configured_strategy().take_seat if guests == 0 else _with_guests(ledger.take_seat, guests)
     )
-    ask = _with_guests(ledger.request_seat, guests)
     return _party_change(
-        lambda event: ask if event.requires_approval else take,
+        partial(_write_for, take=take, guests=guests),
         event_id=event_id,
         user_id=user_id,
         guests=guests,
@@ -252,9 +285,8 @@ def join_waitlist(
     """A place at the end of the list, or seats at once if the party fits and nobody
     waiting does. A party waits as one entry."""
     join = _with_guests(ledger.join_waitlist, guests)
-    ask = _with_guests(ledger.request_seat, guests)  # the list too waits for approval
     return _party_change(
-        lambda event: ask if event.requires_approval else join,
+        partial(_write_for, take=join, guests=guests),
         event_id=event_id,
         user_id=user_id,
         guests=guests,

@@ -1,4 +1,4 @@
-"""Mail at times set by the event: reminders, and reconfirm-or-release.
+"""Work at times set by the event: reminders, reconfirm-or-release, and the draw.
 
 When an event is published, or its start or these settings change, a task
 is queued for each moment (``django.tasks`` with ``run_after``): each
@@ -32,7 +32,7 @@ from django.utils import timezone
 from events import ledger, records, times
 from events.ledger import Outcome
 from events.models import SCHEDULE_FIELDS, Event, Mailing
-from events.services import mailings
+from events.services import draws, mailings
 from events.services.seats import after_write
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ def schedule(event: Event) -> int:
         (send_reminder, {"lead_s": lead}, event.starts_at - timedelta(seconds=lead))
         for lead in event.reminders or ()
     ]
+    if event.draw_at is not None and event.drawn_at is None:
+        moments.append((hold_draw, {"draw_at": event.draw_at.isoformat()}, event.draw_at))
     if event.asks_to_reconfirm:
         moments += [
             (ask_to_reconfirm, {}, event.starts_at - event.reconfirm_ask_before),
@@ -60,7 +62,9 @@ def schedule(event: Event) -> int:
         ]
     queued = 0
     for timed_task, arguments, at in moments:
-        if at <= timezone.now():  # its moment has passed: too late to be of use
+        # Its moment has passed: too late to be of use (a draw still runs: the
+        # first request after its time runs it).
+        if at <= timezone.now():
             continue
         timed_task.using(run_after=at).enqueue(event_id=event.pk, starts_at=start, **arguments)
         queued += 1
@@ -166,3 +170,16 @@ def release_unconfirmed(*, event_id: int, starts_at: str) -> int:
         subject = f"Your seat at {event.title} was released"
         _mailing(event, Kind.RELEASED, _key("released", event), release.released, subject)
     return len(release.released)
+
+
+@task
+def hold_draw(*, event_id: int, starts_at: str, draw_at: str) -> int:
+    """The event's draw at its time, unless the draw time moved since (then its own task runs).
+
+    How many were drawn in (0 if it had run already: the ledger runs it once).
+    """
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None or event.draw_at is None or event.draw_at.isoformat() != draw_at:
+        return 0
+    draw = draws.hold_draw(event_id=event_id)
+    return len(draw.drawn_in) if draw is not None else 0

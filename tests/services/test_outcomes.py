@@ -21,6 +21,10 @@ TOLD = set(Outcome) - {
     # an organiser's decision: the admin says it to them, the email to the person
     Outcome.APPROVED,
     Outcome.DECLINED,
+    # the draw, run by a task: its emails say each person's result
+    Outcome.DRAWN,
+    Outcome.ALREADY_DRAWN,
+    Outcome.NOT_DRAWN,
 }
 
 
@@ -47,6 +51,8 @@ def test_the_api_refuses_exactly_the_outcomes_that_change_nothing():
         Outcome.PARTY_CHANGED,
         Outcome.REQUESTED,
         Outcome.REQUEST_WITHDRAWN,
+        Outcome.ENTERED,
+        Outcome.ENTRY_WITHDRAWN,
     }
 
 
