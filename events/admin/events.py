@@ -81,6 +81,7 @@ class EventAdmin(
         ("Seats", {"fields": ["capacity", "guests_allowed", "attendees_public", "attendee_list"]}),
         ("Waiting list", {"fields": ["waitlist", "waitlist_limit", "waitlist_list"]}),
         ("Approval", {"fields": ["requires_approval", "request_summary"]}),
+        ("Draw for the rush", {"fields": ["draw_at", "draw_losers"]}),
         (
             "Reminders and reconfirmation",
             {"fields": [*TIMED_FIELDS, "reconfirmation"]},

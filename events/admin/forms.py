@@ -207,3 +207,16 @@ class EventAdminForm(EventTimesForm):
         if {"waitlist", "waitlist_limit"} & changed:
             changes["waitlist_limit"] = self.ledger_waitlist_limit
         return changes
+
+    def clean_draw_at(self):
+        # Entries hold no seats: without a draw nobody would ever draw them.
+        draw_at = self.cleaned_data.get("draw_at")
+        entered = self.seats.entered if self.seats is not None else 0
+        if self.instance.draw_at and draw_at is None and entered:
+            raise forms.ValidationError(
+                f"{entered} {'people are' if entered != 1 else 'person is'} in the draw: move "
+                "the draw to an earlier time instead of removing it."
+            )
+        if draw_at and self.instance.drawn_at and draw_at != self.instance.draw_at:
+            raise forms.ValidationError("The draw has been held: its time cannot change now.")
+        return draw_at

@@ -182,7 +182,7 @@ class SeatActionThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         self.wait_s = None
-        if request.method not in ("POST", "DELETE"):  # OPTIONS changes no seat
+        if request.method not in ("POST", "PATCH", "DELETE"):  # OPTIONS changes no seat
             return True
         self.wait_s = limits.seat_action_wait(request, user_id=request.user.pk)
         return self.wait_s is None

@@ -66,6 +66,18 @@ def test_one_account_gets_its_limit_of_seat_actions_then_429(settings, organiser
     assert bearer(bob).post(seat_url(event.pk, "waitlist"), {}, format="json").status_code == 202
 
 
+def test_a_change_of_party_counts_as_a_seat_action(settings, organiser):
+    settings.SEAT_ACCOUNT_RATE_LIMIT = "2/30d"
+    settings.SEAT_ADDRESS_RATE_LIMIT = "1000/30d"
+    event = make_event(organiser, 5, guests_allowed=2)
+    (alice,) = make_users(1, prefix="partyhog")
+    client = bearer(alice)
+    assert client.post(seat_url(event.pk), {}, format="json").status_code == 201
+    assert client.patch(seat_url(event.pk), {"guests": 1}, format="json").status_code == 200
+    assert_rate_limited(client.patch(seat_url(event.pk), {"guests": 2}, format="json"))
+    assert ledger.attendees(event.pk)[0].guests == 1, "the refused change was not made"
+
+
 def test_one_address_gets_its_limit_across_accounts(settings, organiser):
     settings.SEAT_ACCOUNT_RATE_LIMIT = "1000/30d"
     settings.SEAT_ADDRESS_RATE_LIMIT = "2/30d"
