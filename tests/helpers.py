@@ -135,6 +135,7 @@ def change_form(event: Event, organiser, capacity: int) -> dict:
         "organiser": organiser.pk,
         "capacity": capacity,
         "guests_allowed": event.guests_allowed,
+        "draw_losers": event.draw_losers,
         "waitlist": "on",
         "reminders": ", ".join(f"{lead // 60}m" for lead in event.reminders),
     }

@@ -37,6 +37,7 @@ from events.ledger.pipelines import (
     UNCONFIRMED,
     guarded,
     has,
+    kept_if_stored,
 )
 from events.ledger.pipelines import if_outcome as _if
 from events.ledger.schema import checked
@@ -110,7 +111,7 @@ def release_pipeline(now: float) -> list[dict]:
             "$set": {
                 "attendees": _kept(ATTENDEES),
                 "seated_at": _kept(SEATED_AT),
-                "guests": _kept(GUESTS),
+                "guests": kept_if_stored(GUESTS, _kept(GUESTS)),
                 "unconfirmed": _if("released", {"$literal": []}, _unconfirmed),
                 "released": {"$concatArrays": [{"$ifNull": ["$released", []]}, released]},
             }

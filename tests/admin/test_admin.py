@@ -46,6 +46,7 @@ def add_event(client: Client, organiser, **fields):
         "organiser": organiser.pk,
         "capacity": 12,
         "guests_allowed": 0,
+        "draw_losers": "wait",
     }
     return client.post(reverse("admin:events_event_add"), {**form, **fields})
 

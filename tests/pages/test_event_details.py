@@ -243,6 +243,7 @@ def admin_form(boss_user, **changes) -> dict:
         "organiser": boss_user.pk,
         "capacity": 5,
         "guests_allowed": 0,
+        "draw_losers": "wait",
         "waitlist": "on",
         **changes,
     }

@@ -60,6 +60,7 @@ from events.ledger.pipelines.steps import (
     guarded,
     has,
     if_outcome,
+    kept_if_stored,
 )
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "has",
     "if_outcome",
     "join_waitlist",
+    "kept_if_stored",
     "leave_waitlist",
     "repair_lists",
     "request_seat",

@@ -25,11 +25,15 @@ from events.ledger.pipelines.steps import (
     WAITING_GUESTS,
     WAITLIST,
     append,
+    appended_beside,
     at,
     first_match,
     guarded,
+    guests_at,
+    guests_of,
     has,
     if_outcome,
+    listed,
     size,
 )
 
@@ -47,10 +51,12 @@ def enter_draw(user_id: int, now_ms: float, guests: int, ticket: float) -> list[
     )
     change = {
         "entries": if_outcome("entered", append(ENTRIES, user_id), ENTRIES),
-        "entry_guests": if_outcome("entered", append(ENTRY_GUESTS, guests), ENTRY_GUESTS),
-        "tickets": if_outcome("entered", append(TICKETS, ticket), TICKETS),
+        "entry_guests": if_outcome(
+            "entered", appended_beside(ENTRY_GUESTS, ENTRIES, [guests]), ENTRY_GUESTS
+        ),
+        "tickets": if_outcome("entered", append(listed(TICKETS), ticket), TICKETS),
     }
-    return guarded(outcome, [{"$set": change}], now_ms)
+    return guarded(outcome, [{"$set": change}], now_ms, asking=True)
 
 
 def _ticket_order() -> dict:
@@ -68,7 +74,7 @@ def _ticket_order() -> dict:
 
 def _drawn_in_order() -> dict:
     """Walking the tickets in order: who takes seats (while their party fits), who does not."""
-    party = {"$add": [at(ENTRY_GUESTS, "$$this"), 1]}
+    party = {"$add": [guests_at(ENTRY_GUESTS, "$$this"), 1]}
     seat = {
         "free": {"$subtract": ["$$value.free", party]},
         "seat": append("$$value.seat", "$$this"),
@@ -123,18 +129,18 @@ def draw(now_ms: float, *, losers_wait: bool = True) -> list[dict]:
                 "seated_at": {
                     "$concatArrays": [SEATED_AT, {"$map": {"input": seat_at, "in": now_ms}}]
                 },
-                "guests": {"$concatArrays": [GUESTS, _picked(ENTRY_GUESTS, seat_at)]},
+                "guests": appended_beside(GUESTS, ATTENDEES, guests_of(ENTRY_GUESTS, seat_at)),
                 "waitlist": {"$concatArrays": [WAITLIST, "$last_write.drawn_waiting"]},
-                "waiting_guests": {
-                    "$concatArrays": [WAITING_GUESTS, _picked(ENTRY_GUESTS, waiting_at)]
-                },
+                "waiting_guests": appended_beside(
+                    WAITING_GUESTS, WAITLIST, guests_of(ENTRY_GUESTS, waiting_at)
+                ),
                 "entries": when_drawn([], ENTRIES),
-                "entry_guests": when_drawn([], ENTRY_GUESTS),
-                "tickets": when_drawn([], TICKETS),
+                "entry_guests": when_drawn("$$REMOVE", ENTRY_GUESTS),
+                "tickets": when_drawn("$$REMOVE", TICKETS),
                 "drawn": {"$or": [_DRAWN, runs]},
             }
         },
         {"$unset": ["last_write.order", "last_write.walk"]},
     ]
     decision = {"$cond": [_DRAWN, "already_drawn", "drawn"]}
-    return guarded(decision, stages, now_ms)
+    return guarded(decision, stages, now_ms, asking=True)

@@ -19,6 +19,7 @@ from events.ledger.pipelines.steps import (
     WAITING_GUESTS,
     WAITLIST,
     at,
+    guests_at,
     has,
     promote,
     size,
@@ -33,8 +34,14 @@ _SOUND = {
         {"$isArray": ATTENDEES},
         {"$isArray": SEATED_AT},
         {"$eq": [size(SEATED_AT), size(ATTENDEES)]},
-        {"$eq": [size(GUESTS), size(ATTENDEES)]},
-        {"$eq": [size(WAITING_GUESTS), size(WAITLIST)]},
+        {"$cond": [{"$isArray": GUESTS}, {"$eq": [size(GUESTS), size(ATTENDEES)]}, True]},
+        {
+            "$cond": [
+                {"$isArray": WAITING_GUESTS},
+                {"$eq": [size(WAITING_GUESTS), size(WAITLIST)]},
+                True,
+            ]
+        },
     ]
 }
 
@@ -45,7 +52,7 @@ def _first_seats() -> dict:
     keep = {
         "a": {"$concatArrays": ["$$value.a", [person]]},
         "t": {"$concatArrays": ["$$value.t", [at(SEATED_AT, "$$this")]]},
-        "g": {"$concatArrays": ["$$value.g", [at(GUESTS, "$$this")]]},
+        "g": {"$concatArrays": ["$$value.g", [guests_at(GUESTS, "$$this")]]},
     }
     return {
         "$reduce": {
@@ -61,7 +68,7 @@ def _first_waiting() -> dict:
     person = at(WAITLIST, "$$this")
     keep = {
         "w": {"$concatArrays": ["$$value.w", [person]]},
-        "g": {"$concatArrays": ["$$value.g", [at(WAITING_GUESTS, "$$this")]]},
+        "g": {"$concatArrays": ["$$value.g", [guests_at(WAITING_GUESTS, "$$this")]]},
     }
     return {
         "$reduce": {

@@ -15,10 +15,10 @@ from __future__ import annotations
 from events.ledger.pipelines.steps import (
     ATTENDEES,
     CANCELLED,
-    COUNT,
+    COUNT_ASKING,
     FREE_SEATS,
     GUESTS,
-    NORMALISED,
+    NORMALISED_ASKING,
     NOT_REFUSED_AS_CANCELLED,
     OUTCOME,
     REQUEST_GUESTS,
@@ -27,11 +27,15 @@ from events.ledger.pipelines.steps import (
     WAITING_GUESTS,
     WAITLIST,
     append,
+    appended_beside,
     at,
     first_match,
     guarded,
+    guests_at,
+    guests_of,
     has,
     if_outcome,
+    kept_if_stored,
     promote,
     size,
 )
@@ -47,9 +51,11 @@ def request_seat(user_id: int, now_ms: float, guests: int = 0) -> list[dict]:
     )
     change = {
         "requests": if_outcome("requested", append(REQUESTS, user_id), REQUESTS),
-        "request_guests": if_outcome("requested", append(REQUEST_GUESTS, guests), REQUEST_GUESTS),
+        "request_guests": if_outcome(
+            "requested", appended_beside(REQUEST_GUESTS, REQUESTS, [guests]), REQUEST_GUESTS
+        ),
     }
-    return guarded(outcome, [{"$set": change}], now_ms)
+    return guarded(outcome, [{"$set": change}], now_ms, asking=True)
 
 
 def _decided(user_ids: list[int], or_wait: bool) -> dict:
@@ -60,7 +66,7 @@ def _decided(user_ids: list[int], or_wait: bool) -> dict:
     fits: every write ends by seating it), else waits if ``or_wait``.
     """
     chosen = {"$in": [at(REQUESTS, "$$this"), {"$literal": user_ids}]}
-    party = {"$add": [at(REQUEST_GUESTS, "$$this"), 1]}
+    party = {"$add": [guests_at(REQUEST_GUESTS, "$$this"), 1]}
     seat = {
         "free": {"$subtract": ["$$value.free", party]},
         "seat": append("$$value.seat", "$$this"),
@@ -140,18 +146,25 @@ def approve(user_ids: list[int], now_ms: float, *, or_wait: bool = False) -> lis
                 "seated_at": {
                     "$concatArrays": [SEATED_AT, {"$map": {"input": seat_at, "in": now_ms}}]
                 },
-                "guests": {"$concatArrays": [GUESTS, _picked(REQUEST_GUESTS, seat_at)]},
+                "guests": appended_beside(GUESTS, ATTENDEES, guests_of(REQUEST_GUESTS, seat_at)),
                 "waitlist": {"$concatArrays": [WAITLIST, "$last_write.queued"]},
-                "waiting_guests": {
-                    "$concatArrays": [WAITING_GUESTS, _picked(REQUEST_GUESTS, wait_at)]
-                },
+                "waiting_guests": appended_beside(
+                    WAITING_GUESTS, WAITLIST, guests_of(REQUEST_GUESTS, wait_at)
+                ),
                 "requests": _not_picked(REQUESTS, [seat_at, wait_at]),
-                "request_guests": _not_picked(REQUEST_GUESTS, [seat_at, wait_at]),
+                "request_guests": kept_if_stored(
+                    REQUEST_GUESTS, _not_picked(REQUEST_GUESTS, [seat_at, wait_at])
+                ),
             }
         },
         {"$unset": "last_write.decided"},
     ]
-    return [*NORMALISED, *decision, *promote(now_ms, when=NOT_REFUSED_AS_CANCELLED), COUNT]
+    return [
+        *NORMALISED_ASKING,
+        *decision,
+        *promote(now_ms, when=NOT_REFUSED_AS_CANCELLED),
+        COUNT_ASKING,
+    ]
 
 
 def decline(user_ids: list[int], now_ms: float) -> list[dict]:
@@ -188,11 +201,13 @@ def decline(user_ids: list[int], now_ms: float) -> list[dict]:
                 ),
                 "request_guests": if_outcome(
                     "declined",
-                    _not_picked(REQUEST_GUESTS, ["$last_write.declined_at"]),
+                    kept_if_stored(
+                        REQUEST_GUESTS, _not_picked(REQUEST_GUESTS, ["$last_write.declined_at"])
+                    ),
                     REQUEST_GUESTS,
                 ),
             }
         },
         {"$unset": "last_write.declined_at"},
     ]
-    return guarded("declined", apply, now_ms)
+    return guarded("declined", apply, now_ms, asking=True)

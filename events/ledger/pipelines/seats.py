@@ -28,17 +28,20 @@ from events.ledger.pipelines.steps import (
     WAITING_GUESTS,
     WAITLIST,
     append,
-    at,
+    appended_beside,
     decide,
     first_match,
     guarded,
+    guests_at,
     has,
     if_outcome,
     is_int,
+    kept_if_stored,
     party_fits,
     promote,
     replaced_at,
     size,
+    stored_beside,
     without_index,
     without_user,
 )
@@ -59,7 +62,7 @@ def _seat(outcome: str, user_id: int, guests: int, now_ms: float) -> dict:
     return {
         "attendees": if_outcome(outcome, append(ATTENDEES, user_id), ATTENDEES),
         "seated_at": if_outcome(outcome, append(SEATED_AT, now_ms), SEATED_AT),
-        "guests": if_outcome(outcome, append(GUESTS, guests), GUESTS),
+        "guests": if_outcome(outcome, appended_beside(GUESTS, ATTENDEES, [guests]), GUESTS),
     }
 
 
@@ -152,7 +155,7 @@ def take_seats(parties: list[tuple[int, int]], now_ms: float, *, room: dict = RO
             "seated_at": {
                 "$concatArrays": [SEATED_AT, {"$map": {"input": admitted, "in": now_ms}}]
             },
-            "guests": {"$concatArrays": [GUESTS, f"{admitted}.g"]},
+            "guests": appended_beside(GUESTS, ATTENDEES, f"{admitted}.g"),
             "last_write.admitted": f"{admitted}.u",
         }
     }
@@ -179,19 +182,34 @@ def join_waitlist(user_id: int, now_ms: float, guests: int = 0) -> list[dict]:
     change = {
         **_seat("confirmed", user_id, guests, now_ms),
         "waitlist": if_outcome("waitlisted", append(WAITLIST, user_id), WAITLIST),
-        "waiting_guests": if_outcome("waitlisted", append(WAITING_GUESTS, guests), WAITING_GUESTS),
+        "waiting_guests": if_outcome(
+            "waitlisted", appended_beside(WAITING_GUESTS, WAITLIST, [guests]), WAITING_GUESTS
+        ),
     }
     return guarded(outcome, [{"$set": change}], now_ms)
 
 
-def _remove_at(index_of: dict, outcome: str, arrays: tuple[str, ...]) -> list[dict]:
-    """Stages that drop the element at ``index_of`` from each of ``arrays``, if ``outcome``."""
-    index = "$last_write.index"
-    return [
-        {"$set": {"last_write.index": if_outcome(outcome, index_of, {"$literal": -1})}},
-        {"$set": {name.lstrip("$"): without_index(name, index) for name in arrays}},
-        {"$unset": "last_write.index"},
-    ]
+def _remove_at(*removals: tuple[str, str, tuple[str, ...]], user_id: int) -> list[dict]:
+    """Stages that take ``user_id`` out of lists: (outcome, list, the lists beside it).
+
+    For each, if the write's outcome is that one, the user's entry is dropped
+    from the list and, at the same index, from the lists beside it. Two
+    stages whatever the number of lists: the embedded server copies the whole
+    document for each stage.
+    """
+    indices = {
+        f"last_write.at_{people[1:]}": if_outcome(
+            outcome, {"$indexOfArray": [people, user_id]}, {"$literal": -1}
+        )
+        for outcome, people, _ in removals
+    }
+    dropped = {
+        name[1:]: kept_if_stored(name, without_index(name, f"$last_write.at_{people[1:]}"))
+        for _, people, beside in removals
+        for name in (people, *beside)
+    }
+    unset = {f"last_write.at_{people[1:]}": "$$REMOVE" for _, people, _ in removals}
+    return [{"$set": indices}, {"$set": {**dropped, **unset}}]
 
 
 def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
@@ -206,31 +224,20 @@ def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
         (has(user_id, ENTRIES), "entry_withdrawn"),
         default="not_going",
     )
-    remove = [
-        *_remove_at(
-            {"$indexOfArray": [ATTENDEES, user_id]}, "cancelled", (ATTENDEES, SEATED_AT, GUESTS)
-        ),
-        *_remove_at(
-            {"$indexOfArray": [REQUESTS, user_id]},
-            "request_withdrawn",
-            (REQUESTS, REQUEST_GUESTS),
-        ),
-        *_remove_at(
-            {"$indexOfArray": [ENTRIES, user_id]},
-            "entry_withdrawn",
-            (ENTRIES, ENTRY_GUESTS, TICKETS),
-        ),
-        {"$set": {"unconfirmed": without_user(UNCONFIRMED, user_id)}},
-    ]
-    return guarded(outcome, remove, now_ms)
+    remove = _remove_at(
+        ("cancelled", ATTENDEES, (SEATED_AT, GUESTS)),
+        ("request_withdrawn", REQUESTS, (REQUEST_GUESTS,)),
+        ("entry_withdrawn", ENTRIES, (ENTRY_GUESTS, TICKETS)),
+        user_id=user_id,
+    )
+    remove[-1]["$set"]["unconfirmed"] = without_user(UNCONFIRMED, user_id)
+    return guarded(outcome, remove, now_ms, asking=True)
 
 
 def leave_waitlist(user_id: int, now_ms: float) -> list[dict]:
     outcome = {"$cond": [has(user_id, WAITLIST), "left_waitlist", "not_waiting"]}
-    index_of = {"$indexOfArray": [WAITLIST, user_id]}
-    return guarded(
-        outcome, _remove_at(index_of, "left_waitlist", (WAITLIST, WAITING_GUESTS)), now_ms
-    )
+    remove = _remove_at(("left_waitlist", WAITLIST, (WAITING_GUESTS,)), user_id=user_id)
+    return guarded(outcome, remove, now_ms)
 
 
 def change_party(user_id: int, guests: int, now_ms: float, *, may_grow: bool = True) -> list[dict]:
@@ -244,16 +251,16 @@ def change_party(user_id: int, guests: int, now_ms: float, *, may_grow: bool = T
     """
     seat_index = "$last_write.seat_index"
     waiting_index = {"$indexOfArray": [WAITLIST, user_id]}
-    going_now = {"$add": [{"$subtract": [TAKEN, at(GUESTS, seat_index)]}, guests]}
+    going_now = {"$add": [{"$subtract": [TAKEN, guests_at(GUESTS, seat_index)]}, guests]}
     grows_into_room = {"$and": [CAPACITY_IS_INT, {"$lte": [going_now, "$capacity"]}]}
     if_grows = "party_changed" if may_grow else "rsvps_closed"
     seated_change = first_match(
-        ({"$lte": [guests, at(GUESTS, seat_index)]}, "party_changed"),
+        ({"$lte": [guests, guests_at(GUESTS, seat_index)]}, "party_changed"),
         ({"$eq": [may_grow, False]}, "rsvps_closed"),
         (grows_into_room, "party_changed"),
         default="full",
     )
-    waiting_grows = {"$gt": [guests, at(WAITING_GUESTS, waiting_index)]}
+    waiting_grows = {"$gt": [guests, guests_at(WAITING_GUESTS, waiting_index)]}
     outcome = first_match(
         (has(user_id, ATTENDEES), seated_change),
         (has(user_id, WAITLIST), {"$cond": [waiting_grows, if_grows, "party_changed"]}),
@@ -275,14 +282,14 @@ def change_party(user_id: int, guests: int, now_ms: float, *, may_grow: bool = T
                 "guests": {
                     "$cond": [
                         {"$and": [changed, seated]},
-                        replaced_at(GUESTS, seat_index, guests),
+                        replaced_at(stored_beside(GUESTS, ATTENDEES), seat_index, guests),
                         GUESTS,
                     ]
                 },
                 "waiting_guests": {
                     "$cond": [
                         {"$and": [changed, {"$eq": [seated, False]}]},
-                        replaced_at(WAITING_GUESTS, waiting_index, guests),
+                        replaced_at(stored_beside(WAITING_GUESTS, WAITLIST), waiting_index, guests),
                         WAITING_GUESTS,
                     ]
                 },
