@@ -116,7 +116,8 @@ compare: $(VENV)/.bench
 
 # Simultaneous clicks at scale: the whole stack, a fixture, locust headless.
 # USERS (500), CAPACITY (50), WORKERS (3 gunicorn processes), LOCUST_PROCESSES (2),
-# LOADTEST_WAVES, LOADTEST_WAITLIST=1, LOADTEST_MODE=guests (GUESTS) or approval tune it;
+# LOADTEST_WAVES, LOADTEST_WAITLIST=1, LOADTEST_MODE=guests (GUESTS), approval or
+# lottery (LOTTERY_IN) tune it;
 # the report and summary land in var/loadtest/.
 # STRATEGY=naive (or another of events/ledger/strategies.py) serves the crowd with
 # that seat strategy: the end check must then fail ("overbooked: N").

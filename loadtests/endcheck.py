@@ -26,7 +26,7 @@ WAITING = {"waitlisted", "already_waiting"}  # the user holds a place on the lis
 # gave up, events.ledger.strategies; it must have changed nothing).
 REFUSED = {"full", "waitlist_closed", "busy"}
 # The user asked for seats at an event that requires approval: no seat yet.
-REQUESTING = {"requested", "already_requested"}
+REQUESTING = {"requested", "already_requested", "entered", "already_entered"}
 # The answers a user may be given; anything else is a failure ("error").
 EXPECTED = SEATED | WAITING | REFUSED | REQUESTING | {"cancelled", "not_going"}
 
@@ -260,6 +260,25 @@ def check_approvals(ledger: Ledger, requesters: set[str], approved: list[str]) -
     left = ledger.capacity - ledger.taken
     if fits := sorted(u for u in ledger.requested if ledger.party(u) <= left):
         violations.append(f"still requested though {left} seats fit their party: {fits}")
+    return violations
+
+
+def check_draw(ledger: Ledger, entrants: set[str]) -> list[str]:
+    """After the draw: min(capacity, entrants) seated, each entrant once, the rest waiting.
+
+    (Entrants alone, as the lottery mode's are: with parties the drawn may
+    leave seats no waiting party fits in.)
+    """
+    violations = []
+    expected = min(ledger.capacity, len(entrants))
+    if not ledger.parties and len(ledger.going) != expected:
+        violations.append(f"{len(ledger.going)} seated after the draw; {expected} expected")
+    if both := ledger.going & set(ledger.positions):
+        violations.append(f"both seated and waiting after the draw: {sorted(both)}")
+    if lost := entrants - ledger.going - set(ledger.positions):
+        violations.append(f"entered, then neither seated nor waiting: {sorted(lost)}")
+    if still := ledger.requested & entrants:
+        violations.append(f"still entered after the draw: {sorted(still)}")
     return violations
 
 

@@ -17,7 +17,9 @@ Input: the JSON written by ``manage.py make_loadtest_fixture`` at
   place on the list, each place told once), ``guests`` (API users RSVP with
   parties of mixed sizes; a fixture made with ``--guests N``) or
   ``approval`` (every user asks; then the organiser's approvals race; a
-  fixture made with ``--approval``). ``guests`` and ``approval`` click once.
+  fixture made with ``--approval``) or ``lottery`` (every user enters the
+  draw; then the draw; a fixture made with ``--lottery-in S``). The last three
+  click once.
 - ``LOADTEST_WAVES`` (default 1: click once). More: once every answer of a
   wave is in, the users holding a seat cancel (so, with the waiting list, the
   first waiting are promoted in the same write) and everyone clicks again.
@@ -61,6 +63,7 @@ from loadtests.endcheck import (
     answers,
     api_outcome,
     check_approvals,
+    check_draw,
     check_parties,
     judge,
 )
@@ -358,7 +361,7 @@ def read_ledger(environment: Environment) -> Ledger:
             ledger.positions[username] = seen["waitlist_position"]
         if seen.get("guests"):
             ledger.parties[username] = seen["guests"]
-        if seen.get("requested"):
+        if seen.get("requested") or seen.get("entered"):
             ledger.requested.add(username)
     return ledger
 
@@ -382,6 +385,9 @@ def verify(environment: Environment) -> dict:
         names = {u["id"]: u["username"] for u in data["users"]}
         decisions = modes.approve_all(host, data, asked)
         approved = [names[i] for d in decisions for i in d["approved"]]
+    if MODE == "lottery":
+        host = environment.host or data["api_url"].removesuffix("/api")
+        modes.run_draw_after_its_time(host, data, data["users"][0]["token"])
     ledger = read_ledger(environment)
     summary = {"event_id": data["event_id"], "mode": MODE, **judge(CLICKS, ledger, WAVES, party)}
     last = answers(CLICKS, WAVES)
@@ -391,5 +397,9 @@ def verify(environment: Environment) -> dict:
         requesters = {u for u, c in last.items() if c.outcome == "requested"}
         summary["approved"] = len(approved)
         summary["violations"] += check_approvals(ledger, requesters, approved)
+    if MODE == "lottery":
+        entrants = {u for u, c in last.items() if c.outcome == "entered"}
+        summary["entered"] = len(entrants)
+        summary["violations"] += check_draw(ledger, entrants)
     summary["seats_taken"] = ledger.taken
     return summary

@@ -6,7 +6,11 @@
   ``i % (guests_allowed + 1)`` guests (a fixture made with ``--guests N``);
 - ``approval``: every user asks for a seat (a fixture made with
   ``--approval``); once every request is in, ``APPROVERS`` organiser calls
-  approve them all at once, in overlapping batches, so approvals race.
+  approve them all at once, in overlapping batches, so approvals race;
+- ``lottery``: every user enters the draw (a fixture made with
+  ``--lottery-in S``, S long enough for every user to click before it); once
+  the draw time has passed, one more request runs the draw, as the first
+  request after its time does.
 
 Each mode's end check is in ``loadtests.endcheck`` (``check_parties``,
 ``check_approvals``).
@@ -16,13 +20,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from datetime import datetime
 
 import requests
 from gevent.pool import Pool
 
 WAITLIST = os.environ.get("LOADTEST_WAITLIST", "0").lower() not in {"", "0", "false", "no"}
 MODE = os.environ.get("LOADTEST_MODE") or ("waitlist" if WAITLIST else "rsvp")
-MODES = ("rsvp", "waitlist", "guests", "approval")
+MODES = ("rsvp", "waitlist", "guests", "approval", "lottery")
 if MODE not in MODES:
     raise SystemExit(f"LOADTEST_MODE must be one of {', '.join(MODES)}, not {MODE!r}")
 APPROVERS = 8  # organiser calls fired together
@@ -61,3 +67,13 @@ def approve_all(host: str, fixture: dict, usernames: list[str]) -> list[dict]:
         return answer.json()
 
     return list(Pool(APPROVERS).imap_unordered(approve, batches))
+
+
+def run_draw_after_its_time(host: str, fixture: dict, token: str) -> None:
+    """Wait for the fixture's draw time (its own moment), then one request runs the draw."""
+    draw_at = datetime.fromisoformat(fixture["draw_at"]).timestamp()
+    time.sleep(max(draw_at - time.time(), 0) + 0.1)  # the draw time is the condition
+    url = f"{host}/api/events/{fixture['event_id']}/rsvp"
+    answer = requests.post(url, json={}, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    if answer.status_code not in (201, 409):
+        answer.raise_for_status()

@@ -17,6 +17,7 @@ an answer the ledger contradicts, ...), any 5xx answer, or if locust failed.
     USERS=1000 CAPACITY=10 WORKERS=4 LOCUST_PROCESSES=0 make loadtest
     LOADTEST_MODE=guests GUESTS=3 make loadtest       # parties of 1 to 4 rush the seats
     LOADTEST_MODE=approval make loadtest              # all ask; the organiser's approvals race
+    LOADTEST_MODE=lottery make loadtest               # all enter a draw; then the draw
 
 ``LOADTEST_MODE``, ``LOADTEST_WAITLIST`` and ``LOADTEST_WAVES`` are passed to
 the locustfile (see its docstring and ``loadtests.modes``); ``GUESTS`` (default
@@ -50,6 +51,8 @@ WAVES = os.environ.get("LOADTEST_WAVES", "1")
 WAITLIST = os.environ.get("LOADTEST_WAITLIST", "0")
 MODE = os.environ.get("LOADTEST_MODE", "")
 GUESTS = int(os.environ.get("GUESTS", "3" if MODE == "guests" else "0"))
+# The draw comes this long after the fixture: every user enters before it.
+LOTTERY_IN_S = int(os.environ.get("LOTTERY_IN", "60"))
 SERVER_ERROR = re.compile(r"\b5\d\d\b")
 # The locustfile's request names whose latency the summary reports.
 CLICK_REQUESTS = (
@@ -189,6 +192,7 @@ def main() -> int:
             "make_loadtest_fixture", users=USERS, capacity=CAPACITY,
             out=fixture, api_url=f"{site.url}/api",
             guests=GUESTS, approval=MODE == "approval",
+            lottery_in=LOTTERY_IN_S if MODE == "lottery" else None,
         )  # fmt: skip
         locust_code = run_locust(site, fixture)
     summary_file = OUT / "summary.json"

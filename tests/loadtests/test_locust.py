@@ -19,7 +19,7 @@ from django.core.management import call_command
 
 from events import ledger
 from loadtests import ledger_benchmark
-from loadtests.endcheck import Click, Ledger, judge
+from loadtests.endcheck import Click, Ledger, check_draw, judge
 from tests.helpers import ROOT
 
 
@@ -146,6 +146,22 @@ def test_locust_requests_then_racing_approvals_seat_exactly_the_capacity(live_si
     assert len(roster.attendees) == 12 and len(roster.requests) == 18
 
 
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.real_password_hashing  # its page clients log in through the login page
+def test_locust_entries_then_the_draw_seat_exactly_the_capacity(live_site, tmp_path):
+    """30 enter a draw for 8 seats; the first request after the draw time draws them."""
+    fixture = make_fixture(
+        live_site, tmp_path / "fixture.json", users=30, capacity=8, lottery_in=12
+    )
+    result, report, output = run_locust(live_site, tmp_path, 30, mode="lottery")
+    assert result.returncode == 0, output
+    assert report["violations"] == [] and report["mode"] == "lottery"
+    assert (report["entered"], report["seats_taken"]) == (30, 8)
+    roster = ledger.roster(fixture["event_id"])
+    assert len(roster.attendees) == 8 and len(roster.waitlist) == 22 and not roster.entries
+
+
 # The end check's rules alone, on made-up answers and ledgers.
 
 
@@ -205,3 +221,13 @@ def test_end_check_catches_a_promotion_out_of_order():
         "after wave 1: 2 cancels should have seated the first 2 waiting; "
         "2 were seated, 1 of those first were not"
     ]
+
+
+def test_end_check_catches_a_draw_that_seated_too_many_or_lost_an_entrant():
+    entrants = {"a", "b", "c", "d"}
+    drawn_twice = Ledger(2, 3, 1, going={"a", "b", "c"}, positions={"c": 1})
+    found = check_draw(drawn_twice, entrants)
+    assert "3 seated after the draw; 2 expected" in found
+    assert "both seated and waiting after the draw: ['c']" in found
+    assert "entered, then neither seated nor waiting: ['d']" in found
+    assert check_draw(Ledger(2, 2, 2, going={"a", "b"}, positions={"c": 1, "d": 2}), entrants) == []

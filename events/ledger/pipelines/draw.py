@@ -19,10 +19,7 @@ from events.ledger.pipelines.steps import (
     ENTRIES,
     ENTRY_GUESTS,
     FREE_SEATS,
-    GUESTS,
-    SEATED_AT,
     TICKETS,
-    WAITING_GUESTS,
     WAITLIST,
     append,
     appended_beside,
@@ -30,10 +27,11 @@ from events.ledger.pipelines.steps import (
     first_match,
     guarded,
     guests_at,
-    guests_of,
     has,
     if_outcome,
     listed,
+    picked,
+    seated_and_queued,
     size,
 )
 
@@ -94,10 +92,6 @@ def _drawn_in_order() -> dict:
     }
 
 
-def _picked(array: str, indices: str) -> dict:
-    return {"$map": {"input": indices, "in": at(array, "$$this")}}
-
-
 def draw(now_ms: float, *, losers_wait: bool = True) -> list[dict]:
     """The draw, once: the drawn take seats, the rest wait in ticket order (or go).
 
@@ -118,22 +112,14 @@ def draw(now_ms: float, *, losers_wait: bool = True) -> list[dict]:
         {"$set": {"last_write.walk": when_drawn(_drawn_in_order(), {"seat": [], "rest": []})}},
         {
             "$set": {
-                "last_write.drawn_in": _picked(ENTRIES, seat_at),
-                "last_write.drawn_waiting": _picked(ENTRIES, waiting_at),
-                "last_write.drawn_out": _picked(ENTRIES, out_at),
+                "last_write.drawn_in": picked(ENTRIES, seat_at),
+                "last_write.drawn_waiting": picked(ENTRIES, waiting_at),
+                "last_write.drawn_out": picked(ENTRIES, out_at),
             }
         },
         {
             "$set": {
-                "attendees": {"$concatArrays": [ATTENDEES, "$last_write.drawn_in"]},
-                "seated_at": {
-                    "$concatArrays": [SEATED_AT, {"$map": {"input": seat_at, "in": now_ms}}]
-                },
-                "guests": appended_beside(GUESTS, ATTENDEES, guests_of(ENTRY_GUESTS, seat_at)),
-                "waitlist": {"$concatArrays": [WAITLIST, "$last_write.drawn_waiting"]},
-                "waiting_guests": appended_beside(
-                    WAITING_GUESTS, WAITLIST, guests_of(ENTRY_GUESTS, waiting_at)
-                ),
+                **seated_and_queued(ENTRIES, ENTRY_GUESTS, seat_at, waiting_at, now_ms),
                 "entries": when_drawn([], ENTRIES),
                 "entry_guests": when_drawn("$$REMOVE", ENTRY_GUESTS),
                 "tickets": when_drawn("$$REMOVE", TICKETS),

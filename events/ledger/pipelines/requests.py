@@ -17,14 +17,11 @@ from events.ledger.pipelines.steps import (
     CANCELLED,
     COUNT_ASKING,
     FREE_SEATS,
-    GUESTS,
     NORMALISED_ASKING,
     NOT_REFUSED_AS_CANCELLED,
     OUTCOME,
     REQUEST_GUESTS,
     REQUESTS,
-    SEATED_AT,
-    WAITING_GUESTS,
     WAITLIST,
     append,
     appended_beside,
@@ -32,11 +29,12 @@ from events.ledger.pipelines.steps import (
     first_match,
     guarded,
     guests_at,
-    guests_of,
     has,
     if_outcome,
     kept_if_stored,
+    picked,
     promote,
+    seated_and_queued,
     size,
 )
 
@@ -92,11 +90,7 @@ def _decided(user_ids: list[int], or_wait: bool) -> dict:
     }
 
 
-def _picked(array: str, indices: str) -> dict:
-    return {"$map": {"input": indices, "in": at(array, "$$this")}}
-
-
-def _not_picked(array: str, indices: list) -> dict:
+def _notpicked(array: str, indices: list) -> dict:
     """``array`` (beside the requests) less the elements at any of ``indices``."""
     kept = {
         "$filter": {
@@ -136,24 +130,16 @@ def approve(user_ids: list[int], now_ms: float, *, or_wait: bool = False) -> lis
                     (any_requested, "full"),
                     default="not_requested",
                 ),
-                "last_write.approved": _picked(REQUESTS, seat_at),
-                "last_write.queued": _picked(REQUESTS, wait_at),
+                "last_write.approved": picked(REQUESTS, seat_at),
+                "last_write.queued": picked(REQUESTS, wait_at),
             }
         },
         {
             "$set": {
-                "attendees": {"$concatArrays": [ATTENDEES, "$last_write.approved"]},
-                "seated_at": {
-                    "$concatArrays": [SEATED_AT, {"$map": {"input": seat_at, "in": now_ms}}]
-                },
-                "guests": appended_beside(GUESTS, ATTENDEES, guests_of(REQUEST_GUESTS, seat_at)),
-                "waitlist": {"$concatArrays": [WAITLIST, "$last_write.queued"]},
-                "waiting_guests": appended_beside(
-                    WAITING_GUESTS, WAITLIST, guests_of(REQUEST_GUESTS, wait_at)
-                ),
-                "requests": _not_picked(REQUESTS, [seat_at, wait_at]),
+                **seated_and_queued(REQUESTS, REQUEST_GUESTS, seat_at, wait_at, now_ms),
+                "requests": _notpicked(REQUESTS, [seat_at, wait_at]),
                 "request_guests": kept_if_stored(
-                    REQUEST_GUESTS, _not_picked(REQUEST_GUESTS, [seat_at, wait_at])
+                    REQUEST_GUESTS, _notpicked(REQUEST_GUESTS, [seat_at, wait_at])
                 ),
             }
         },
@@ -188,7 +174,7 @@ def decline(user_ids: list[int], now_ms: float) -> list[dict]:
                 "last_write.declined": {
                     "$cond": [
                         {"$eq": [OUTCOME, "declined"]},
-                        _picked(REQUESTS, "$last_write.declined_at"),
+                        picked(REQUESTS, "$last_write.declined_at"),
                         [],
                     ]
                 }
@@ -197,12 +183,12 @@ def decline(user_ids: list[int], now_ms: float) -> list[dict]:
         {
             "$set": {
                 "requests": if_outcome(
-                    "declined", _not_picked(REQUESTS, ["$last_write.declined_at"]), REQUESTS
+                    "declined", _notpicked(REQUESTS, ["$last_write.declined_at"]), REQUESTS
                 ),
                 "request_guests": if_outcome(
                     "declined",
                     kept_if_stored(
-                        REQUEST_GUESTS, _not_picked(REQUEST_GUESTS, ["$last_write.declined_at"])
+                        REQUEST_GUESTS, _notpicked(REQUEST_GUESTS, ["$last_write.declined_at"])
                     ),
                     REQUEST_GUESTS,
                 ),

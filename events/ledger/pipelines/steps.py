@@ -112,6 +112,26 @@ def appended_beside(field: str, people: str, guests) -> dict:
     return {"$cond": [{"$isArray": field}, {"$concatArrays": [field, guests]}, absent]}
 
 
+def picked(array: str, indices) -> dict:
+    """The elements of ``array`` at ``indices``, in their order."""
+    return {"$map": {"input": indices, "in": at(array, "$$this")}}
+
+
+def seated_and_queued(people: dict | str, guests: str, seat_at, wait_at, now_ms: float) -> dict:
+    """The fields that move the parties at ``seat_at`` of a list into seats, and at
+    ``wait_at`` onto the end of the waiting list (an approval's or a draw's).
+
+    ``people`` is the users at those indices' list, ``guests`` its party list.
+    """
+    return {
+        "attendees": {"$concatArrays": [ATTENDEES, picked(people, seat_at)]},
+        "seated_at": {"$concatArrays": [SEATED_AT, {"$map": {"input": seat_at, "in": now_ms}}]},
+        "guests": appended_beside(GUESTS, ATTENDEES, guests_of(guests, seat_at)),
+        "waitlist": {"$concatArrays": [WAITLIST, picked(people, wait_at)]},
+        "waiting_guests": appended_beside(WAITING_GUESTS, WAITLIST, guests_of(guests, wait_at)),
+    }
+
+
 def stored_beside(field: str, people: str) -> dict:
     """A party list as stored, or its zeros (one per person of ``people``) where absent."""
     return _beside(people, field, 0)

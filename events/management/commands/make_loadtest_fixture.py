@@ -3,7 +3,8 @@
 Writes ``{"api_url", "event_id", "users": [{"id", "username", "password", "token"}],
 "guests_allowed", "approval", "organiser_token"}``: ``--guests N`` lets each RSVP
 bring up to N guests, ``--approval`` makes every RSVP a request that the
-organiser (whose token is the fixture's) approves.
+organiser (whose token is the fixture's) approves, ``--lottery-in S`` opens the
+event with a draw S seconds later (RSVPs before it are entries).
 Users are created (or reused, with their password reset to the known one) in
 bulk with one password hash; each gets an allauth access token over a new
 logged-in session, as if they had logged in through the API.
@@ -101,6 +102,13 @@ class Command(BaseCommand):
             action="store_true",
             help="RSVPs are requests the organiser approves (the fixture holds their token).",
         )
+        parser.add_argument(
+            "--lottery-in",
+            type=int,
+            metavar="SECONDS",
+            help="The event opens with a draw this many seconds from now: RSVPs before it "
+            "are entries (default: none).",
+        )
         parser.add_argument("--prefix", default="loadtest-", help="Usernames are PREFIX0..N-1.")
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Everyone's password.")
         parser.add_argument(
@@ -117,6 +125,9 @@ class Command(BaseCommand):
         reminder, starts_in = options["reminder"], options["starts_in"]
         if starts_in < 1 or (reminder is not None and not 0 < reminder < starts_in):
             raise CommandError("--starts-in must be positive, --reminder between 0 and it.")
+        lottery_in = options["lottery_in"]
+        if lottery_in is not None and not 0 < lottery_in < starts_in:
+            raise CommandError("--lottery-in must be positive and before --starts-in.")
         if not 0 <= options["guests"] <= MAX_GUESTS:
             raise CommandError(f"--guests must be between 0 and {MAX_GUESTS}.")
         if not options["prefix"]:
@@ -135,6 +146,7 @@ class Command(BaseCommand):
             reminders=[reminder] if reminder is not None else [],
             guests_allowed=options["guests"],
             requires_approval=options["approval"],
+            draw_at=timezone.now() + timedelta(seconds=lottery_in) if lottery_in else None,
         )
         with override_settings(HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN=options["token_seconds"]):
             tokens = issue_access_tokens([*users, organiser])
@@ -154,6 +166,7 @@ class Command(BaseCommand):
             "guests_allowed": options["guests"],
             "approval": options["approval"],
             "organiser_token": tokens[organiser.pk],
+            "draw_at": event.draw_at.isoformat() if event.draw_at else None,
         }
         text = json.dumps(fixture, indent=1) + "\n"
         if options["out"] is None:
