@@ -7,58 +7,13 @@ alone, on made-up answers, where each broken invariant is cheap to stage.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from events import ledger
 from loadtests import ledger_benchmark
 from loadtests.endcheck import Click, Ledger, check_draw, judge
-from tests.helpers import ROOT
-
-
-def make_fixture(site, path: Path, users: int, capacity: int, **options) -> dict:
-    call_command(
-        "make_loadtest_fixture",
-        users=users,
-        capacity=capacity,
-        out=path,
-        api_url=f"{site.url}/api",
-        **options,
-    )
-    return json.loads(path.read_text())
-
-
-def run_locust(
-    site, tmp_path: Path, users: int, *, waitlist: bool = False, waves: int = 1, mode: str = ""
-):
-    """Run the locustfile headless on ``tmp_path/fixture.json``; its process and summary."""
-    summary = tmp_path / "summary.json"
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "locust", "-f", "loadtests/locustfile.py", "--headless",
-            "--users", str(users), "--spawn-rate", str(users), "--host", site.url,
-            "--run-time", "2m", "--only-summary", "--loglevel", "WARNING",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "LOADTEST_FIXTURE": str(tmp_path / "fixture.json"),
-            "LOADTEST_SUMMARY": str(summary),
-            "LOADTEST_WAITLIST": "1" if waitlist else "0",
-            "LOADTEST_WAVES": str(waves),
-            "LOADTEST_MODE": mode,
-        },
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    output = result.stdout[-3000:] + result.stderr[-3000:]
-    return result, (json.loads(summary.read_text()) if summary.exists() else {}), output
+from tests.locust_runs import make_fixture, run_locust
 
 
 def user_ids(fixture: dict) -> list[int]:
@@ -115,51 +70,6 @@ def test_end_check_fails_on_an_overbooked_ledger(live_site, tmp_path):
     assert (report["attendees"], report["overbooked"]) == (5, 2)
     assert "overbooked: 5 attendees for 3 seats" in report["violations"]
     assert "wave 1: 5 users told they hold one of 3 seats" in report["violations"]
-
-
-@pytest.mark.live
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.real_password_hashing  # its page clients log in through the login page
-def test_locust_parties_fill_the_event_without_passing_it(live_site, tmp_path):
-    """30 parties of 1 to 4 (about 75 seats) for 20 seats: the parties' end check holds."""
-    fixture = make_fixture(live_site, tmp_path / "fixture.json", users=30, capacity=20, guests=3)
-    result, report, output = run_locust(live_site, tmp_path, 30, mode="guests")
-    assert result.returncode == 0, output
-    assert report["violations"] == [] and report["mode"] == "guests"
-    seated = ledger.attendees(fixture["event_id"])
-    assert report["seats_taken"] == sum(1 + a.guests for a in seated) <= 20
-    assert any(a.guests for a in seated), "parties with guests were seated"
-
-
-@pytest.mark.live
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.real_password_hashing  # its page clients log in through the login page
-def test_locust_requests_then_racing_approvals_seat_exactly_the_capacity(live_site, tmp_path):
-    fixture = make_fixture(
-        live_site, tmp_path / "fixture.json", users=30, capacity=12, approval=True
-    )
-    result, report, output = run_locust(live_site, tmp_path, 30, mode="approval")
-    assert result.returncode == 0, output
-    assert report["violations"] == [] and report["mode"] == "approval"
-    assert (report["requested"], report["approved"], report["seats_taken"]) == (30, 12, 12)
-    roster = ledger.roster(fixture["event_id"])
-    assert len(roster.attendees) == 12 and len(roster.requests) == 18
-
-
-@pytest.mark.live
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.real_password_hashing  # its page clients log in through the login page
-def test_locust_entries_then_the_draw_seat_exactly_the_capacity(live_site, tmp_path):
-    """30 enter a draw for 8 seats; the first request after the draw time draws them."""
-    fixture = make_fixture(
-        live_site, tmp_path / "fixture.json", users=30, capacity=8, lottery_in=12
-    )
-    result, report, output = run_locust(live_site, tmp_path, 30, mode="lottery")
-    assert result.returncode == 0, output
-    assert report["violations"] == [] and report["mode"] == "lottery"
-    assert (report["entered"], report["seats_taken"]) == (30, 8)
-    roster = ledger.roster(fixture["event_id"])
-    assert len(roster.attendees) == 8 and len(roster.waitlist) == 22 and not roster.entries
 
 
 # The end check's rules alone, on made-up answers and ledgers.
