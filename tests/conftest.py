@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
 
+from events import ledger
 from eventsite import embedded_mongo
 from loadtests.stack import LIFTED_LIMITS, free_port
 from tests.helpers import LiveSite, live_gunicorn, session_database_url
@@ -138,6 +139,9 @@ def spare_mongo(tmp_path: Path) -> Iterator[EmbeddedServer]:
     server.start()
     yield server
     server.stop()
+    # A later test's server may get the same port, hence the same URI: it must
+    # not inherit this one's outage (the breaker) or its pooled connections.
+    ledger.disconnect()
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,7 @@ modules are its parts:
 """
 
 from events.ledger.approval import Decision, approve, decline, request_seat
-from events.ledger.connection import COLLECTION, LedgerUnavailable, ping
+from events.ledger.connection import COLLECTION, LedgerUnavailable, disconnect, ping
 from events.ledger.draws import Draw, draw, enter_draw
 from events.ledger.reads import attendees, exists, roster, seats, standing, waitlist
 from events.ledger.reconfirmation import (
@@ -107,6 +107,7 @@ __all__ = [
     "create_event",
     "decline",
     "delete_events",
+    "disconnect",
     "draw",
     "ensure_schema",
     "enter_draw",

@@ -123,6 +123,20 @@ def _connect(uri: str) -> MongoClient:
     return _client
 
 
+def disconnect() -> None:
+    """Close this process's client and forget any outage it saw: the next use connects afresh.
+
+    For a server that is gone for good (a test's own, stopped): another one
+    may later listen on the same address, and must not inherit the old one's
+    outage or its pooled connections.
+    """
+    global _client, _client_uri, _outage
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+        _client, _client_uri, _outage = None, "", _Outage()
+
+
 def collection(name: str = COLLECTION) -> Collection:
     """A collection of the process-wide client, made on first use (after gunicorn forks).
 
