@@ -14,10 +14,12 @@ outage would turn a fairness feature into an outage of the site's one job.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -30,8 +32,23 @@ ADDRESS_GROUP = "seat-actions:address"
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address exactly as allauth's login throttles find it (RATELIMIT_IP_META_KEY)."""
-    return get_adapter(request).get_client_ip(request)
+    """The client's address exactly as allauth's login throttles find it (RATELIMIT_IP_META_KEY).
+
+    Where allauth finds none it refuses with PermissionDenied, which would
+    turn a seat action into a 403: the action is then counted under the
+    socket's peer (or, with none, one shared address: the limits' keys are
+    networks), and the per-account limit still applies. A request that went
+    around the proxy stays a 400.
+    """
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        logger.warning("no client address found for %s; counted as its peer", request.path)
+        peer = request.META.get("REMOTE_ADDR") or ""
+        try:
+            return str(ipaddress.ip_address(peer))
+        except ValueError:
+            return "0.0.0.0"
 
 
 def sentence(wait: int) -> str:

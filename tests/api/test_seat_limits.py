@@ -129,3 +129,11 @@ def test_a_redis_that_is_down_lets_seat_actions_through_fast(settings, organiser
     ]
     assert [a.status_code for a in answers] == [201, 200, 201, 409]  # full, not overbooked
     assert time.monotonic() - started < 3
+
+
+def test_a_client_whose_address_cannot_be_found_is_still_answered(settings, organiser):
+    """No address at all (allauth refuses with PermissionDenied): counted as its peer, no 403."""
+    event = make_event(organiser, 2)
+    (alice,) = make_users(1, prefix="no-address")
+    answer = bearer(alice).post(seat_url(event.pk), {}, format="json", REMOTE_ADDR="")
+    assert answer.status_code == 201, answer.content
