@@ -138,7 +138,3 @@ class Roster:
         if user_id in self.requests and self.request_guests:
             return self.request_guests[self.requests.index(user_id)]
         return 0
-
-    @property
-    def seats_taken(self) -> int:
-        return sum(1 + attendee.guests for attendee in self.attendees)
