@@ -80,6 +80,7 @@ from events.ledger.writes import (
     open_missing,
     set_seats,
     take_seat,
+    withdraw,
 )
 
 __all__ = [
@@ -128,4 +129,5 @@ __all__ = [
     "take_seat",
     "upgrade_documents",
     "waitlist",
+    "withdraw",
 ]

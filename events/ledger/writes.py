@@ -195,6 +195,12 @@ def give_up_seat(event_id: int, user_id: int) -> Result:
 
 
 @translate_errors
+def withdraw(event_id: int, user_id: int) -> Result:
+    """Give the seat back, or withdraw a request or a draw's entry, whichever the user holds."""
+    return transition(event_id, pipelines.withdraw(user_id, now_ms()), user_id)
+
+
+@translate_errors
 def leave_waitlist(event_id: int, user_id: int) -> Result:
     return transition(event_id, pipelines.leave_waitlist(user_id, now_ms()), user_id)
 

@@ -313,6 +313,11 @@ class Event(models.Model):
         return self.rsvp_deadline is not None and self.rsvp_deadline <= timezone.now()
 
     @property
+    def taking_entries(self) -> bool:
+        """Before the event's draw: an RSVP (or a join) is an entry in it, not a seat."""
+        return self.draw_at is not None and timezone.now() < self.draw_at
+
+    @property
     def zone(self) -> ZoneInfo:
         return times.zone(self.time_zone)
 

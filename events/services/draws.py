@@ -40,14 +40,9 @@ def ticket(seed: str, user_id: int) -> float:
     return (int.from_bytes(digest[:8], "big") >> 11) / 2**53
 
 
-def taking_entries(event: Event) -> bool:
-    """Whether an RSVP for the event is an entry in its draw now."""
-    return event.draw_at is not None and timezone.now() < event.draw_at
-
-
 def due(event: Event) -> bool:
     """Whether the event's draw time has come and the site has not recorded its draw."""
-    return event.draw_at is not None and event.drawn_at is None and not taking_entries(event)
+    return event.draw_at is not None and event.drawn_at is None and not event.taking_entries
 
 
 def entry(event: Event, guests: int):

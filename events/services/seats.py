@@ -207,7 +207,7 @@ def _write_for(event: Event, *, take, guests: int) -> Callable[[int, int], Resul
     """
     if event.requires_approval:
         return _with_guests(ledger.request_seat, guests)
-    if draws.taking_entries(event):
+    if event.taking_entries:
         enter = draws.entry(event, guests)
         take_now = draws.after_the_draw(event, take)
 
@@ -274,9 +274,17 @@ def change_party(
 
 def cancel_rsvp(*, event_id: int, user_id: int) -> SeatResult:
     """Give the user's seat back (to the first waiting), or withdraw a request not yet
-    decided; once started the list is final."""
-    give_up_seat = configured_strategy().give_up_seat
-    return _seat_change(give_up_seat, event_id=event_id, user_id=user_id)
+    decided or an entry not yet drawn; once started the list is final.
+
+    Only an event that takes requests or entries pays for looking at them:
+    a plain event's cancel, the one of every rush, is the lean write.
+    """
+    event, refusal = _checked_event(event_id)
+    if event is None:
+        return SeatResult.of(Result(refusal), None)
+    asks = event.requires_approval or event.draw_at is not None
+    write = ledger.withdraw if asks else configured_strategy().give_up_seat
+    return _seat_change(write, event_id=event_id, user_id=user_id, event=event)
 
 
 def join_waitlist(

@@ -78,11 +78,21 @@ def test_a_refusal_and_a_withdrawal_remove_only_the_request(event):
     declined = ledger.decline(event_id, [2, 9])
     assert (declined.result.outcome, declined.declined) == (Outcome.DECLINED, (2,))
     assert ledger.decline(event_id, [2]).result.outcome is Outcome.NOT_REQUESTED
-    withdrawn = ledger.give_up_seat(event_id, 3)
+    withdrawn = ledger.withdraw(event_id, 3)
     assert withdrawn.outcome is Outcome.REQUEST_WITHDRAWN
     roster = ledger.roster(event_id)
     assert roster.requests == (1,) and roster.request_guests == (1,)
     assert ledger.approve(event_id, [2, 3]).result.outcome is Outcome.NOT_REQUESTED
+
+
+def test_a_plain_cancel_leaves_requests_and_their_count_as_they_are(event):
+    event_id = event(3, requests=[(2, 1)])
+    ledger.approve(event_id, [2])
+    ledger.request_seat(event_id, 3)
+    assert ledger.give_up_seat(event_id, 3).outcome is Outcome.NOT_GOING, "only a seat is given up"
+    cancelled = ledger.give_up_seat(event_id, 2)
+    assert (cancelled.outcome, cancelled.seats.requested) == (Outcome.CANCELLED, 1)
+    assert ledger.roster(event_id).requests == (3,)
 
 
 def test_organisers_approving_at_once_seat_exactly_the_capacity(event):

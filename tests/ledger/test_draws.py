@@ -57,7 +57,7 @@ def test_an_entry_holds_no_seat_and_can_be_withdrawn(event):
     )
     assert entered.seats.taken == 0 and entered.seats.entered == 1
     assert ledger.enter_draw(event_id, 1, ticket=0.1).outcome is Outcome.ALREADY_ENTERED
-    assert ledger.give_up_seat(event_id, 1).outcome is Outcome.ENTRY_WITHDRAWN
+    assert ledger.withdraw(event_id, 1).outcome is Outcome.ENTRY_WITHDRAWN
     doc = collection().find_one({"_id": event_id})
     assert "entries" not in doc and "tickets" not in doc
     assert audit.findings(doc) == []

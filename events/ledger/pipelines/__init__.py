@@ -50,6 +50,7 @@ from events.ledger.pipelines.seats import (
     set_seats,
     take_seat,
     take_seats,
+    withdraw,
 )
 from events.ledger.pipelines.steps import (
     ATTENDEES,
@@ -89,4 +90,5 @@ __all__ = [
     "set_seats",
     "take_seat",
     "take_seats",
+    "withdraw",
 ]

@@ -215,9 +215,19 @@ def _remove_at(*removals: tuple[str, str, tuple[str, ...]], user_id: int) -> lis
 def give_up_seat(user_id: int, now_ms: float) -> list[dict]:
     """Cancel (or an organiser's removal) of the whole party; ``promote`` then fills the seats.
 
-    A request not yet approved, or an entry in a draw not yet drawn, is
-    withdrawn the same way (``request_withdrawn``, ``entry_withdrawn``).
+    Requests and entries are left as they are (their counts stay stored): a
+    plain event has none, and this is the write of every cancel in a rush.
     """
+    outcome = {"$cond": [has(user_id, ATTENDEES), "cancelled", "not_going"]}
+    remove = _remove_at(("cancelled", ATTENDEES, (SEATED_AT, GUESTS)), user_id=user_id)
+    remove[-1]["$set"]["unconfirmed"] = without_user(UNCONFIRMED, user_id)
+    return guarded(outcome, remove, now_ms)
+
+
+def withdraw(user_id: int, now_ms: float) -> list[dict]:
+    """``give_up_seat``, or the withdrawal of a request not yet approved or of an entry
+    in a draw not yet drawn (``request_withdrawn``, ``entry_withdrawn``): an approval
+    event's or a draw's cancel, whoever of them the person is."""
     outcome = first_match(
         (has(user_id, ATTENDEES), "cancelled"),
         (has(user_id, REQUESTS), "request_withdrawn"),
