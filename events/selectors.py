@@ -23,7 +23,9 @@ from events.models import Event, Rsvp
 
 NO_LEDGER = Seats(capacity=0, taken=0, waitlist_limit=0)
 # The record's states in which a person still stands somewhere at an event.
-HELD = (Rsvp.Status.GOING, Rsvp.Status.WAITING, Rsvp.Status.REQUESTED)
+HELD = (Rsvp.Status.GOING, Rsvp.Status.WAITING, Rsvp.Status.REQUESTED, Rsvp.Status.ENTERED)
+# Marks only the ledger can confirm or place (a place in line, a request, an entry).
+ASKED_OR_WAITING = (Rsvp.Status.WAITING, Rsvp.Status.REQUESTED, Rsvp.Status.ENTERED)
 # How long an event without an end time is taken to last, for "happening now":
 # a talk, a meetup or a workshop's afternoon. An organiser who means otherwise
 # sets the end.
@@ -117,14 +119,14 @@ def event_cards(events: list[Event], user: AbstractBaseUser | None = None) -> li
 
     Seats are at most ``SEATS_CACHE_SECONDS`` old. Whether the viewer goes or
     waits comes from the SQL record, one query for the page; only a "waiting"
-    (or "requested") mark is confirmed in the ledger, which alone knows the
-    place in line.
+    (or "requested", or "entered") mark is confirmed in the ledger, which alone
+    knows the place in line.
     """
     seats = seat_cache.seats([e.pk for e in events], ledger.seats)
     held = _held(events, user)
     cards = []
     for event in events:
-        if held.get(event.pk) in (Rsvp.Status.WAITING, Rsvp.Status.REQUESTED):
+        if held.get(event.pk) in ASKED_OR_WAITING:
             cards.extend(_exact_cards([event], user))
         else:
             going = Standing(going=held.get(event.pk) == Rsvp.Status.GOING)
@@ -183,14 +185,14 @@ def guest_names_by_user(event_id: int, user_ids: list[int]) -> dict[int, list[st
 
 
 def upcoming_rsvps(user: AbstractBaseUser) -> list[EventCard]:
-    """Upcoming events the user holds a seat at, waits for or asked for, soonest first.
+    """Upcoming events the user holds a seat at, waits for, asked for or entered, soonest first.
 
     Found through the SQL record (indexed by user), then each confirmed by a
     key lookup in the ledger, which also gives the place on the list.
     """
     events = Event.objects.upcoming().filter(rsvps__user=user, rsvps__status__in=HELD)
     cards = _exact_cards(list(events), user)
-    return [card for card in cards if card.going or card.waiting or card.requested]
+    return [card for card in cards if card.going or card.waiting or card.requested or card.entered]
 
 
 def upcoming_events() -> QuerySet[Event]:

@@ -144,10 +144,13 @@ def leave_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def my_rsvps(request: HttpRequest) -> HttpResponse:
     cards = selectors.upcoming_rsvps(request.user)
-    going = [card for card in cards if card.going]
-    waiting = [card for card in cards if card.waiting]
-    requested = [card for card in cards if card.requested]
-    context = {"tab": "upcoming", "going": going, "waiting": waiting, "requested": requested}
+    context = {
+        "tab": "upcoming",
+        "going": [card for card in cards if card.going],
+        "waiting": [card for card in cards if card.waiting],
+        "requested": [card for card in cards if card.requested],
+        "entered": [card for card in cards if card.entered],
+    }
     return render(request, "events/my_rsvps.html", context)
 
 

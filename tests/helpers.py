@@ -120,6 +120,16 @@ def make_event(organiser, capacity: int, *, days: float = 7, **fields) -> Event:
     )
 
 
+def opening_with_a_draw(organiser, capacity: int, **fields) -> Event:
+    """An event whose RSVPs are entries in a draw an hour from now."""
+    return make_event(organiser, capacity, draw_at=timezone.now() + timedelta(hours=1), **fields)
+
+
+def draw_time_comes(event: Event) -> None:
+    """The event's draw time is a second ago (its draw not yet run)."""
+    Event.objects.filter(pk=event.pk).update(draw_at=timezone.now() - timedelta(seconds=1))
+
+
 def change_form(event: Event, organiser, capacity: int) -> dict:
     """The admin's event form as a browser would post it, for ``event`` as it stands."""
     local = timezone.localtime(event.starts_at)

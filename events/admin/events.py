@@ -73,6 +73,7 @@ class EventAdmin(
         "rush_chart",
         "mailing_log",
         "request_summary",
+        "draw_summary",
     ]
     actions = ["publish", "export_attendees"]
     fieldsets = [
@@ -81,7 +82,7 @@ class EventAdmin(
         ("Seats", {"fields": ["capacity", "guests_allowed", "attendees_public", "attendee_list"]}),
         ("Waiting list", {"fields": ["waitlist", "waitlist_limit", "waitlist_list"]}),
         ("Approval", {"fields": ["requires_approval", "request_summary"]}),
-        ("Draw for the rush", {"fields": ["draw_at", "draw_losers"]}),
+        ("Draw for the rush", {"fields": ["draw_at", "draw_losers", "draw_summary"]}),
         (
             "Reminders and reconfirmation",
             {"fields": [*TIMED_FIELDS, "reconfirmation"]},
@@ -186,6 +187,18 @@ class EventAdmin(
     @admin.display(description="reconfirmations")
     def reconfirmation(self, event: Event) -> str:
         return selectors.reconfirmation_summary(event) if event.pk else "-"
+
+    @admin.display(description="the draw")
+    def draw_summary(self, event: Event) -> str:
+        """Entries before the draw; after it, its seed, which lets anyone redo it (the event
+        page shows it too)."""
+        if event.drawn_at is not None:
+            drawn = times.moment(event.drawn_at, event.zone)
+            return f"Drawn {drawn}. Seed (shown on the event page): {event.draw_seed}"
+        seats = selectors.seats_of([event.pk]).get(event.pk) if event.pk and event.draw_at else None
+        if seats is None:
+            return "-"
+        return f"{seats.entered} entered for {seats.capacity} seats so far."
 
     @admin.display(description="who is waiting")
     def waitlist_list(self, event: Event) -> str:

@@ -9,24 +9,15 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from events import ledger, services
 from events.ledger import Outcome
 from events.models import Event, Rsvp
 from events.services import draws, timed
-from tests.helpers import make_event, make_users
+from tests.helpers import draw_time_comes, make_users, opening_with_a_draw
 
 pytestmark = pytest.mark.django_db
 Status = Rsvp.Status
-
-
-def opening_with_a_draw(organiser, capacity: int, **fields) -> Event:
-    return make_event(organiser, capacity, draw_at=timezone.now() + timedelta(hours=1), **fields)
-
-
-def draw_time_comes(event: Event) -> None:
-    Event.objects.filter(pk=event.pk).update(draw_at=timezone.now() - timedelta(seconds=1))
 
 
 def test_tickets_are_fixed_by_the_seed_and_spread_over_zero_to_one():
