@@ -21,7 +21,15 @@ from django.utils import timezone
 from events import services
 from events.models import Event
 from tests.browser import chromium, new_context
-from tests.helpers import ROOT, make_event, make_users, session_cookie
+from events.services import draws
+from tests.helpers import (
+    ROOT,
+    draw_time_comes,
+    make_event,
+    make_users,
+    opening_with_a_draw,
+    session_cookie,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -89,11 +97,20 @@ def test_no_axe_violations_on_any_page(live_site, django_user_model):
     services.rsvp(event_id=last_seat.pk, user_id=member.pk)
     services.join_waitlist(event_id=full.pk, user_id=member.pk)
     Event.objects.filter(pk=started.pk).update(starts_at=timezone.now() - timedelta(hours=1))
+    # A draw the member entered (its entry on My RSVPs too), and one drawn (its seed shown).
+    drawing = opening_with_a_draw(organiser, 2, title="Draw, member entered")
+    drawn = opening_with_a_draw(organiser, 2, title="Drawn")
+    services.rsvp(event_id=drawing.pk, user_id=member.pk)
+    services.rsvp(event_id=drawn.pk, user_id=holder.pk)
+    draw_time_comes(drawn)
+    draws.hold_draw(event_id=drawn.pk)
 
     anonymous = [
         reverse("events:list"),
         open_event.get_absolute_url(),
         full.get_absolute_url(),
+        drawing.get_absolute_url(),
+        drawn.get_absolute_url(),
         reverse("account_login"),
         reverse("account_signup"),
         reverse("account_reset_password"),
@@ -106,6 +123,7 @@ def test_no_axe_violations_on_any_page(live_site, django_user_model):
         full_other.get_absolute_url(),
         going.get_absolute_url(),
         last_seat.get_absolute_url(),
+        drawing.get_absolute_url(),
         reverse("events:cancel", args=[last_seat.pk]),
         reverse("events:my_rsvps"),
         reverse("events:my_past_rsvps"),
