@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -281,13 +286,23 @@ class WaitlistView(SeatView):
         request=PartySerializer,
         responses={
             201: SeatChangeSerializer,
-            202: WaitlistedSerializer,
+            202: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="WaitlistedOrAsked",
+                    serializers=[WaitlistedSerializer, RequestedSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="A place on the list (`waitlisted`); or, as an RSVP would be, a "
+                "request (`requested`) or an entry in a draw (`entered`).",
+            ),
             404: NOT_FOUND,
             409: _error(
-                "Already going, already waiting, the list is closed or full, "
-                "RSVPs have closed, the event has started, or it was cancelled.",
+                "Already going, already waiting, already asked or entered, the list is "
+                "closed or full, RSVPs have closed, the event has started, or it was cancelled.",
                 Outcome.ALREADY_GOING,
                 Outcome.ALREADY_WAITING,
+                Outcome.ALREADY_REQUESTED,
+                Outcome.ALREADY_ENTERED,
                 Outcome.WAITLIST_CLOSED,
                 Outcome.RSVPS_CLOSED,
                 Outcome.EVENT_PAST,

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from events import services
 from events.models import Event
-from tests.browser import chromium, new_context
 from events.services import draws
+from tests.browser import chromium, new_context
 from tests.helpers import (
     ROOT,
     draw_time_comes,
