@@ -193,8 +193,12 @@ def subject_line(subject: str) -> str:
     return f"[{settings.SITE_NAME}] {' '.join(subject.split())}"
 
 
-# The emails that say the person's party when they bring guests, read from the ledger.
-WITH_PARTY = {Kind.CONFIRMED, Kind.PROMOTED, Kind.WAITLISTED}
+# The emails that say the person's party when they bring guests, read from the ledger:
+# every one sent to someone holding seats or a place, so the door sees no surprise.
+WITH_PARTY = {
+    *(Kind.CONFIRMED, Kind.PROMOTED, Kind.WAITLISTED, Kind.APPROVED, Kind.DRAWN),
+    *(Kind.REMINDER, Kind.RECONFIRM),
+}
 
 
 def party_guests(event_id: int, user_id: int) -> int:
