@@ -337,7 +337,7 @@ class WaitlistSlashView(WaitlistView):
 
 
 @extend_schema(
-    summary="The caller's upcoming RSVPs and places on waiting lists",
+    summary="The caller's upcoming RSVPs, places on waiting lists, requests and entries",
     responses={200: EventDetailSerializer(many=True), **COMMON},
 )
 class MyRsvpsView(APIView):
