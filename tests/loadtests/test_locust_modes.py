@@ -46,9 +46,7 @@ def test_locust_requests_then_racing_approvals_seat_exactly_the_capacity(live_si
 @pytest.mark.real_password_hashing  # its page clients log in through the login page
 def test_locust_entries_then_the_draw_seat_exactly_the_capacity(live_site, tmp_path):
     """30 enter a draw for 8 seats; the first request after the draw time draws them."""
-    fixture = make_fixture(
-        live_site, tmp_path / "fixture.json", users=30, capacity=8, lottery_in=8
-    )
+    fixture = make_fixture(live_site, tmp_path / "fixture.json", users=30, capacity=8, lottery_in=8)
     result, report, output = run_locust(live_site, tmp_path, 30, mode="lottery")
     assert result.returncode == 0, output
     assert report["violations"] == [] and report["mode"] == "lottery"
