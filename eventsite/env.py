@@ -10,6 +10,7 @@ A value is read when a helper is called, not when this module is imported:
 importing it.
 """
 
+import json
 import os
 import re
 from pathlib import Path
@@ -70,6 +71,20 @@ def env_rate(name: str, default: str) -> str:
             f"{name} must be a rate such as 10/m (per s, m, h or d), not {value!r}."
         )
     return value
+
+
+def env_json(name: str) -> dict:
+    """A JSON object (a storage backend's options, say); {} when unset."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {value!r}.")
+    return parsed
 
 
 def env_is_set(name: str) -> bool:

@@ -1,9 +1,11 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from events.api.exceptions import not_found
 from events.views import healthz
+from eventsite import media
 
 PHONE_PATHS = ("account/phone", "auth/phone/verify", "auth/phone/verify/resend")
 
@@ -21,6 +23,12 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),  # API tokens: login, refresh
     path("api/", include("events.api.urls")),
     path("healthz", healthz, name="healthz"),
+    # Pictures on this site's own disk; a remote storage serves its own (eventsite/media.py).
+    *(
+        [path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.picture, name="picture")]
+        if settings.MEDIA_URL.startswith("/")
+        else []
+    ),
     path("", include("events.urls")),
 ]
 

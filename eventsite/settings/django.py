@@ -2,7 +2,7 @@
 
 import secrets
 
-from eventsite.env import BASE_DIR, IS_PRODUCTION, VAR_DIR, env_bool, env_list, env_str
+from eventsite.env import BASE_DIR, IS_PRODUCTION, VAR_DIR, env_bool, env_json, env_list, env_str
 
 
 def _secret_key() -> str:
@@ -107,8 +107,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded pictures (eventsite/pictures.py) go through the default storage:
+# files under var/media/ served by the site itself, or any Django storage
+# backend (an S3 bucket, say) named by STORAGE_BACKEND with its OPTIONS as
+# JSON in STORAGE_OPTIONS; MEDIA_URL is then the bucket's public address.
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env_json("STORAGE_OPTIONS"),
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 

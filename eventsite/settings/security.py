@@ -7,9 +7,11 @@ set either way by its variable. Trusting a proxy's X-Forwarded-Proto stays an
 explicit BEHIND_HTTPS_PROXY=1: only the deployment knows there is one.
 """
 
+from urllib.parse import urlsplit
+
 from django.utils.csp import CSP
 
-from eventsite.env import IS_PRODUCTION, env_bool, env_int
+from eventsite.env import IS_PRODUCTION, env_bool, env_int, env_str
 
 # gunicorn speaks plain HTTP; a proxy or load balancer in front ends TLS and
 # says so in X-Forwarded-Proto. Trust that header only when such a proxy
@@ -36,6 +38,7 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", IS_PRODU
 # page saying so, with a way back, instead of Django's bare one.
 CSRF_FAILURE_VIEW = "events.errors.csrf_failure"
 
+
 # Content Security Policy (Django's ContentSecurityPolicyMiddleware), in every
 # environment so that development and the tests see what production serves.
 # Scripts and styles come from the site's own static files; an inline <script>
@@ -43,12 +46,18 @@ CSRF_FAILURE_VIEW = "events.errors.csrf_failure"
 # the API docs, and Django's admin where it has any; the site's pages have
 # none). No inline event handlers or style attributes anywhere: no nonce can
 # allow those. tests/pages/test_csp.py checks every kind of page against it.
+def _media_origin() -> list[str]:
+    parts = urlsplit(env_str("MEDIA_URL"))
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.NONCE],
     # data: images (Swagger UI's icons on /api/docs/) can show, not run script.
-    "img-src": [CSP.SELF, "data:"],
+    # Pictures stored on another host (MEDIA_URL, settings/django.py) show too.
+    "img-src": [CSP.SELF, "data:", *_media_origin()],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "form-action": [CSP.SELF],
